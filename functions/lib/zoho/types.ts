@@ -1,0 +1,142 @@
+/**
+ * The contract between the Zoho client and everything that uses it. Ids are strings: Zoho's
+ * ~19-digit ids do not fit in a JS number.
+ */
+import type { Readable } from 'node:stream';
+
+/** An access token as minted by the accounts server. */
+export interface AccessToken {
+  accessToken: string;
+  /** The API base to use from now on (the token response's `api_domain`). */
+  apiDomain: string;
+  /** Epoch milliseconds after which the token must not be used. */
+  expiresAt: number;
+}
+
+/**
+ * Where access tokens live between calls. The in-process store serves one container; a shared
+ * store (DynamoDB) serves the whole fleet so that one refresh token mints one access token per
+ * expiry, whatever the number of Lambdas (Zoho: at most 10 per 10 minutes, 15 alive).
+ */
+export interface TokenStore {
+  /** The current token, if any (possibly expired: the provider decides). */
+  get(): Promise<AccessToken | undefined>;
+  /** Save a freshly minted token. */
+  put(token: AccessToken): Promise<void>;
+  /**
+   * Ask for the right to mint: resolves true for at most one caller across the fleet until it
+   * calls `put` or the lease (`ttlMs`) runs out. Stores without a fleet to coordinate return true.
+   */
+  acquireLease(ttlMs: number): Promise<boolean>;
+  /** Give the lease back without a token (the mint failed). */
+  releaseLease(): Promise<void>;
+}
+
+export interface OAuthCredentials {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+}
+
+export interface UploadFile {
+  /** The bytes, streamed: never held whole in memory. */
+  body: Readable;
+  /** The file name Zoho records; non-ASCII names are sent with RFC 5987 `filename*` too. */
+  fileName: string;
+  /** Exact size in bytes (the S3 object's ContentLength): the request carries an exact Content-Length. */
+  size: number;
+  contentType?: string;
+}
+
+export interface CallOptions {
+  /** Aborts the call and its retries (e.g. fires before the Lambda's timeout). */
+  signal?: AbortSignal;
+}
+
+export interface RecordRef {
+  /** API name, e.g. `Leads`, `Notes`, `My_Module__c`. Validated by the client too. */
+  module: string;
+  /** Digits only. */
+  recordId: string;
+}
+
+export interface AttachmentInfo {
+  id: string;
+  fileName: string;
+  size: number;
+  /** ISO time as Zoho sends it, e.g. `2026-11-23T10:00:00+00:00`. */
+  createdTime: string;
+}
+
+export type BulkOperation = 'insert' | 'update' | 'upsert';
+
+export interface FieldMapping {
+  api_name: string;
+  index?: number;
+  format?: string;
+  find_by?: string;
+  default_value?: Record<string, unknown>;
+}
+
+export interface BulkWriteResource {
+  module: string;
+  fileId: string;
+  findBy?: string;
+  fieldMappings?: FieldMapping[];
+}
+
+export interface BulkWriteJobSpec {
+  operation: BulkOperation;
+  ignoreEmpty?: boolean;
+  callback?: { url: string; method: 'post' };
+  resources: BulkWriteResource[];
+}
+
+export type BulkJobStatus = 'ADDED' | 'IN PROGRESS' | 'COMPLETED' | 'FAILED';
+
+export interface BulkJobCounts {
+  added: number;
+  updated: number;
+  skipped: number;
+  total: number;
+}
+
+export interface BulkWriteJob {
+  id: string;
+  status: BulkJobStatus;
+  /** Per resource, in the order they were created. */
+  resources: Array<{ module: string; status: string; counts: BulkJobCounts }>;
+  /** Present when the job is done: a ZIP holding one CSV with STATUS, RECORD_ID, ERRORS per row. */
+  downloadUrl?: string;
+}
+
+export interface SearchQuery {
+  module: string;
+  /** Field API name; `Email` is searched with `email=`, others with an escaped `criteria`. */
+  field: string;
+  value: string;
+}
+
+export interface ZohoRecord {
+  id: string;
+  [field: string]: unknown;
+}
+
+export interface ZohoClient {
+  uploadAttachment(target: RecordRef, file: UploadFile, options?: CallOptions): Promise<{ id: string }>;
+  listAttachments(target: RecordRef, options?: CallOptions): Promise<AttachmentInfo[]>;
+  uploadPhoto(
+    target: RecordRef,
+    file: UploadFile,
+    options?: CallOptions & { restrictTriggers?: boolean },
+  ): Promise<void>;
+  /** The org's zgid (`GET /crm/{v}/org` → `org[0].zgid`), fetched once and kept. */
+  getOrgZgid(options?: CallOptions): Promise<string>;
+  uploadBulkFile(file: UploadFile, options?: CallOptions): Promise<{ fileId: string }>;
+  createBulkWriteJob(spec: BulkWriteJobSpec, options?: CallOptions): Promise<{ jobId: string }>;
+  getBulkWriteJob(jobId: string, options?: CallOptions): Promise<BulkWriteJob>;
+  /** The result ZIP of a finished job, streamed. */
+  downloadBulkWriteResult(downloadUrl: string, options?: CallOptions): Promise<Readable>;
+  /** Records whose field equals the value exactly (Zoho's match is re-checked). */
+  searchRecords(query: SearchQuery, options?: CallOptions): Promise<ZohoRecord[]>;
+}
