@@ -5,7 +5,13 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 30_000,
-    hookTimeout: 30_000,
+    hookTimeout: 60_000,
     allowOnly: false,
+    env: {
+      // Handlers log and emit metrics through Powertools; tests assert on tags and Zoho's state instead.
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      AWS_REGION: 'us-east-1',
+    },
   },
 });
