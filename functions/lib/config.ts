@@ -1,0 +1,206 @@
+/**
+ * Every setting, read once from the environment and checked at start: a bad setting fails the
+ * cold start with one error naming each bad setting. An empty variable counts as unset.
+ * Secrets are not settings: the OAuth client lives in Secrets Manager (ZOHO_SECRET_ARN).
+ */
+import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
+import { DATA_CENTRES, type DataCentre, isDataCentre, resolveHosts, type ZohoHosts } from '#zoho/hosts.ts';
+
+export interface Config {
+  /** AWS_REGION (then AWS_DEFAULT_REGION); default `us-east-1`. Lambda always sets it. */
+  region: string;
+  /** ZOHO_DC: the org's data centre, one of us, eu, in, au, jp, ca, sa, cn; default `us`. */
+  zohoDc: DataCentre;
+  /**
+   * The data centre's hosts, each replaced by ZOHO_ACCOUNTS_URL, ZOHO_API_URL, ZOHO_UPLOAD_URL
+   * when set (http(s) URLs: a sandbox, a proxy). The token's api_domain still replaces the API host.
+   */
+  zohoHosts: ZohoHosts;
+  /** ZOHO_API_VERSION: `v` and digits; default `v8`. */
+  zohoApiVersion: string;
+  /**
+   * ZOHO_SECRET_ARN: the Secrets Manager secret holding {client_id, client_secret, refresh_token}.
+   * Optional here: a local runner passes credentials in; without either, building the handler fails.
+   */
+  zohoSecretArn: string | undefined;
+  /** ZOHO_MAX_IN_FLIGHT: Zoho calls one container keeps open at once; default 10. */
+  zohoMaxInFlight: number;
+  /** ZOHO_CALLS_PER_MINUTE: a cap on the calls one container starts per minute; unset = no cap. */
+  zohoCallsPerMinute: number | undefined;
+  /** ATTACHMENT_MAX_BYTES: the largest attachment pushed; default 104857600 (Zoho: 100 MB). */
+  attachmentMaxBytes: number;
+  /** PHOTO_RESTRICT_TRIGGERS: `true` or `workflow` sends restrict_triggers=workflow with photos; default false. */
+  photoRestrictTriggers: boolean;
+  /** ROUTES: a JSON route table replacing the default one (see routing/table.ts). */
+  routes: CompiledRoutes;
+  /** TOKEN_TABLE: the DynamoDB table sharing access tokens across the fleet. Required. */
+  tokenTable: string;
+  /** IDEMPOTENCY_TABLE: the DynamoDB table of pushed object versions. Required. */
+  idempotencyTable: string;
+  /** DYNAMODB_ENDPOINT, S3_ENDPOINT, SQS_ENDPOINT: local endpoints (http(s) URLs); unset in AWS. */
+  dynamodbEndpoint: string | undefined;
+  s3Endpoint: string | undefined;
+  sqsEndpoint: string | undefined;
+  /** FOLLOW_UP_QUEUE_URL: the bulk-write function's own queue, for following jobs. Bulk-write only. */
+  followUpQueueUrl: string | undefined;
+  /** RESULTS_PREFIX: where bulk-write results are written; default `bulk-write-results/`. */
+  resultsPrefix: string;
+  /** BULK_POLL_SECONDS: how long between two looks at a bulk job, 1 to 900 (SQS DelaySeconds max); default 60. */
+  bulkPollSeconds: number;
+  /** POWERTOOLS_METRICS_NAMESPACE (Powertools' own setting); default `s3-to-zoho`. */
+  metricsNamespace: string;
+}
+
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  readonly code = 'INVALID_CONFIG';
+  readonly retryable = false;
+  /** One line per bad setting, each starting with its name. */
+  readonly problems: string[];
+
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n- ${problems.join('\n- ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** SQS: DelaySeconds is at most 900. */
+const MAX_POLL_SECONDS = 900;
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const read = reader(env, problems);
+
+  const dc = (read.text('ZOHO_DC') ?? 'us').toLowerCase();
+  if (!isDataCentre(dc))
+    problems.push(`ZOHO_DC must be one of ${DATA_CENTRES.join(', ')}; got "${env.ZOHO_DC}"`);
+  const zohoDc: DataCentre = isDataCentre(dc) ? dc : 'us';
+  const accountsUrl = read.url('ZOHO_ACCOUNTS_URL');
+  const apiUrl = read.url('ZOHO_API_URL');
+  const uploadUrl = read.url('ZOHO_UPLOAD_URL');
+
+  const apiVersion = read.text('ZOHO_API_VERSION') ?? 'v8';
+  if (!/^v[0-9]+$/.test(apiVersion))
+    problems.push(`ZOHO_API_VERSION must be v and digits, e.g. v8; got "${apiVersion}"`);
+
+  // undefined when ROUTES is set but wrong: that is reported, and nothing else is checked against it.
+  const routes = read.text('ROUTES') === undefined ? compileRoutes(DEFAULT_ROUTES) : read.routes('ROUTES');
+  const resultsPrefix = read.text('RESULTS_PREFIX') ?? 'bulk-write-results/';
+  checkResultsPrefix(resultsPrefix, routes, problems);
+
+  const config: Config = {
+    region: read.text('AWS_REGION') ?? read.text('AWS_DEFAULT_REGION') ?? 'us-east-1',
+    zohoDc,
+    zohoHosts: resolveHosts(zohoDc, {
+      ...(accountsUrl ? { accountsUrl } : {}),
+      ...(apiUrl ? { apiUrl } : {}),
+      ...(uploadUrl ? { uploadUrl } : {}),
+    }),
+    zohoApiVersion: apiVersion,
+    zohoSecretArn: read.text('ZOHO_SECRET_ARN'),
+    zohoMaxInFlight: read.integer('ZOHO_MAX_IN_FLIGHT') ?? 10,
+    zohoCallsPerMinute: read.integer('ZOHO_CALLS_PER_MINUTE'),
+    attachmentMaxBytes: read.integer('ATTACHMENT_MAX_BYTES') ?? 104_857_600,
+    photoRestrictTriggers: read.flag('PHOTO_RESTRICT_TRIGGERS', ['workflow']) ?? false,
+    routes: routes ?? { routes: [] },
+    tokenTable: read.tableName('TOKEN_TABLE'),
+    idempotencyTable: read.tableName('IDEMPOTENCY_TABLE'),
+    dynamodbEndpoint: read.url('DYNAMODB_ENDPOINT'),
+    s3Endpoint: read.url('S3_ENDPOINT'),
+    sqsEndpoint: read.url('SQS_ENDPOINT'),
+    followUpQueueUrl: read.url('FOLLOW_UP_QUEUE_URL'),
+    resultsPrefix,
+    bulkPollSeconds: read.integer('BULK_POLL_SECONDS', MAX_POLL_SECONDS) ?? 60,
+    metricsNamespace: read.text('POWERTOOLS_METRICS_NAMESPACE') ?? 's3-to-zoho',
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Readers of one setting each: the value, or undefined when unset; a bad value adds a problem. */
+function reader(env: Env, problems: string[]) {
+  const text = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  return {
+    text,
+    integer(name: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+      const value = text(name);
+      if (value === undefined) return undefined;
+      const number = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isSafeInteger(number) || number < 1 || number > max) {
+        const range = max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer from 1 to ${max}`;
+        problems.push(`${name} must be ${range}; got "${value}"`);
+        return undefined;
+      }
+      return number;
+    },
+    flag(name: string, alsoTrue: string[] = []): boolean | undefined {
+      const value = text(name)?.toLowerCase();
+      if (value === undefined) return undefined;
+      if (value === 'true' || alsoTrue.includes(value)) return true;
+      if (value === 'false') return false;
+      problems.push(`${name} must be ${['true', ...alsoTrue].join(', ')} or false; got "${env[name]}"`);
+      return undefined;
+    },
+    url(name: string): string | undefined {
+      const value = text(name);
+      if (value === undefined) return undefined;
+      if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
+        problems.push(`${name} must be an http(s) URL; got "${value}"`);
+        return undefined;
+      }
+      return value;
+    },
+    tableName(name: string): string {
+      const value = text(name);
+      if (value === undefined) problems.push(`${name} must name the DynamoDB table; it is not set`);
+      else if (!TABLE_NAME.test(value))
+        problems.push(`${name} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "${value}"`);
+      return value ?? '';
+    },
+    routes(name: string): CompiledRoutes | undefined {
+      const value = text(name);
+      if (value === undefined) return undefined;
+      let table: unknown;
+      try {
+        table = JSON.parse(value);
+      } catch (error) {
+        problems.push(`${name} must be a JSON array of routes: ${(error as Error).message}`);
+        return undefined;
+      }
+      try {
+        return compileRoutes(table);
+      } catch (error) {
+        if (!(error instanceof RouteTableError)) throw error;
+        problems.push(...error.problems.map((problem) => `${name}: ${problem}`));
+        return undefined;
+      }
+    },
+  };
+}
+
+/** Results written under a watched prefix would be pushed as new files. */
+function checkResultsPrefix(prefix: string, routes: CompiledRoutes | undefined, problems: string[]): void {
+  if (
+    !prefix.endsWith('/') ||
+    prefix.startsWith('/') ||
+    prefix.split('/').some((s) => s === '.' || s === '..')
+  ) {
+    problems.push(
+      `RESULTS_PREFIX must be a key prefix ending in /, e.g. bulk-write-results/; got "${prefix}"`,
+    );
+    return;
+  }
+  for (const route of routes?.routes ?? []) {
+    if (prefix.startsWith(route.prefix) || route.prefix.startsWith(prefix)) {
+      problems.push(
+        `RESULTS_PREFIX "${prefix}" overlaps route "${route.definition.name}" (${route.definition.pattern}): results would be pushed as new files`,
+      );
+    }
+  }
+}

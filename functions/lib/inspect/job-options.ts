@@ -1,0 +1,199 @@
+/**
+ * Bulk-write job options a person can set: in a `job.json` at the top of the ZIP, or in the
+ * object's metadata (`x-amz-meta-zoho-find-by`, `…-zoho-ignore-empty`, `…-zoho-field-mappings`).
+ * Metadata overrides job.json key by key. Both are checked strictly: an unknown key or a wrong
+ * type is refused with a message naming it, never ignored.
+ */
+import { InspectionError } from './errors.ts';
+
+export interface FieldMapping {
+  api_name: string;
+  /** Column of the CSV (0-based) holding this field. */
+  index?: number;
+  /** e.g. a date format. */
+  format?: string;
+  /** For a lookup field: the field of the looked-up module that identifies it. */
+  find_by?: string;
+}
+
+export interface JobOptions {
+  /** The unique field that identifies the record (update / upsert). */
+  find_by?: string;
+  field_mappings?: FieldMapping[];
+  ignore_empty?: boolean;
+}
+
+const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const JOB_KEYS = ['find_by', 'field_mappings', 'ignore_empty'];
+const MAPPING_KEYS = ['api_name', 'index', 'format', 'find_by'];
+const MAX_FORMAT_LENGTH = 100;
+
+type Refuse = (problem: string) => InspectionError;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  return typeof value === 'string'
+    ? `the text ${JSON.stringify(value)}`
+    : `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function checkKeys(value: Record<string, unknown>, allowed: string[], where: string, refuse: Refuse): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      throw refuse(`${where} has an unknown key "${key}" (allowed: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+function apiName(value: unknown, where: string, refuse: Refuse): string {
+  if (typeof value !== 'string' || !API_NAME.test(value)) {
+    throw refuse(
+      `${where} must be a field API name such as "Last_Name" (letters, digits, underscores), not ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function fieldMappings(value: unknown, where: string, refuse: Refuse): FieldMapping[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw refuse(
+      `${where} must be a non-empty list of {"api_name", "index"} objects, not ${describe(value)}`,
+    );
+  }
+  const seen = new Set<string>();
+  return value.map((item: unknown, position) => {
+    const at = `${where}[${position}]`;
+    if (!isPlainObject(item)) throw refuse(`${at} must be an object, not ${describe(item)}`);
+    checkKeys(item, MAPPING_KEYS, at, refuse);
+    const mapping: FieldMapping = { api_name: apiName(item.api_name, `${at}.api_name`, refuse) };
+    if (seen.has(mapping.api_name)) throw refuse(`${at} maps "${mapping.api_name}" a second time`);
+    seen.add(mapping.api_name);
+    if (item.index !== undefined) {
+      if (typeof item.index !== 'number' || !Number.isSafeInteger(item.index) || item.index < 0) {
+        throw refuse(`${at}.index must be a column number (0 or more), not ${describe(item.index)}`);
+      }
+      mapping.index = item.index;
+    }
+    if (item.format !== undefined) {
+      if (
+        typeof item.format !== 'string' ||
+        item.format.trim() === '' ||
+        item.format.length > MAX_FORMAT_LENGTH
+      ) {
+        throw refuse(
+          `${at}.format must be a non-empty text of at most ${MAX_FORMAT_LENGTH} characters, not ${describe(item.format)}`,
+        );
+      }
+      mapping.format = item.format;
+    }
+    if (item.find_by !== undefined) mapping.find_by = apiName(item.find_by, `${at}.find_by`, refuse);
+    return mapping;
+  });
+}
+
+function ignoreEmpty(value: unknown, where: string, refuse: Refuse): boolean {
+  if (typeof value !== 'boolean') throw refuse(`${where} must be true or false, not ${describe(value)}`);
+  return value;
+}
+
+/** `value` is job.json once parsed. */
+export function validateJobOptions(value: unknown, refuse: Refuse = refuseJobJson): JobOptions {
+  if (!isPlainObject(value)) throw refuse(`it must be a JSON object, not ${describe(value)}`);
+  checkKeys(value, JOB_KEYS, 'it', refuse);
+  const options: JobOptions = {};
+  if (value.find_by !== undefined) options.find_by = apiName(value.find_by, 'find_by', refuse);
+  if (value.field_mappings !== undefined)
+    options.field_mappings = fieldMappings(value.field_mappings, 'field_mappings', refuse);
+  if (value.ignore_empty !== undefined)
+    options.ignore_empty = ignoreEmpty(value.ignore_empty, 'ignore_empty', refuse);
+  return options;
+}
+
+function refuseJobJson(problem: string): InspectionError {
+  return new InspectionError('INVALID_JOB_JSON', `job.json in the ZIP is invalid: ${problem}.`, { problem });
+}
+
+function refuseMetadata(problem: string): InspectionError {
+  return new InspectionError('INVALID_JOB_METADATA', `The object's metadata is invalid: ${problem}.`, {
+    problem,
+  });
+}
+
+export function parseJobJson(text: string): JobOptions {
+  let value: unknown;
+  try {
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (error) {
+    throw refuseJobJson(`it is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return validateJobOptions(value);
+}
+
+const META_FIND_BY = 'zoho-find-by';
+const META_IGNORE_EMPTY = 'zoho-ignore-empty';
+const META_FIELD_MAPPINGS = 'zoho-field-mappings';
+
+/**
+ * S3 user metadata as GetObject/HeadObject return it (keys without `x-amz-meta-`, lower case);
+ * the prefixed form is accepted too. Other keys are left alone: they belong to routing.
+ */
+export function parseJobOptionsFromMetadata(metadata: Record<string, string>): JobOptions {
+  const values = new Map<string, string>();
+  for (const [key, value] of Object.entries(metadata))
+    values.set(key.toLowerCase().replace(/^x-amz-meta-/, ''), value);
+  const options: JobOptions = {};
+  const findBy = values.get(META_FIND_BY);
+  if (findBy !== undefined)
+    options.find_by = apiName(findBy.trim(), `x-amz-meta-${META_FIND_BY}`, refuseMetadata);
+  const ignore = values.get(META_IGNORE_EMPTY);
+  if (ignore !== undefined) {
+    const text = ignore.trim().toLowerCase();
+    if (text !== 'true' && text !== 'false') {
+      throw refuseMetadata(
+        `x-amz-meta-${META_IGNORE_EMPTY} must be "true" or "false", not ${JSON.stringify(ignore)}`,
+      );
+    }
+    options.ignore_empty = text === 'true';
+  }
+  const mappings = values.get(META_FIELD_MAPPINGS);
+  if (mappings !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(mappings);
+    } catch (error) {
+      throw refuseMetadata(
+        `x-amz-meta-${META_FIELD_MAPPINGS} is not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
+    options.field_mappings = fieldMappings(parsed, `x-amz-meta-${META_FIELD_MAPPINGS}`, refuseMetadata);
+  }
+  return options;
+}
+
+/** Key by key: a key set in `override` replaces the same key of `base` whole (field_mappings too). */
+export function mergeJobOptions(base: JobOptions, override: JobOptions): JobOptions {
+  return { ...base, ...override };
+}
+
+/** Every mapped column must exist in the CSV. */
+export function checkMappingsFitColumns(
+  options: JobOptions,
+  columns: number,
+  refuse: Refuse,
+  where = 'field_mappings',
+): void {
+  for (const [position, mapping] of (options.field_mappings ?? []).entries()) {
+    if (mapping.index !== undefined && mapping.index >= columns) {
+      throw refuse(
+        `${where}[${position}] maps "${mapping.api_name}" to column ${mapping.index}, but the CSV has ${columns} columns (0 to ${columns - 1})`,
+      );
+    }
+  }
+}
+
+export { refuseJobJson, refuseMetadata };

@@ -1,0 +1,208 @@
+/**
+ * The edge of every handler: what S3 (directly, or through SQS) delivers, turned into the objects
+ * to push. Keys are decoded here, once; folder markers, test events and events other than
+ * `ObjectCreated:*` are dropped here, so the core only ever sees real new objects.
+ */
+import type { S3Event, S3EventRecord, SQSRecord } from 'aws-lambda';
+
+/** One new object, its key decoded. */
+export interface ObjectEvent {
+  bucket: string;
+  /** The object's real key (decoded). */
+  key: string;
+  /** The key as the event carried it (URL-encoded). */
+  rawKey: string;
+  size: number | undefined;
+  eTag: string | undefined;
+  versionId: string | undefined;
+  sequencer: string | undefined;
+  /** e.g. `ObjectCreated:Put`. */
+  eventName: string;
+  eventTime: string;
+  /** The SQS message it came in, when it came through SQS. */
+  messageId?: string;
+}
+
+export const FOLLOW_UP_KIND = 's3-to-zoho/follow-up';
+
+/** A message the pipeline sent to its own queue (bulk write jobs are followed this way). */
+export interface FollowUp {
+  kind: typeof FOLLOW_UP_KIND;
+  payload: unknown;
+}
+
+export type ParsedSqsRecord = { objects: ObjectEvent[] } | { followUp: FollowUp } | { skip: string };
+
+/**
+ * An event that cannot be read: a body that is not JSON, a record without a bucket or key, a key
+ * whose percent-encoding is broken. Reading it again cannot help.
+ */
+export class S3EventError extends Error {
+  readonly code: 'INVALID_EVENT' | 'INVALID_KEY_ENCODING';
+  readonly retryable = false;
+
+  constructor(code: S3EventError['code'], message: string, options: { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'S3EventError';
+    this.code = code;
+  }
+}
+
+export interface ParseOptions {
+  /**
+   * Called for a record that cannot be read; the other records are still returned. Without it the
+   * first such record throws its S3EventError.
+   */
+  onInvalid?: (error: S3EventError, record: unknown) => void;
+}
+
+/** The new objects of an S3 event delivered to Lambda directly. */
+export function parseS3Event(event: S3Event, options: ParseOptions = {}): ObjectEvent[] {
+  return readRecords(event.Records, options).objects;
+}
+
+/**
+ * One SQS message: an S3 event (one object, as S3 sends them), our own follow-up message, or
+ * something to drop quietly (S3's `s3:TestEvent`, a folder marker, a deletion). A message that
+ * cannot be read throws an S3EventError: that record alone fails, and in the end the DLQ keeps it.
+ */
+export function parseSqsRecord(record: SQSRecord): ParsedSqsRecord {
+  const body = parseJson(record.body, `SQS message ${record.messageId}`);
+  const message = unwrapSns(body, record.messageId);
+
+  if (isObject(message) && message.kind === FOLLOW_UP_KIND) {
+    return { followUp: { kind: FOLLOW_UP_KIND, payload: message.payload } };
+  }
+  if (isObject(message) && message.Event === 's3:TestEvent') {
+    return { skip: `S3 test event for bucket ${String(message.Bucket)}` };
+  }
+  if (!isObject(message) || !Array.isArray(message.Records)) {
+    throw new S3EventError(
+      'INVALID_EVENT',
+      `SQS message ${record.messageId} is neither an S3 event (no Records) nor a follow-up message.`,
+    );
+  }
+
+  const { objects, skipped } = readRecords(message.Records, {});
+  if (objects.length === 0) return { skip: skipped.join('; ') || 'an S3 event without records' };
+  return { objects: objects.map((object) => ({ ...object, messageId: record.messageId })) };
+}
+
+/**
+ * The key as S3 writes it in an event: `+` is a space, then percent-decoding (UTF-8). A literal
+ * `+` arrives as `%2B`.
+ */
+export function decodeS3EventKey(rawKey: string): string {
+  try {
+    return decodeURIComponent(rawKey.replace(/\+/g, ' '));
+  } catch (error) {
+    throw new S3EventError(
+      'INVALID_KEY_ENCODING',
+      `The event's object key "${rawKey}" is not valid URL encoding (a % not followed by two hex digits of UTF-8).`,
+      { cause: error },
+    );
+  }
+}
+
+/*
+ * S3 writes keys in events as `application/x-www-form-urlencoded` ("red flower.jpg" becomes
+ * "red+flower.jpg", "a@b" becomes "a%40b", per the S3 notification docs and LocalStack's
+ * AWS-validated test) but leaves `/` as it is (`dir1/testfile.txt`). The characters kept are those
+ * of Java's URLEncoder, which the service's encoding matches: letters, digits, `.-*_`, plus `/`.
+ * Everything else is UTF-8 bytes as `%XX` in upper case; `~` becomes `%7E`.
+ */
+const KEPT_IN_EVENT_KEYS = /^[A-Za-z0-9.\-*_/]$/;
+
+/** The inverse of decodeS3EventKey, exactly as AWS encodes keys in event notifications. */
+export function encodeS3EventKey(key: string): string {
+  let encoded = '';
+  for (const char of key) {
+    if (char === ' ') encoded += '+';
+    else if (KEPT_IN_EVENT_KEYS.test(char)) encoded += char;
+    else
+      for (const byte of Buffer.from(char, 'utf8'))
+        encoded += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return encoded;
+}
+
+function readRecords(
+  records: unknown[],
+  options: ParseOptions,
+): { objects: ObjectEvent[]; skipped: string[] } {
+  const objects: ObjectEvent[] = [];
+  const skipped: string[] = [];
+  for (const [index, record] of records.entries()) {
+    try {
+      const read = readRecord(record, index);
+      if (typeof read === 'string') skipped.push(read);
+      else objects.push(read);
+    } catch (error) {
+      if (!(error instanceof S3EventError) || !options.onInvalid) throw error;
+      options.onInvalid(error, record);
+    }
+  }
+  return { objects, skipped };
+}
+
+/** The object of one S3 event record, or why it is skipped. */
+function readRecord(record: unknown, index: number): ObjectEvent | string {
+  if (!isObject(record))
+    throw new S3EventError('INVALID_EVENT', `S3 event record #${index} is not an object.`);
+  const { eventSource, eventName, eventTime, s3 } = record as Partial<S3EventRecord> &
+    Record<string, unknown>;
+  if (eventSource !== undefined && eventSource !== 'aws:s3')
+    return `record #${index} comes from ${eventSource}`;
+  if (typeof eventName !== 'string' || !/^(s3:)?ObjectCreated:/.test(eventName)) {
+    return `${String(eventName)} is not an ObjectCreated event`;
+  }
+
+  const bucket = s3?.bucket?.name;
+  const rawKey = s3?.object?.key;
+  if (typeof bucket !== 'string' || bucket === '' || typeof rawKey !== 'string' || rawKey === '') {
+    throw new S3EventError(
+      'INVALID_EVENT',
+      `S3 event record #${index} has no s3.bucket.name or s3.object.key.`,
+    );
+  }
+  const object = s3?.object as Partial<S3EventRecord['s3']['object']>;
+  const size = typeof object.size === 'number' ? object.size : undefined;
+  const key = decodeS3EventKey(rawKey);
+  if (key.endsWith('/') && (size === 0 || size === undefined)) return `${key} is a folder marker`;
+
+  return {
+    bucket,
+    key,
+    rawKey,
+    size,
+    eTag: optionalString(object.eTag),
+    versionId: optionalString(object.versionId),
+    sequencer: optionalString(object.sequencer),
+    eventName: eventName.replace(/^s3:/, ''),
+    eventTime: typeof eventTime === 'string' ? eventTime : '',
+  };
+}
+
+/** S3 → SNS → SQS without raw delivery wraps the S3 event in an SNS notification. */
+function unwrapSns(body: unknown, messageId: string): unknown {
+  if (isObject(body) && body.Type === 'Notification' && typeof body.Message === 'string') {
+    return parseJson(body.Message, `the SNS notification in SQS message ${messageId}`);
+  }
+  return body;
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new S3EventError('INVALID_EVENT', `${what} is not JSON: ${text.slice(0, 80)}`, { cause: error });
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}

@@ -1,0 +1,120 @@
+/**
+ * The outcome of a push, written on the object as tags beside the user's own. Our tags are the
+ * ones whose key starts with `zoho-`: each outcome replaces all of them, and never a user's tag.
+ */
+import {
+  GetObjectTaggingCommand,
+  PutObjectTaggingCommand,
+  type S3Client,
+  type Tag,
+} from '@aws-sdk/client-s3';
+
+export const OUR_TAG_PREFIX = 'zoho-';
+/** S3: at most 10 tags per object. */
+export const MAX_TAGS = 10;
+/** S3: tag keys up to 128 characters, values up to 256. */
+const MAX_KEY_LENGTH = 128;
+const MAX_VALUE_LENGTH = 256;
+/** AWS tag characters: letters, digits, spaces (any UTF-8), and `_ . : / = + - @`. */
+const TAG_CHARACTER = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]$/u;
+
+/**
+ * Which of our tags go first when there is no room for all: the status always stays (it is what
+ * the pipeline and a person read first); the attempt time next (a `pushing` status is useless
+ * without it), then the Zoho id, the error, the reason. Tags not listed come last, in given order.
+ */
+export const OUTCOME_TAG_PRIORITY: readonly string[] = [
+  'zoho-status',
+  'zoho-attempt',
+  'zoho-id',
+  'zoho-error',
+  'zoho-reason',
+  'zoho-at',
+  'zoho-failed',
+  'zoho-added',
+  'zoho-updated',
+  'zoho-skipped',
+];
+
+export interface MergedTags {
+  tags: Tag[];
+  /** Our tags that did not fit. */
+  dropped: string[];
+}
+
+/**
+ * The user's tags, untouched, then our outcome in priority order, as many as fit in 10. Should the
+ * user already have 10 of their own, none of ours is written (not even `zoho-status`): deleting a
+ * person's tag to make room would surprise more than an outcome found only in the logs, metrics
+ * and the idempotency ledger.
+ */
+export function planOutcomeTags(existing: readonly Tag[], outcome: Record<string, string>): MergedTags {
+  const userTags = existing.filter((tag) => !(tag.Key ?? '').startsWith(OUR_TAG_PREFIX));
+  const ours = Object.entries(outcome)
+    .map(([key, value]) => ({ Key: sanitize(key, MAX_KEY_LENGTH), Value: sanitize(value, MAX_VALUE_LENGTH) }))
+    .sort((a, b) => rank(a.Key) - rank(b.Key));
+  const room = Math.max(MAX_TAGS - userTags.length, 0);
+  return {
+    tags: [...userTags, ...ours.slice(0, room)],
+    dropped: ours.slice(room).map((tag) => tag.Key),
+  };
+}
+
+/** The merged tags only; see planOutcomeTags for the rules. */
+export function mergeOutcomeTags(existing: readonly Tag[], outcome: Record<string, string>): Tag[] {
+  return planOutcomeTags(existing, outcome).tags;
+}
+
+/** A tag key or value S3 accepts: other characters become `_`, too long is cut (ending in `...`). */
+export function sanitize(text: string, maxLength: number): string {
+  const characters = Array.from(text, (c) => (TAG_CHARACTER.test(c) ? c : '_'));
+  if (characters.length <= maxLength) return characters.join('');
+  return `${characters.slice(0, maxLength - 3).join('')}...`;
+}
+
+function sameTags(a: readonly Tag[], b: readonly Tag[]): boolean {
+  return a.length === b.length && a.every((tag, i) => tag.Key === b[i]?.Key && tag.Value === b[i]?.Value);
+}
+
+function rank(key: string): number {
+  const index = OUTCOME_TAG_PRIORITY.indexOf(key);
+  return index < 0 ? OUTCOME_TAG_PRIORITY.length : index;
+}
+
+export async function readTags(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  versionId?: string,
+): Promise<Tag[]> {
+  const answer = await s3.send(
+    new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: versionId }),
+  );
+  return answer.TagSet ?? [];
+}
+
+/**
+ * Reads the tags, merges the outcome, writes them back. S3 has no conditional tagging, so a tag a
+ * user changes between the read and the write is lost: the window is one round trip.
+ */
+export async function writeOutcome(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  versionId: string | undefined,
+  outcome: Record<string, string>,
+  options: { onDropped?: (dropped: string[]) => void } = {},
+): Promise<void> {
+  const existing = await readTags(s3, bucket, key, versionId);
+  const { tags, dropped } = planOutcomeTags(existing, outcome);
+  if (dropped.length > 0) options.onDropped?.(dropped);
+  if (sameTags(tags, existing)) return;
+  await s3.send(
+    new PutObjectTaggingCommand({
+      Bucket: bucket,
+      Key: key,
+      VersionId: versionId,
+      Tagging: { TagSet: tags },
+    }),
+  );
+}

@@ -1,0 +1,125 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  GetObjectTaggingCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readTags, writeOutcome } from '#lib/s3/tags.ts';
+
+const BUCKET = 'inbox';
+let server: S3rver;
+let directory: string;
+let s3: S3Client;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 's3-to-zoho-tags-'));
+  server = new S3rver({
+    port: 0,
+    address: '127.0.0.1',
+    silent: true,
+    directory,
+    configureBuckets: [{ name: BUCKET }],
+  });
+  const { port } = await server.run();
+  s3 = new S3Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+});
+
+afterAll(async () => {
+  s3?.destroy();
+  await server?.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+/** Puts an object with the user's own tags (s3rver ignores PutObject's Tagging, so they are set apart). */
+async function put(key: string, userTags: Record<string, string> = {}): Promise<void> {
+  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'hello' }));
+  const TagSet = Object.entries(userTags).map(([Key, Value]) => ({ Key, Value }));
+  if (TagSet.length > 0)
+    await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet } }));
+}
+
+async function storedTags(key: string): Promise<Record<string, string>> {
+  const answer = await s3.send(new GetObjectTaggingCommand({ Bucket: BUCKET, Key: key }));
+  return Object.fromEntries((answer.TagSet ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+describe('readTags / writeOutcome against a real S3 server', () => {
+  it('reads no tags from an untagged object', async () => {
+    await put('attachments/Leads/1/plain.txt');
+    expect(await readTags(s3, BUCKET, 'attachments/Leads/1/plain.txt')).toEqual([]);
+  });
+
+  it("writes the outcome beside the user's tags", async () => {
+    const key = 'attachments/Leads/1/Résumé 東京.pdf';
+    await put(key, { project: 'apollo', owner: 'sales' });
+    await writeOutcome(s3, BUCKET, key, undefined, {
+      'zoho-status': 'done',
+      'zoho-id': '4876876000000624001',
+    });
+    expect(await storedTags(key)).toEqual({
+      project: 'apollo',
+      owner: 'sales',
+      'zoho-status': 'done',
+      'zoho-id': '4876876000000624001',
+    });
+  });
+
+  it('replaces our previous outcome and keeps what the user set meanwhile', async () => {
+    const key = 'attachments/Leads/2/a+b.txt';
+    await put(key, { project: 'apollo' });
+    await writeOutcome(s3, BUCKET, key, undefined, {
+      'zoho-status': 'pushing',
+      'zoho-attempt': '2026-11-23T10:00:00.000Z',
+    });
+    const during = await readTags(s3, BUCKET, key);
+    await s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: BUCKET,
+        Key: key,
+        Tagging: { TagSet: [...during, { Key: 'reviewed', Value: 'yes' }] },
+      }),
+    );
+    await writeOutcome(s3, BUCKET, key, undefined, {
+      'zoho-status': 'failed',
+      'zoho-error': 'RECORD_LOCKED',
+      'zoho-reason': 'The record is locked (approval): unlock it, then drop the file again',
+    });
+    const tags = await readTags(s3, BUCKET, key);
+    expect(Object.fromEntries(tags.map((t) => [t.Key, t.Value]))).toEqual({
+      project: 'apollo',
+      reviewed: 'yes',
+      'zoho-status': 'failed',
+      'zoho-error': 'RECORD_LOCKED',
+      'zoho-reason': 'The record is locked _approval_: unlock it_ then drop the file again',
+    });
+  });
+
+  it('stays within ten tags, dropping our least important ones and saying which', async () => {
+    const key = 'photos/Leads/3.png';
+    await put(key, Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`t${i}`, `v${i}`])));
+    const dropped: string[] = [];
+    await writeOutcome(
+      s3,
+      BUCKET,
+      key,
+      undefined,
+      { 'zoho-status': 'done', 'zoho-at': '2026-11-23T10:00:00.000Z', 'zoho-id': '3' },
+      { onDropped: (keys) => dropped.push(...keys) },
+    );
+    const tags = await storedTags(key);
+    expect(Object.keys(tags)).toHaveLength(10);
+    expect(tags['zoho-status']).toBe('done');
+    expect(tags['zoho-id']).toBe('3');
+    expect(dropped).toEqual(['zoho-at']);
+  });
+});
