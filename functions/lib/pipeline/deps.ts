@@ -1,0 +1,190 @@
+/**
+ * Everything a handler needs, built once per container from the validated config. The local
+ * runner builds the same thing pointed at its embedded S3, DynamoDB, queue and Zoho sandbox.
+ */
+
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import type { Config } from '#lib/config.ts';
+import type { CompiledRoutes } from '#lib/routing/route.ts';
+import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
+import type { StoredObject } from '#lib/s3/object.ts';
+import { createZohoClient } from '#zoho/client.ts';
+import { isZohoError } from '#zoho/errors.ts';
+import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
+import type { OAuthCredentials, ZohoClient } from '#zoho/types.ts';
+import type { FollowUpPayload } from './bulk-write.ts';
+import type { Outcome } from './outcome.ts';
+
+export type Kind = 'attachment' | 'photo' | 'bulk-write';
+
+export interface PipelineDeps {
+  kind: Kind;
+  config: Config;
+  routes: CompiledRoutes;
+  s3: S3Client;
+  zoho: ZohoClient;
+  log: Logger;
+  metrics: Metrics;
+  /** Runs the push of one object version at most once across the fleet (a duplicate gets the stored outcome). */
+  once: (object: StoredObject, push: () => Promise<Outcome>) => Promise<Outcome>;
+  /** Sends a bulk write follow-up back onto the function's own queue, delayed. */
+  followUp: (payload: FollowUpPayload) => Promise<void>;
+  /** Counts an outcome in the metrics. */
+  count: (outcome: Outcome, bytes: number) => void;
+  countRetry: (error: unknown) => void;
+  registerContext: (context: Context) => void;
+  now: () => Date;
+}
+
+export interface DepsOverrides {
+  /** OAuth credentials given directly (local runs); otherwise read from Secrets Manager. */
+  credentials?: OAuthCredentials;
+  /** AWS credentials for local endpoints; in Lambda the function's role provides them. */
+  awsCredentials?: { accessKeyId: string; secretAccessKey: string };
+  log?: Logger;
+}
+
+/** A version once pushed stays pushed: the tags say so for good, the ledger guards a week of retries. */
+const LEDGER_TTL_SECONDS = 7 * 24 * 3600;
+
+export async function createDeps(
+  kind: Kind,
+  config: Config,
+  overrides: DepsOverrides = {},
+): Promise<PipelineDeps> {
+  const region = config.region;
+  const aws = { region, ...(overrides.awsCredentials ? { credentials: overrides.awsCredentials } : {}) };
+  const log = overrides.log ?? new Logger({ serviceName: `s3-to-zoho-${kind}` });
+  const metrics = new Metrics({
+    namespace: config.metricsNamespace,
+    serviceName: `s3-to-zoho-${kind}`,
+    defaultDimensions: { kind },
+  });
+  const s3 = new S3Client({
+    ...aws,
+    // Local S3 servers (s3rver) do not decode the aws-chunked bodies the SDK sends to checksum a stream.
+    ...(config.s3Endpoint
+      ? {
+          endpoint: config.s3Endpoint,
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+        }
+      : {}),
+  });
+  const dynamo = new DynamoDBClient({
+    ...aws,
+    ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+  });
+  const sqs = new SQSClient({ ...aws, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
+
+  const credentials = overrides.credentials ?? secretCredentials(config, region);
+  const firstCredentials = typeof credentials === 'function' ? await credentials() : credentials;
+  const zoho = createZohoClient({
+    hosts: config.zohoHosts,
+    apiVersion: config.zohoApiVersion,
+    credentials,
+    tokenStore: createDynamoDbTokenStore({
+      client: dynamo,
+      tableName: config.tokenTable,
+      clientId: firstCredentials.clientId,
+    }),
+    maxInFlight: config.zohoMaxInFlight,
+    ...(config.zohoCallsPerMinute ? { callsPerMinute: config.zohoCallsPerMinute } : {}),
+    log,
+    onTokenRefresh: () => metrics.addMetric('TokenRefreshes', MetricUnit.Count, 1),
+  });
+
+  const idempotencyConfig = new IdempotencyConfig({ expiresAfterSeconds: LEDGER_TTL_SECONDS });
+  const once = makeIdempotent(
+    async (_version: { bucket: string; key: string; version: string }, push: () => Promise<Outcome>) =>
+      push(),
+    {
+      persistenceStore: new DynamoDBPersistenceLayer({
+        tableName: config.idempotencyTable,
+        awsSdkV3Client: dynamo,
+      }),
+      config: idempotencyConfig,
+      dataIndexArgument: 0,
+      keyPrefix: `s3-to-zoho-${kind}`,
+    },
+  );
+
+  return {
+    kind,
+    config,
+    routes: config.routes,
+    s3,
+    zoho,
+    log,
+    metrics,
+    once: (object, push) =>
+      once({ bucket: object.bucket, key: object.key, version: object.versionId ?? object.eTag }, push),
+    async followUp(payload) {
+      if (!config.followUpQueueUrl)
+        throw new Error('FOLLOW_UP_QUEUE_URL is not set: bulk write jobs cannot be followed');
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: config.followUpQueueUrl,
+          MessageBody: JSON.stringify({ kind: FOLLOW_UP_KIND, payload }),
+          DelaySeconds: config.bulkPollSeconds,
+        }),
+      );
+    },
+    count(outcome, bytes) {
+      const name = {
+        done: 'FilesPushed',
+        failed: 'FilesFailed',
+        skipped: 'FilesSkipped',
+        pushing: 'FilesStarted',
+      }[outcome.status];
+      metrics.addMetric(name, MetricUnit.Count, 1);
+      if (outcome.status === 'done') metrics.addMetric('BytesPushed', MetricUnit.Bytes, bytes);
+      if (outcome.status === 'failed' && outcome.code) countError(metrics, outcome.code);
+    },
+    countRetry(error) {
+      countError(metrics, isZohoError(error) ? error.code : 'RETRY');
+    },
+    registerContext: (context) => idempotencyConfig.registerLambdaContext(context),
+    now: () => new Date(),
+  };
+}
+
+function countError(metrics: Metrics, code: string) {
+  const single = metrics.singleMetric();
+  single.addDimension('code', code);
+  single.addMetric('ZohoErrors', MetricUnit.Count, 1);
+}
+
+/** The OAuth client from Secrets Manager, cached for five minutes so a rotated secret is picked up. */
+function secretCredentials(config: Config, region: string): () => Promise<OAuthCredentials> {
+  const secretArn = config.zohoSecretArn;
+  if (!secretArn)
+    throw new Error('ZOHO_SECRET_ARN is not set: the Zoho OAuth client has nowhere to come from');
+  const provider = new SecretsProvider({ clientConfig: { region } });
+  return async () => {
+    const secret = (await provider.get(secretArn, { transform: 'json', maxAge: 300 })) as
+      | Record<string, unknown>
+      | undefined;
+    const clientId = secret?.client_id;
+    const clientSecret = secret?.client_secret;
+    const refreshToken = secret?.refresh_token;
+    if (
+      typeof clientId !== 'string' ||
+      typeof clientSecret !== 'string' ||
+      typeof refreshToken !== 'string'
+    ) {
+      throw new Error(
+        `The secret ${secretArn} must hold client_id, client_secret and refresh_token: run \`npm run auth\` to fill it`,
+      );
+    }
+    return { clientId, clientSecret, refreshToken };
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * One object, start to end: look at it, route its key, push it once, write the outcome on it.
+ * Permanent failures become a `failed` outcome on the object; retryable ones are thrown.
+ */
+import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
+import type { ObjectEvent } from '#lib/s3/event.ts';
+import { headObject, type StoredObject } from '#lib/s3/object.ts';
+import { readTags, writeOutcome } from '#lib/s3/tags.ts';
+import type { RecordRef } from '#zoho/types.ts';
+import { startBulkWrite } from './bulk-write.ts';
+import type { PipelineDeps } from './deps.ts';
+import { failedOutcome, isRetryable, type Outcome, outcomeTags, PipelineError } from './outcome.ts';
+import { pushAttachment, pushPhoto } from './push-file.ts';
+
+export interface ProcessResult {
+  key: string;
+  outcome: Outcome | undefined;
+}
+
+export async function processObject(
+  deps: PipelineDeps,
+  event: ObjectEvent,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const object = await headObject(deps.s3, event);
+  if (!object) {
+    deps.log.warn('The object is gone; nothing to push');
+    return { status: 'skipped', code: 'OBJECT_GONE' };
+  }
+  if (!event.versionId && event.eTag && stripQuotes(object.eTag) !== stripQuotes(event.eTag)) {
+    // Overwritten since the event: the newer version has an event of its own, and these tags are its.
+    deps.log.info('The object was overwritten since this event; the newer event pushes it');
+    return { status: 'skipped', code: 'SUPERSEDED' };
+  }
+
+  const routed = routeKey(deps.routes, object.key, object.metadata);
+  if (!routed.ok) {
+    return record(deps, object, {
+      status: routed.error.code === 'UNROUTED' ? 'skipped' : 'failed',
+      code: routed.error.code,
+      reason: routed.error.message,
+    });
+  }
+  const route = routed.value;
+  if (route.kind !== deps.kind) {
+    return record(deps, object, {
+      status: 'skipped',
+      code: 'WRONG_KIND',
+      reason: `The key routes to ${route.kind} pushes but reached the ${deps.kind} function: check the bucket notification prefixes and ROUTES.`,
+    });
+  }
+
+  return deps.once(object, async () => {
+    const tags = await readTags(deps.s3, object.bucket, object.key, object.versionId);
+    const previous = tagMap(tags);
+    if (previous['zoho-status'] === 'done') {
+      deps.log.info('Already pushed (zoho-status=done); not pushing again');
+      return { status: 'done', ...(previous['zoho-id'] ? { zohoId: previous['zoho-id'] } : {}) };
+    }
+    try {
+      const outcome =
+        route.kind === 'bulk-write'
+          ? await startBulkWrite(deps, { object, route, signal })
+          : await pushFile(deps, object, route, previous, signal);
+      return await record(deps, object, outcome);
+    } catch (error) {
+      if (isRetryable(error)) throw error;
+      return record(deps, object, failedOutcome(error));
+    }
+  });
+}
+
+type FileRoute = FileRouteMatch;
+
+async function pushFile(
+  deps: PipelineDeps,
+  object: StoredObject,
+  route: FileRoute,
+  previous: Record<string, string>,
+  signal: AbortSignal,
+): Promise<Outcome> {
+  const target = await resolveTarget(deps, route, signal);
+  const attemptAt = previous['zoho-status'] === 'pushing' ? parseDate(previous['zoho-attempt']) : undefined;
+  const push = {
+    object,
+    target,
+    fileName: route.fileName,
+    earlierAttemptAt: attemptAt,
+    signal,
+    beforeUpload: () =>
+      writeOutcome(deps.s3, object.bucket, object.key, object.versionId, {
+        'zoho-status': 'pushing',
+        'zoho-attempt': (attemptAt ?? deps.now()).toISOString(),
+      }),
+  };
+  return route.kind === 'photo' ? pushPhoto(deps, push) : pushAttachment(deps, push);
+}
+
+/** A record named by a field's value: exactly one exact match, never a guess. */
+export async function resolveTarget(
+  deps: PipelineDeps,
+  route: FileRoute,
+  signal: AbortSignal,
+): Promise<RecordRef> {
+  if ('recordId' in route.target) return { module: route.module, recordId: route.target.recordId };
+  const { field, value } = route.target.lookup;
+  const matches = await deps.zoho.searchRecords({ module: route.module, field, value }, { signal });
+  if (matches.length === 0) {
+    throw new PipelineError(
+      'LOOKUP_NO_MATCH',
+      `No ${route.module} record has ${field} equal to "${value}": create it, or name the record id in the key.`,
+    );
+  }
+  if (matches.length > 1) {
+    const ids = matches.slice(0, 5).map((m) => m.id);
+    throw new PipelineError(
+      'LOOKUP_AMBIGUOUS',
+      `${matches.length} ${route.module} records have ${field} equal to "${value}" (${ids.join(', ')}): name the record id in the key.`,
+    );
+  }
+  const [match] = matches as [{ id: string }];
+  return { module: route.module, recordId: match.id };
+}
+
+/** Writes the outcome on the object, logs it and counts it. */
+export async function record(deps: PipelineDeps, object: StoredObject, outcome: Outcome): Promise<Outcome> {
+  if (outcome.code !== 'OBJECT_GONE') {
+    await writeOutcome(
+      deps.s3,
+      object.bucket,
+      object.key,
+      object.versionId,
+      outcomeTags(outcome, deps.now()),
+    );
+  }
+  const fields = {
+    outcome: outcome.status,
+    zohoId: outcome.zohoId,
+    code: outcome.code,
+    reason: outcome.reason,
+  };
+  if (outcome.status === 'failed') deps.log.error('Push failed', fields);
+  else deps.log.info(`Push ${outcome.status}`, fields);
+  deps.count(outcome, object.size);
+  return outcome;
+}
+
+function tagMap(
+  tags: Array<{ Key?: string | undefined; Value?: string | undefined }>,
+): Record<string, string> {
+  return Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+function parseDate(value: string | undefined): Date | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms);
+}
+
+function stripQuotes(eTag: string): string {
+  return eTag.replace(/"/g, '');
+}

@@ -1,0 +1,210 @@
+/**
+ * The attachments Lambda end to end: embedded S3 + Zoho sandbox on real ports, AWS-shaped events,
+ * the real handler. What the object says (tags) and what Zoho holds (the sandbox) are both checked.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLambdaContext } from '#lib/local/queue.ts';
+import { createZohoClient } from '#zoho/client.ts';
+import { resolveHosts } from '#zoho/hosts.ts';
+import type { ZohoClient } from '#zoho/types.ts';
+import { type Harness, startHarness } from './pipeline-harness.ts';
+
+let h: Harness;
+let leadId: string;
+/** The test's own view of Zoho, through the client, as a CRM admin would look. */
+let zoho: ZohoClient;
+
+beforeAll(async () => {
+  h = await startHarness({ env: { ATTACHMENT_MAX_BYTES: String(64 * 1024) } });
+  leadId = h.sandbox.seed.Leads?.[0] ?? '';
+  zoho = createZohoClient({
+    hosts: resolveHosts('us', {
+      accountsUrl: h.sandbox.accountsUrl,
+      apiUrl: h.sandbox.apiUrl,
+      uploadUrl: h.sandbox.uploadUrl,
+    }),
+    credentials: h.sandbox.credentials,
+  });
+});
+afterAll(() => h?.close());
+
+async function attachmentsOf(module: string, recordId: string) {
+  return zoho.listAttachments({ module, recordId });
+}
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+describe('attachments', () => {
+  it('lands a file with spaces, + and non-ASCII in its name, and tags the object done with the attachment id', async () => {
+    const fileName = 'Résumé + notes 東京 2026.txt';
+    const body = Buffer.from('a contract, with bytes that must arrive intact\n'.repeat(50));
+    const key = `attachments/Leads/${leadId}/${fileName}`;
+    const event = await h.put(key, body);
+    expect(event.Records[0]?.s3.object.key).toBe(
+      `attachments/Leads/${leadId}/R%C3%A9sum%C3%A9+%2B+notes+%E6%9D%B1%E4%BA%AC+2026.txt`,
+    );
+
+    expect(await h.deliver('attachment', event)).toEqual([]);
+
+    const tags = await h.tags(key);
+    expect(tags['zoho-status']).toBe('done');
+    const landed = (await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === fileName);
+    expect(landed).toHaveLength(1);
+    expect(landed[0]?.id).toBe(tags['zoho-id']);
+    expect(landed[0]?.size).toBe(body.length);
+    const received = h.sandbox.inspect().attachments.find((a) => a.id === tags['zoho-id']);
+    expect(received?.sha256).toBe(sha256(body));
+  });
+
+  it('resolves a lookup route by Email to the one record, and refuses none or several', async () => {
+    const email = h.sandbox.inspect().records.Contacts?.[0]?.Email as string;
+    const contactId = h.sandbox.seed.Contacts?.[0] ?? '';
+    const hit = `attachments/Contacts/by/Email/${email}/cv.txt`;
+    await h.deliver('attachment', await h.put(hit, 'curriculum'));
+    expect(await h.tags(hit)).toMatchObject({ 'zoho-status': 'done' });
+    expect((await attachmentsOf('Contacts', contactId)).map((a) => a.fileName)).toContain('cv.txt');
+
+    const none = 'attachments/Contacts/by/Email/nobody@example.invalid/cv.txt';
+    await h.deliver('attachment', await h.put(none, 'curriculum'));
+    expect(await h.tags(none)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'LOOKUP_NO_MATCH' });
+
+    h.sandbox.createRecord('Accounts', { Account_Name: 'Twin Peaks Ltd' });
+    h.sandbox.createRecord('Accounts', { Account_Name: 'Twin Peaks Ltd' });
+    const twins = 'attachments/Accounts/by/Account_Name/Twin Peaks Ltd/deck.txt';
+    await h.deliver('attachment', await h.put(twins, 'slides'));
+    expect(await h.tags(twins)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'LOOKUP_AMBIGUOUS' });
+  });
+
+  it('lets object metadata name the record instead of the key', async () => {
+    const contactId = h.sandbox.seed.Contacts?.[1] ?? '';
+    const key = `attachments/Leads/${leadId}/routed-by-metadata.txt`;
+    const event = await h.put(key, 'hello', { 'zoho-module': 'Contacts', 'zoho-record-id': contactId });
+    await h.deliver('attachment', event);
+    expect((await h.tags(key))['zoho-status']).toBe('done');
+    expect((await attachmentsOf('Contacts', contactId)).map((a) => a.fileName)).toContain(
+      'routed-by-metadata.txt',
+    );
+  });
+
+  it('attaches to Notes like any module', async () => {
+    const noteId = h.sandbox.seed.Notes?.[0] ?? '';
+    const key = `attachments/Notes/${noteId}/minutes.txt`;
+    await h.deliver('attachment', await h.put(key, 'minutes of the meeting'));
+    expect((await h.tags(key))['zoho-status']).toBe('done');
+    expect((await attachmentsOf('Notes', noteId)).map((a) => a.fileName)).toContain('minutes.txt');
+  });
+
+  it.each([
+    ['an .exe', `attachments/Leads/{lead}/setup.EXE`, 'MZ binary', 'FORBIDDEN_TYPE'],
+    ['an empty file', `attachments/Leads/{lead}/empty.txt`, '', 'EMPTY_FILE'],
+    [
+      'a file over ATTACHMENT_MAX_BYTES',
+      `attachments/Leads/{lead}/big.bin`,
+      'x'.repeat(64 * 1024 + 1),
+      'FILE_TOO_LARGE',
+    ],
+    ['a record id that is not digits', 'attachments/Leads/12a4/file.txt', 'x', 'INVALID_RECORD_ID'],
+    ['a module that is not an API name', 'attachments/Le-ads/123/file.txt', 'x', 'INVALID_MODULE'],
+    ['a key smuggling path segments', 'attachments/Leads/123/../../org/file.txt', 'x', 'INVALID_KEY'],
+    ['a record Zoho does not have', 'attachments/Leads/1234567890123456789/file.txt', 'x', 'INVALID_DATA'],
+    [
+      'a module Zoho does not have',
+      'attachments/Unicorns/1234567890123456789/file.txt',
+      'x',
+      'INVALID_MODULE',
+    ],
+  ])('refuses %s with a reason and leaves the object untouched', async (_what, template, body, code) => {
+    const key = template.replace('{lead}', leadId);
+    const before = (await attachmentsOf('Leads', leadId)).length;
+    expect(await h.deliver('attachment', await h.put(key, body))).toEqual([]);
+    const tags = await h.tags(key);
+    expect(tags).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': code });
+    expect(tags['zoho-reason']?.length).toBeGreaterThan(10);
+    expect(await h.read(key)).toBe(body);
+    expect((await attachmentsOf('Leads', leadId)).length).toBe(before);
+  });
+
+  it('skips keys no route matches and folder markers', async () => {
+    const key = 'attachments/just-a-file.txt';
+    await h.deliver('attachment', await h.put(key, 'x'));
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'skipped', 'zoho-error': 'UNROUTED' });
+  });
+
+  it('pushes once when the same event arrives twice, and when two copies run at once', async () => {
+    const key = `attachments/Leads/${leadId}/once.txt`;
+    const event = await h.put(key, 'exactly once');
+    await Promise.all([h.deliver('attachment', event), h.deliver('attachment', event)]);
+    // The copy that found the other in progress failed its record so SQS redelivers it.
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    const landed = (await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'once.txt');
+    expect(landed).toHaveLength(1);
+    expect((await h.tags(key))['zoho-id']).toBe(landed[0]?.id);
+  });
+
+  it('does not push again after the connection was lost once the upload went out', async () => {
+    const key = `attachments/Leads/${leadId}/lost-answer.txt`;
+    const event = await h.put(key, 'the answer to this upload never arrives');
+    h.sandbox.faults.set({ dropResponseAfterUpload: 1 });
+    const failed = await h.deliver('attachment', event);
+    expect(failed).toHaveLength(1);
+    expect((await h.tags(key))['zoho-status']).toBe('pushing');
+
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    const landed = (await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'lost-answer.txt');
+    expect(landed).toHaveLength(1);
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-id': landed[0]?.id });
+  });
+
+  it('does not push again after a Lambda died between the upload and recording it', async () => {
+    const key = `attachments/Leads/${leadId}/crash.txt`;
+    const body = 'uploaded by a Lambda that died right after';
+    const event = await h.put(key, body);
+    // What a crash leaves behind: the object marked `pushing`, the attachment in Zoho, no outcome.
+    await h.s3.send(
+      new PutObjectTaggingCommand({
+        Bucket: h.bucket,
+        Key: key,
+        Tagging: {
+          TagSet: [
+            { Key: 'zoho-status', Value: 'pushing' },
+            { Key: 'zoho-attempt', Value: new Date().toISOString() },
+          ],
+        },
+      }),
+    );
+    await zoho.uploadAttachment(
+      { module: 'Leads', recordId: leadId },
+      { body: Readable.from([Buffer.from(body)]), fileName: 'crash.txt', size: Buffer.byteLength(body) },
+    );
+
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    expect((await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'crash.txt')).toHaveLength(1);
+    expect((await h.tags(key))['zoho-status']).toBe('done');
+  });
+
+  it('retries what Zoho could not do (429, 500) and then lands it', async () => {
+    const key = `attachments/Leads/${leadId}/busy.txt`;
+    const event = await h.put(key, 'zoho was busy');
+    h.sandbox.faults.set({
+      failNext: [{ status: 429, code: 'TOO_MANY_REQUESTS', times: 10, path: '/Attachments' }],
+    });
+    expect(await h.deliver('attachment', event)).toHaveLength(1);
+    h.sandbox.faults.reset();
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    expect((await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'busy.txt')).toHaveLength(1);
+  });
+
+  it('accepts a direct S3 event (no queue) too', async () => {
+    const key = `attachments/Leads/${leadId}/direct.txt`;
+    const event = await h.put(key, 'direct from S3');
+    await h.handlers.attachment(
+      event,
+      createLambdaContext({ functionName: 'attachments', timeoutMs: 60_000 }),
+    );
+    expect((await h.tags(key))['zoho-status']).toBe('done');
+  });
+});

@@ -1,0 +1,116 @@
+/** The bulk-write Lambda end to end: jobs created, followed through delayed messages, results kept. */
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildZip, csvText } from '../unit/inspect-fixtures.ts';
+import { type Harness, startHarness } from './pipeline-harness.ts';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h?.close());
+
+describe('bulk write', () => {
+  it('inserts a small CSV, follows the job to its end and keeps every row’s result', async () => {
+    const key = 'bulk-write/Leads/insert/spring fair.zip';
+    const zip = await buildZip([{ name: 'leads.csv', data: csvText(20) }]);
+    expect(await h.deliver('bulk-write', await h.put(key, zip))).toEqual([]);
+    expect((await h.tags(key))['zoho-status']).toBe('pushing');
+
+    const tags = await h.followBulk(key);
+    expect(tags).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '20', 'zoho-failed': '0' });
+    const rows = parse(await h.read(`bulk-write-results/${key}.results.csv`), { columns: true }) as Array<
+      Record<string, string>
+    >;
+    expect(rows).toHaveLength(20);
+    expect(rows.every((r) => r.STATUS === 'ADDED' && /^\d+$/.test(r.RECORD_ID ?? ''))).toBe(true);
+  });
+
+  it('splits a 60,000-row CSV into three jobs and reports them as one import', async () => {
+    const key = 'bulk-write/Leads/insert/big import.zip';
+    const zip = await buildZip([{ name: 'big.csv', data: csvText(60_000) }]);
+    await h.deliver('bulk-write', await h.put(key, zip));
+    const started = await h.tags(key);
+    expect(started['zoho-parts']).toBe('3');
+    expect(started['zoho-id']?.split(' ')).toHaveLength(3);
+
+    const tags = await h.followBulk(key, 60_000);
+    expect(tags).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '60000', 'zoho-failed': '0' });
+    const results = parse(await h.read(`bulk-write-results/${key}.results.csv`), { columns: true }) as Array<
+      Record<string, string>
+    >;
+    expect(results).toHaveLength(60_000);
+    expect(results[59_999]?.Email).toBe('user59999@example.com');
+  });
+
+  it('updates by a find_by given in job.json, and counts the rows Zoho refused', async () => {
+    const emails =
+      h.sandbox
+        .inspect()
+        .records.Leads?.slice(0, 2)
+        .map((r) => r.Email as string) ?? [];
+    const csv = `Email,Last_Name\r\n${emails[0]},Renamed One\r\n${emails[1]},Renamed Two\r\nno-one@example.invalid,Ghost\r\n`;
+    const key = 'bulk-write/Leads/update/renames.zip';
+    const zip = await buildZip([
+      { name: 'renames.csv', data: csv },
+      { name: 'job.json', data: JSON.stringify({ find_by: 'Email' }) },
+    ]);
+    await h.deliver('bulk-write', await h.put(key, zip));
+    const tags = await h.followBulk(key);
+    expect(tags).toMatchObject({
+      'zoho-status': 'done',
+      'zoho-updated': '2',
+      'zoho-skipped': '1',
+      'zoho-failed': '1',
+    });
+    const names = h.sandbox.inspect().records.Leads?.map((r) => r.Last_Name);
+    expect(names).toContain('Renamed One');
+  });
+
+  it('does not make a second job when the event arrives again', async () => {
+    const key = 'bulk-write/Leads/insert/twice.zip';
+    const event = await h.put(key, await buildZip([{ name: 'twice.csv', data: csvText(5) }]));
+    await h.deliver('bulk-write', event);
+    const jobsBefore = h.sandbox.inspect().bulkJobs.length;
+    await h.deliver('bulk-write', event);
+    expect(h.sandbox.inspect().bulkJobs.length).toBe(jobsBefore);
+    expect((await h.followBulk(key))['zoho-status']).toBe('done');
+  });
+
+  it.each([
+    [
+      'a file that is not a ZIP',
+      'bulk-write/Leads/insert/fake.zip',
+      async () => Buffer.from('not a zip at all'),
+      'NOT_A_ZIP',
+    ],
+    [
+      'a ZIP without a CSV',
+      'bulk-write/Leads/insert/empty.zip',
+      () => buildZip([{ name: 'readme.txt', data: 'hello' }]),
+      'ZIP_NO_CSV',
+    ],
+    [
+      'a job.json with an unknown option',
+      'bulk-write/Leads/insert/bad-job.zip',
+      () =>
+        buildZip([
+          { name: 'a.csv', data: csvText(2) },
+          { name: 'job.json', data: '{"find_by":"Email","delete_everything":true}' },
+        ]),
+      'INVALID_JOB_JSON',
+    ],
+    [
+      'a CSV whose header names no field of the module',
+      'bulk-write/Leads/insert/unknown-field.zip',
+      () => buildZip([{ name: 'a.csv', data: 'Shoe_Size\r\n42\r\n' }]),
+      'INVALID_FIELD_NAME',
+    ],
+  ])('refuses %s with a reason and makes no job', async (_what, key, body, code) => {
+    const jobsBefore = h.sandbox.inspect().bulkJobs.length;
+    expect(await h.deliver('bulk-write', await h.put(key, await body()))).toEqual([]);
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': code });
+    expect(h.sandbox.inspect().bulkJobs.length).toBe(jobsBefore);
+  });
+});

@@ -1,0 +1,141 @@
+/**
+ * The real pieces on real ports for pipeline tests: an embedded S3 (s3rver) whose notifications
+ * have AWS's shape, dynalite with the ledger and token tables, the Zoho sandbox, and a local SQS
+ * endpoint for the bulk write follow-ups. Tests drop objects and hand the events to the handlers
+ * exactly as the SQS event source would.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Event, SQSEvent } from 'aws-lambda';
+import { loadConfig } from '#lib/config.ts';
+import { createPipelineTables, startLocalDynamoDb } from '#lib/local/dynamodb.ts';
+import { createLambdaContext, createLocalQueue, startSqsEndpoint, toSqsRecord } from '#lib/local/queue.ts';
+import { createLocalS3Client, type S3Notification, S3RVER_CREDENTIALS, startLocalS3 } from '#lib/local/s3.ts';
+import { createDeps, type Kind } from '#lib/pipeline/deps.ts';
+import { createHandler, type PipelineHandler } from '#lib/pipeline/handler.ts';
+import { type Sandbox, startSandbox } from '#sandbox/server.ts';
+
+export interface Harness {
+  sandbox: Sandbox;
+  s3: ReturnType<typeof createLocalS3Client>;
+  bucket: string;
+  handlers: Record<Kind, PipelineHandler>;
+  /** Puts an object and returns the S3 event its notification carried (AWS's shape, key URL-encoded). */
+  put(key: string, body: Buffer | string, metadata?: Record<string, string>): Promise<S3Event>;
+  /** Delivers S3 events to a kind's handler as one SQS batch; returns the ids of the records that failed. */
+  deliver(kind: Kind, ...events: S3Event[]): Promise<string[]>;
+  /** Runs the bulk function's follow-ups until the object has a final status (or the deadline). */
+  followBulk(key: string, deadlineMs?: number): Promise<Record<string, string>>;
+  tags(key: string): Promise<Record<string, string>>;
+  read(key: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { env?: Record<string, string> } = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-test-'));
+  const bucket = 'inbox';
+  const localS3 = await startLocalS3({ directory: dir, bucket });
+  const dynamo = await startLocalDynamoDb();
+  await createPipelineTables(dynamo.client, { tokenTable: 'tokens', idempotencyTable: 'ledger' });
+  const sandbox = await startSandbox({ port: 0, bulkJobStepMs: 50 });
+  const bulkQueue = createLocalQueue({ name: 's3-to-zoho-bulk-write' });
+  const sqs = await startSqsEndpoint({ queues: [bulkQueue] });
+
+  const config = loadConfig({
+    ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
+    ZOHO_API_URL: sandbox.apiUrl,
+    ZOHO_UPLOAD_URL: sandbox.uploadUrl,
+    S3_ENDPOINT: localS3.endpoint,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    SQS_ENDPOINT: sqs.url,
+    FOLLOW_UP_QUEUE_URL: sqs.queueUrl(bulkQueue.name),
+    TOKEN_TABLE: 'tokens',
+    IDEMPOTENCY_TABLE: 'ledger',
+    BULK_POLL_SECONDS: '1',
+    AWS_REGION: 'us-east-1',
+    ...options.env,
+  });
+  const overrides = { credentials: sandbox.credentials, awsCredentials: S3RVER_CREDENTIALS };
+  const handlers = {
+    attachment: createHandler('attachment', await createDeps('attachment', config, overrides)),
+    photo: createHandler('photo', await createDeps('photo', config, overrides)),
+    'bulk-write': createHandler('bulk-write', await createDeps('bulk-write', config, overrides)),
+  } satisfies Record<Kind, PipelineHandler>;
+
+  const s3 = createLocalS3Client(localS3.endpoint);
+  const notifications = new Map<string, (n: S3Notification) => void>();
+  localS3.onNotification((n) => notifications.get(n.key)?.(n));
+
+  async function invoke(kind: Kind, event: SQSEvent) {
+    const context = createLambdaContext({ functionName: `s3-to-zoho-${kind}`, timeoutMs: 60_000 });
+    const response = await handlers[kind](event, context);
+    return (response?.batchItemFailures ?? []).map((f) => f.itemIdentifier);
+  }
+
+  async function tags(key: string) {
+    const { TagSet = [] } = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+    return Object.fromEntries(TagSet.map((t) => [t.Key ?? '', t.Value ?? '']));
+  }
+
+  return {
+    sandbox,
+    s3,
+    bucket,
+    handlers,
+    async put(key, body, metadata) {
+      const delivered = new Promise<S3Event>((resolve) => notifications.set(key, (n) => resolve(n.event)));
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
+      const event = await delivered;
+      notifications.delete(key);
+      return event;
+    },
+    deliver(kind, ...events) {
+      const records = events.map((event) =>
+        toSqsRecord(
+          {
+            messageId: randomUUID(),
+            receiptHandle: randomUUID(),
+            body: JSON.stringify(event),
+            md5OfBody: '',
+            receiveCount: 1,
+            sentTimestamp: Date.now(),
+            firstReceiveTimestamp: Date.now(),
+          },
+          `arn:aws:sqs:us-east-1:000000000000:s3-to-zoho-${kind}`,
+        ),
+      );
+      return invoke(kind, { Records: records });
+    },
+    async followBulk(key, deadlineMs = 20_000) {
+      const until = Date.now() + deadlineMs;
+      for (;;) {
+        const current = await tags(key);
+        if (current['zoho-status'] !== 'pushing' || Date.now() > until) return current;
+        const messages = bulkQueue.receive(10);
+        if (messages.length === 0) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        const records = messages.map((m) => toSqsRecord(m, bulkQueue.arn));
+        const failed = await invoke('bulk-write', { Records: records });
+        for (const m of messages) if (!failed.includes(m.messageId)) bulkQueue.delete(m.receiptHandle);
+      }
+    },
+    tags,
+    async read(key) {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return (await answer.Body?.transformToString()) ?? '';
+    },
+    async close() {
+      bulkQueue.close();
+      await sqs.close();
+      await sandbox.close();
+      await dynamo.close();
+      await localS3.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/** The photos Lambda end to end against the embedded S3 and the Zoho sandbox. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bmp, gif, png } from '../unit/inspect-fixtures.ts';
+import { type Harness, startHarness } from './pipeline-harness.ts';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(() => h?.close());
+
+describe('photos', () => {
+  it('sets a Contact photo from photos/{module}/{recordId}.{ext} and tags the object done', async () => {
+    const contactId = h.sandbox.seed.Contacts?.[0] ?? '';
+    const key = `photos/Contacts/${contactId}.png`;
+    expect(await h.deliver('photo', await h.put(key, png(640, 480)))).toEqual([]);
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-photo': 'png 640x480' });
+    expect(h.sandbox.inspect().photos[`Contacts/${contactId}`]?.size).toBe(png(640, 480).length);
+  });
+
+  it('takes photos/{module}/{recordId}/{fileName} and replaces the earlier photo', async () => {
+    const accountId = h.sandbox.seed.Accounts?.[0] ?? '';
+    await h.deliver('photo', await h.put(`photos/Accounts/${accountId}/logo one.gif`, gif(100, 100)));
+    const key = `photos/Accounts/${accountId}/logo two.bmp`;
+    await h.deliver('photo', await h.put(key, bmp(200, 100)));
+    expect((await h.tags(key))['zoho-status']).toBe('done');
+    expect(h.sandbox.inspect().photos[`Accounts/${accountId}`]?.size).toBe(bmp(200, 100).length);
+  });
+
+  it.each([
+    [
+      'a file that is not an image',
+      'photos/Contacts/{contact}.png',
+      Buffer.from('%PDF-1.7 not a picture'),
+      'UNSUPPORTED_IMAGE',
+    ],
+    ['an image over 10 megapixels', 'photos/Contacts/{contact}.png', png(5000, 3000), 'IMAGE_TOO_LARGE'],
+    ['a module with no photos in Zoho', 'photos/Notes/{note}.png', png(10, 10), 'INVALID_MODULE'],
+  ])('refuses %s and leaves the object untouched', async (_what, template, body, code) => {
+    const key = template
+      .replace('{contact}', h.sandbox.seed.Contacts?.[2] ?? '')
+      .replace('{note}', h.sandbox.seed.Notes?.[0] ?? '');
+    expect(await h.deliver('photo', await h.put(key, body))).toEqual([]);
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': code });
+    expect(Buffer.from(await h.read(key), 'latin1').length).toBeGreaterThan(0);
+  });
+
+  it('reports a LOCKED record with Zoho’s own code', async () => {
+    const key = `photos/Leads/${h.sandbox.seed.locked?.[0] ?? ''}.png`;
+    await h.deliver('photo', await h.put(key, png(50, 50)));
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'RECORD_LOCKED' });
+  });
+});
