@@ -21,11 +21,19 @@ describe('DynamoDB token store', () => {
   it('gives the lease to one container at a time, and the token it mints to all', async () => {
     const [a, b, c] = [container(), container(), container()];
     expect(await a.get()).toBeUndefined();
-    const leases = await Promise.all([a.acquireLease(30_000), b.acquireLease(30_000), c.acquireLease(30_000)]);
+    const leases = await Promise.all([
+      a.acquireLease(30_000),
+      b.acquireLease(30_000),
+      c.acquireLease(30_000),
+    ]);
     expect(leases.filter(Boolean)).toHaveLength(1);
 
     const minter = [a, b, c][leases.indexOf(true)];
-    await minter?.put({ accessToken: 'sandbox-token-1', apiDomain: 'http://127.0.0.1:1/api', expiresAt: clock + 3_600_000 });
+    await minter?.put({
+      accessToken: 'sandbox-token-1',
+      apiDomain: 'http://127.0.0.1:1/api',
+      expiresAt: clock + 3_600_000,
+    });
     for (const store of [a, b, c]) {
       expect(await store.get()).toEqual({
         accessToken: 'sandbox-token-1',
@@ -51,7 +59,11 @@ describe('DynamoDB token store', () => {
 
   it('keeps one item per OAuth client, keyed by a hash, never the client id itself', async () => {
     const store = container('client-c');
-    await store.put({ accessToken: 'sandbox-token-c', apiDomain: 'http://127.0.0.1:1/api', expiresAt: clock });
+    await store.put({
+      accessToken: 'sandbox-token-c',
+      apiDomain: 'http://127.0.0.1:1/api',
+      expiresAt: clock,
+    });
     expect(await container('client-d').get()).toBeUndefined();
     const { Items = [] } = await dynamo.client.send(new ScanCommand({ TableName: 'tokens' }));
     expect(JSON.stringify(Items)).not.toContain('client-c');

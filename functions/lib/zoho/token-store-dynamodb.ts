@@ -27,12 +27,16 @@ export interface DynamoDbTokenStoreOptions {
 export function createDynamoDbTokenStore(options: DynamoDbTokenStoreOptions): TokenStore {
   const { client, tableName } = options;
   const now = options.now ?? Date.now;
-  const key = { pk: { S: `token#${createHash('sha256').update(options.clientId).digest('hex').slice(0, 32)}` } };
+  const key = {
+    pk: { S: `token#${createHash('sha256').update(options.clientId).digest('hex').slice(0, 32)}` },
+  };
   const owner = randomUUID();
 
   return {
     async get() {
-      const { Item } = await client.send(new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+      const { Item } = await client.send(
+        new GetItemCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
+      );
       const accessToken = Item?.accessToken?.S;
       const apiDomain = Item?.apiDomain?.S;
       const expiresAt = Number(Item?.expiresAt?.N);
@@ -45,7 +49,8 @@ export function createDynamoDbTokenStore(options: DynamoDbTokenStoreOptions): To
         new UpdateItemCommand({
           TableName: tableName,
           Key: key,
-          UpdateExpression: 'SET accessToken = :t, apiDomain = :d, expiresAt = :e REMOVE leaseUntil, leaseOwner',
+          UpdateExpression:
+            'SET accessToken = :t, apiDomain = :d, expiresAt = :e REMOVE leaseUntil, leaseOwner',
           ExpressionAttributeValues: {
             ':t': { S: token.accessToken },
             ':d': { S: token.apiDomain },
@@ -63,7 +68,8 @@ export function createDynamoDbTokenStore(options: DynamoDbTokenStoreOptions): To
             TableName: tableName,
             Key: key,
             UpdateExpression: 'SET leaseUntil = :until, leaseOwner = :owner',
-            ConditionExpression: 'attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner',
+            ConditionExpression:
+              'attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner',
             ExpressionAttributeValues: {
               ':until': { N: String(at + ttlMs) },
               ':owner': { S: owner },
