@@ -78,6 +78,21 @@ describe('attachments', () => {
     expect(await h.tags(twins)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'LOOKUP_AMBIGUOUS' });
   });
 
+  it('runs a failed object again when its event is replayed after the cause was fixed', async () => {
+    const key = 'attachments/Contacts/by/Email/late.comer@example.com/intro.txt';
+    const event = await h.put(key, 'hello');
+    await h.deliver('attachment', event);
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'LOOKUP_NO_MATCH' });
+
+    const contactId = h.sandbox.createRecord('Contacts', {
+      Last_Name: 'Comer',
+      Email: 'late.comer@example.com',
+    });
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'done' });
+    expect((await attachmentsOf('Contacts', contactId)).map((a) => a.fileName)).toEqual(['intro.txt']);
+  });
+
   it('lets object metadata name the record instead of the key', async () => {
     const contactId = h.sandbox.seed.Contacts?.[1] ?? '';
     const key = `attachments/Leads/${leadId}/routed-by-metadata.txt`;

@@ -50,24 +50,25 @@ export async function processObject(
     });
   }
 
-  return deps.once(object, async () => {
-    const tags = await readTags(deps.s3, object.bucket, object.key, object.versionId);
-    const previous = tagMap(tags);
-    if (previous['zoho-status'] === 'done') {
-      deps.log.info('Already pushed (zoho-status=done); not pushing again');
-      return { status: 'done', ...(previous['zoho-id'] ? { zohoId: previous['zoho-id'] } : {}) };
-    }
-    try {
+  try {
+    return await deps.once(object, async () => {
+      const tags = await readTags(deps.s3, object.bucket, object.key, object.versionId);
+      const previous = tagMap(tags);
+      if (previous['zoho-status'] === 'done') {
+        deps.log.info('Already pushed (zoho-status=done); not pushing again');
+        return { status: 'done', ...(previous['zoho-id'] ? { zohoId: previous['zoho-id'] } : {}) };
+      }
       const outcome =
         route.kind === 'bulk-write'
           ? await startBulkWrite(deps, { object, route, signal })
           : await pushFile(deps, object, route, previous, signal);
       return await record(deps, object, outcome);
-    } catch (error) {
-      if (isRetryable(error)) throw error;
-      return record(deps, object, failedOutcome(error));
-    }
-  });
+    });
+  } catch (error) {
+    // Failures leave the ledger (it keeps only what was pushed), so a replay after a fix runs again.
+    if (isRetryable(error)) throw error;
+    return record(deps, object, failedOutcome(error));
+  }
 }
 
 type FileRoute = FileRouteMatch;
