@@ -1,0 +1,236 @@
+/**
+ * Pushing objects again: those whose push failed, and those that were in the bucket before the
+ * stack (no `zoho-status` at all). Each goes back on its kind's queue as the very event S3 would
+ * have sent, so the pipeline treats it like any other. And the dead-letter queue's redrive.
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  ListMessageMoveTasksCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { encodeS3EventKey } from '#lib/s3/event.ts';
+import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
+
+/** SQS: at most 10 entries per SendMessageBatch. */
+const SQS_BATCH_ENTRIES = 10;
+/** Carried as the event's configuration id, so a replayed event can be told from S3's own in the logs. */
+export const REPLAY_CONFIGURATION_ID = 's3-to-zoho-replay';
+
+export type ReplaySelection = 'failed' | 'unprocessed' | 'all';
+
+export interface ReplayTarget {
+  key: string;
+  size: number;
+  eTag: string;
+  versionId: string | undefined;
+  /** Why it was selected. */
+  reason: 'failed' | 'unprocessed';
+  /** The failure's code (`zoho-error`), for failed objects. */
+  error: string | undefined;
+}
+
+export interface ReplayFailure {
+  key: string;
+  code: string;
+  message: string;
+}
+
+export interface ReplayResult {
+  /** Objects looked at under the prefix. */
+  scanned: number;
+  selected: ReplayTarget[];
+  /** Keys put back on the queue (none in a dry run). */
+  sent: string[];
+  /** Keys SQS refused, with its reason. */
+  failed: ReplayFailure[];
+}
+
+export interface ReplayOptions {
+  s3: S3Client;
+  sqs: SQSClient;
+  bucket: string;
+  prefix: string;
+  /** The queue of the prefix's kind. */
+  queueUrl: string;
+  /** Default `failed`. */
+  select?: ReplaySelection | undefined;
+  /** Select and report, send nothing. */
+  dryRun?: boolean | undefined;
+  /** The bucket's region, carried in the event (`awsRegion`); default the S3 client's. */
+  region?: string | undefined;
+  resultsPrefix?: string | undefined;
+  concurrency?: number | undefined;
+  /** Told of each object as it is selected (progress for a person watching). */
+  onSelected?: ((target: ReplayTarget) => void) | undefined;
+  now?: (() => Date) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export async function replayObjects(options: ReplayOptions): Promise<ReplayResult> {
+  const { sqs, bucket, queueUrl, signal } = options;
+  const select = options.select ?? 'failed';
+  const now = options.now ?? (() => new Date());
+  const region = options.region ?? (await options.s3.config.region());
+  const nextSequencer = createSequencer(now);
+  const result: ReplayResult = { scanned: 0, selected: [], sent: [], failed: [] };
+  let batch: ReplayTarget[] = [];
+
+  const flush = async () => {
+    const entries = batch;
+    batch = [];
+    if (entries.length === 0) return;
+    const answer = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: entries.map((target, index) => ({
+          Id: String(index),
+          MessageBody: JSON.stringify(
+            s3EventFor(bucket, target, { region, eventTime: now(), sequencer: nextSequencer() }),
+          ),
+        })),
+      }),
+      sendOptions(signal),
+    );
+    for (const success of answer.Successful ?? []) {
+      const target = entries[Number(success.Id)];
+      if (target) result.sent.push(target.key);
+    }
+    for (const failure of answer.Failed ?? []) {
+      const target = entries[Number(failure.Id)];
+      if (target)
+        result.failed.push({
+          key: target.key,
+          code: failure.Code ?? 'Unknown',
+          message: failure.Message ?? '',
+        });
+    }
+  };
+
+  for await (const object of scanObjects(options)) {
+    result.scanned++;
+    const target = replayTarget(object, select);
+    if (!target) continue;
+    result.selected.push(target);
+    options.onSelected?.(target);
+    if (options.dryRun) continue;
+    batch.push(target);
+    if (batch.length === SQS_BATCH_ENTRIES) await flush();
+  }
+  await flush();
+  return result;
+}
+
+/** The object, if the selection takes it: failed, or never processed (no `zoho-status`). */
+export function replayTarget(object: ScannedObject, select: ReplaySelection): ReplayTarget | undefined {
+  const status = object.tags['zoho-status'];
+  const reason = status === 'failed' ? 'failed' : status ? undefined : 'unprocessed';
+  if (!reason || (select !== 'all' && select !== reason)) return undefined;
+  return {
+    key: object.key,
+    size: object.size,
+    eTag: object.eTag,
+    versionId: object.versionId,
+    reason,
+    error: object.tags['zoho-error'],
+  };
+}
+
+/** The event S3 sends a queue when an object is created: version 2.1, one record, the key URL-encoded. */
+export function s3EventFor(
+  bucket: string,
+  object: Pick<ReplayTarget, 'key' | 'size' | 'eTag' | 'versionId'>,
+  at: { region: string; eventTime: Date; sequencer: string },
+): S3Event {
+  const record: S3EventRecord = {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: at.region,
+    eventTime: at.eventTime.toISOString(),
+    eventName: 'ObjectCreated:Put',
+    userIdentity: { principalId: REPLAY_CONFIGURATION_ID },
+    requestParameters: { sourceIPAddress: '127.0.0.1' },
+    responseElements: { 'x-amz-request-id': REPLAY_CONFIGURATION_ID, 'x-amz-id-2': REPLAY_CONFIGURATION_ID },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: REPLAY_CONFIGURATION_ID,
+      bucket: {
+        name: bucket,
+        ownerIdentity: { principalId: REPLAY_CONFIGURATION_ID },
+        arn: `arn:aws:s3:::${bucket}`,
+      },
+      object: {
+        key: encodeS3EventKey(object.key),
+        size: object.size,
+        eTag: object.eTag,
+        ...(object.versionId ? { versionId: object.versionId } : {}),
+        sequencer: at.sequencer,
+      },
+    },
+  };
+  return { Records: [record] };
+}
+
+/** S3's sequencer: a hex string that grows with each event, to order events on one key. */
+function createSequencer(now: () => Date): () => string {
+  let last = 0n;
+  return () => {
+    const fromClock = BigInt(now().getTime()) << 16n;
+    last = fromClock > last ? fromClock : last + 1n;
+    return last.toString(16).toUpperCase().padStart(18, '0');
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dead-letter queue redrive (SQS StartMessageMoveTask / ListMessageMoveTasks).
+
+export interface RedriveOptions {
+  /** The dead-letter queue whose messages move. */
+  dlqArn: string;
+  /** Where they go; default: each message back to the queue it came from. */
+  destinationArn?: string | undefined;
+  /** SQS: at most 500 a second; default: SQS picks the rate. */
+  maxPerSecond?: number | undefined;
+}
+
+/** Starts moving the DLQ's messages back; SQS allows one active move task per queue. */
+export async function startRedrive(sqs: SQSClient, options: RedriveOptions): Promise<{ taskHandle: string }> {
+  const answer = await sqs.send(
+    new StartMessageMoveTaskCommand({
+      SourceArn: options.dlqArn,
+      ...(options.destinationArn ? { DestinationArn: options.destinationArn } : {}),
+      ...(options.maxPerSecond ? { MaxNumberOfMessagesPerSecond: options.maxPerSecond } : {}),
+    }),
+  );
+  if (!answer.TaskHandle) throw new Error(`SQS started no move task for ${options.dlqArn}`);
+  return { taskHandle: answer.TaskHandle };
+}
+
+export interface RedriveTask {
+  taskHandle: string | undefined;
+  status: string;
+  sourceArn: string | undefined;
+  destinationArn: string | undefined;
+  moved: number | undefined;
+  toMove: number | undefined;
+  failureReason: string | undefined;
+  startedAt: string | undefined;
+}
+
+/** The DLQ's most recent move tasks (SQS keeps up to 10), newest first. */
+export async function listRedrives(sqs: SQSClient, dlqArn: string): Promise<RedriveTask[]> {
+  const answer = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 10 }));
+  return (answer.Results ?? []).map((task) => ({
+    taskHandle: task.TaskHandle,
+    status: task.Status ?? 'UNKNOWN',
+    sourceArn: task.SourceArn,
+    destinationArn: task.DestinationArn,
+    moved: task.ApproximateNumberOfMessagesMoved,
+    toMove: task.ApproximateNumberOfMessagesToMove,
+    failureReason: task.FailureReason,
+    startedAt:
+      task.StartedTimestamp === undefined ? undefined : new Date(task.StartedTimestamp).toISOString(),
+  }));
+}

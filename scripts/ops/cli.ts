@@ -1,0 +1,105 @@
+/** What the operator commands share: AWS client settings, prompts, and how a command ends. */
+import { createInterface } from 'node:readline/promises';
+import { Writable } from 'node:stream';
+
+/** A mistake in how the command was called: the message, then the usage. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Runs a command's main: a usage mistake exits 2, any other failure 1, each with one clear line on stderr. */
+export function runCli(main: () => Promise<number | undefined>, help: string): void {
+  main().then(
+    (code) => {
+      process.exitCode = code ?? 0;
+    },
+    (error: unknown) => {
+      if (error instanceof UsageError) {
+        process.stderr.write(`${error.message}\n\n${help}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const code = (error as { code?: unknown; name?: unknown }).code ?? (error as { name?: unknown }).name;
+      const message = error instanceof Error ? error.message : String(error);
+      process.stderr.write(`Error${typeof code === 'string' ? ` (${code})` : ''}: ${message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** parseArgs' own errors (unknown option, missing value) are usage mistakes too. */
+export function parseOrUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Credentials a local endpoint accepts: s3rver takes only its own dummy pair, the local SQS takes any. */
+const LOCAL_ENDPOINT_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export interface AwsClientConfig {
+  region?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/**
+ * Settings for an AWS SDK client: the region from `--region` (else the SDK's own chain). With
+ * `--endpoint` on this machine and no AWS keys or profile in the environment, the local dummy keys.
+ * S3 clients add `forcePathStyle` when an endpoint is given.
+ */
+export function awsClientConfig(options: {
+  region?: string | undefined;
+  endpoint?: string | undefined;
+}): AwsClientConfig {
+  const config: AwsClientConfig = {};
+  if (options.region) config.region = options.region;
+  if (options.endpoint) {
+    config.endpoint = options.endpoint;
+    config.region ??= process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+    const local = LOCAL_HOSTS.has(new URL(options.endpoint).hostname);
+    if (local && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
+      config.credentials = LOCAL_ENDPOINT_CREDENTIALS;
+    }
+  }
+  return config;
+}
+
+/**
+ * Asks on the terminal without echoing what is typed (a secret); when stdin is a pipe, reads its
+ * first line instead (`pass show zoho | npm run auth -- …`). The question goes to stderr, so that
+ * stdout stays clean for `eval "$(…)"`.
+ */
+export async function promptHidden(question: string): Promise<string> {
+  if (!process.stdin.isTTY) return firstLine(await readStdin());
+  process.stderr.write(question);
+  const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
+  const readline = createInterface({ input: process.stdin, output: silent, terminal: true });
+  try {
+    return (await readline.question('')).trim();
+  } finally {
+    readline.close();
+    process.stderr.write('\n');
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function firstLine(text: string): string {
+  return (text.split(/\r?\n/, 1)[0] ?? '').trim();
+}
+
+export function integerOption(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < min)
+    throw new UsageError(`${name} must be a whole number ≥ ${min}, not "${value}"`);
+  return parsed;
+}

@@ -1,0 +1,188 @@
+/**
+ * `npm run replay -- --bucket <name> --prefix attachments/ --queue-url <url>`: push again what failed
+ * or was never processed. `npm run replay -- --redrive --dlq-arn <arn>`: move the DLQ's messages back.
+ */
+import { parseArgs } from 'node:util';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  listRedrives,
+  type ReplaySelection,
+  type ReplayTarget,
+  replayObjects,
+  startRedrive,
+} from '#lib/ops/replay.ts';
+import { DEFAULT_RESULTS_PREFIX, DEFAULT_TAG_CONCURRENCY } from '#lib/ops/scan.ts';
+import { awsClientConfig, integerOption, parseOrUsage, runCli, UsageError } from './cli.ts';
+
+const HELP = `Usage:
+  node scripts/ops/replay.ts --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --all] [--dry-run]
+  node scripts/ops/replay.ts --redrive --dlq-arn <arn> [--queue-arn <arn>] [--max-per-second <n>]
+  node scripts/ops/replay.ts --redrive --status --dlq-arn <arn>
+
+Re-queue objects: lists the objects under the prefix, reads their tags, and sends each selected
+one to the queue as the event S3 sends when an object is created (key URL-encoded, size, eTag,
+versionId). Folder markers and the bulk write results are left out. The queue must be the one of
+the prefix's kind (attachments/ → the attachments queue, and so on).
+  --bucket <name>          the stack's bucket
+  --prefix <prefix>        e.g. attachments/, photos/, bulk-write/ (or narrower: attachments/Leads/)
+  --queue-url <url>        the kind's queue
+  --failed                 objects whose zoho-status is failed (the default)
+  --unprocessed            objects without any zoho-status (in the bucket before the stack)
+  --all                    both
+  --dry-run                list what would be re-queued, send nothing
+  --results-prefix <p>     bulk write results, never replayed (default: $RESULTS_PREFIX or ${DEFAULT_RESULTS_PREFIX})
+  --concurrency <n>        tag reads at once (default ${DEFAULT_TAG_CONCURRENCY})
+
+Redrive the dead-letter queue (SQS StartMessageMoveTask; one task per queue at a time):
+  --redrive                move the DLQ's messages back to their source queue
+  --dlq-arn <arn>          the dead-letter queue
+  --queue-arn <arn>        send them there instead of to their source queue
+  --max-per-second <n>     move rate (SQS: at most 500; default: SQS decides)
+  --status                 list the DLQ's recent move tasks instead of starting one
+
+Common:
+  --json                   print the result as JSON
+  --region <region>        AWS region (default: the SDK's: AWS_REGION, profile)
+  --endpoint <url>         a local S3 (path-style) and SQS, e.g. LocalStack
+  --sqs-endpoint <url>     a local SQS apart from the S3 one (default: --endpoint)
+  -h, --help               this text
+
+Replay a failed object once its cause is fixed in Zoho (the record exists, the permission is
+granted): it is pushed as it is. A file that was itself wrong (too large, not an image) fails
+again: upload a corrected file instead, which makes a new event of its own.`;
+
+const OPTIONS = {
+  bucket: { type: 'string' },
+  prefix: { type: 'string' },
+  'queue-url': { type: 'string' },
+  failed: { type: 'boolean', default: false },
+  unprocessed: { type: 'boolean', default: false },
+  all: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  'results-prefix': { type: 'string' },
+  concurrency: { type: 'string' },
+  redrive: { type: 'boolean', default: false },
+  'dlq-arn': { type: 'string' },
+  'queue-arn': { type: 'string' },
+  'max-per-second': { type: 'string' },
+  status: { type: 'boolean', default: false },
+  json: { type: 'boolean', default: false },
+  region: { type: 'string' },
+  endpoint: { type: 'string' },
+  'sqs-endpoint': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+
+async function main(): Promise<number> {
+  const { values } = parseOrUsage(() =>
+    parseArgs({ options: OPTIONS, strict: true, allowPositionals: false }),
+  );
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  return values.redrive || values.status ? redrive(values) : replay(values);
+}
+
+async function replay(values: Values): Promise<number> {
+  const { bucket, prefix } = values;
+  const queueUrl = values['queue-url'];
+  if (!bucket || prefix === undefined || (!queueUrl && !values['dry-run'])) {
+    throw new UsageError(
+      '--bucket, --prefix and --queue-url are required (--queue-url may be left out with --dry-run)',
+    );
+  }
+  const select = selection(values);
+  const s3 = new S3Client({ ...awsClientConfig(values), forcePathStyle: Boolean(values.endpoint) });
+  const sqs = new SQSClient(sqsClientConfig(values));
+  const dryRun = values['dry-run'];
+  try {
+    const result = await replayObjects({
+      s3,
+      sqs,
+      bucket,
+      prefix,
+      queueUrl: queueUrl ?? '',
+      select,
+      dryRun,
+      resultsPrefix: values['results-prefix'] ?? process.env.RESULTS_PREFIX,
+      concurrency: integerOption('--concurrency', values.concurrency, DEFAULT_TAG_CONCURRENCY),
+      onSelected: values.json ? undefined : (target) => process.stdout.write(`${describe(target, dryRun)}\n`),
+    });
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify({ dryRun, select, ...result }, null, 2)}\n`);
+    } else {
+      for (const failure of result.failed) {
+        process.stderr.write(`not queued  ${failure.key}  ${failure.code}: ${failure.message}\n`);
+      }
+      const verb = dryRun ? 'would re-queue' : `re-queued ${result.sent.length}`;
+      process.stdout.write(
+        `${result.scanned} objects under s3://${bucket}/${prefix}: ${result.selected.length} selected (${select}), ${verb}` +
+          `${result.failed.length ? `, ${result.failed.length} refused by SQS` : ''}.\n`,
+      );
+    }
+    return result.failed.length ? 1 : 0;
+  } finally {
+    s3.destroy();
+    sqs.destroy();
+  }
+}
+
+function sqsClientConfig(values: Values) {
+  return awsClientConfig({ region: values.region, endpoint: values['sqs-endpoint'] ?? values.endpoint });
+}
+
+function selection(values: Values): ReplaySelection {
+  if (values.all || (values.failed && values.unprocessed)) return 'all';
+  return values.unprocessed ? 'unprocessed' : 'failed';
+}
+
+function describe(target: ReplayTarget, dryRun: boolean): string {
+  const why = target.reason === 'failed' ? `failed (${target.error ?? 'no code'})` : 'unprocessed';
+  return `${dryRun ? 'would queue' : 'queue'}  ${why}  ${target.key}`;
+}
+
+async function redrive(values: Values): Promise<number> {
+  const dlqArn = values['dlq-arn'];
+  if (!dlqArn) throw new UsageError('--dlq-arn is required with --redrive and --status');
+  const sqs = new SQSClient(sqsClientConfig(values));
+  try {
+    if (values.status) {
+      const tasks = await listRedrives(sqs, dlqArn);
+      if (values.json) process.stdout.write(`${JSON.stringify(tasks, null, 2)}\n`);
+      else if (tasks.length === 0) process.stdout.write(`No move tasks for ${dlqArn}.\n`);
+      else {
+        for (const task of tasks) {
+          const progress = `${task.moved ?? '?'}/${task.toMove ?? '?'} moved`;
+          const failure = task.failureReason ? `  ${task.failureReason}` : '';
+          process.stdout.write(
+            `${task.startedAt ?? '-'}  ${task.status}  ${progress}  ${task.taskHandle ?? ''}${failure}\n`,
+          );
+        }
+      }
+      return 0;
+    }
+    const maxPerSecond = values['max-per-second'];
+    const task = await startRedrive(sqs, {
+      dlqArn,
+      destinationArn: values['queue-arn'],
+      maxPerSecond:
+        maxPerSecond === undefined ? undefined : integerOption('--max-per-second', maxPerSecond, 0),
+    });
+    if (values.json) process.stdout.write(`${JSON.stringify(task)}\n`);
+    else {
+      process.stdout.write(
+        `Started moving messages from ${dlqArn} to ${values['queue-arn'] ?? 'their source queue'}.\n` +
+          `Task handle: ${task.taskHandle}\nFollow it with: node scripts/ops/replay.ts --redrive --status --dlq-arn ${dlqArn}\n`,
+      );
+    }
+    return 0;
+  } finally {
+    sqs.destroy();
+  }
+}
+
+runCli(main, HELP);

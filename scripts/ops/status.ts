@@ -1,0 +1,71 @@
+/** `npm run status -- --bucket <name>`: how many objects are done, failed, skipped, pushing, never processed. */
+import { parseArgs } from 'node:util';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_RESULTS_PREFIX, DEFAULT_TAG_CONCURRENCY } from '#lib/ops/scan.ts';
+import {
+  bucketStatus,
+  DEFAULT_FAILURE_LIMIT,
+  DEFAULT_STATUS_PREFIXES,
+  formatStatus,
+} from '#lib/ops/status.ts';
+import { awsClientConfig, integerOption, parseOrUsage, runCli, UsageError } from './cli.ts';
+
+const HELP = `Usage: node scripts/ops/status.ts --bucket <name> [options]
+
+Counts the objects under each prefix by their zoho-status tag (done, failed, skipped,
+pushing, and unprocessed: no tag at all), then lists the latest failures.
+
+Options:
+  --bucket <name>          the stack's bucket (required)
+  --prefix <prefix>        a prefix to count; repeat for several
+                           (default: ${DEFAULT_STATUS_PREFIXES.join(' ')})
+  --failures <n>           how many of the latest failures to list (default ${DEFAULT_FAILURE_LIMIT})
+  --results-prefix <p>     bulk write results, never counted (default: $RESULTS_PREFIX or ${DEFAULT_RESULTS_PREFIX})
+  --concurrency <n>        tag reads at once (default ${DEFAULT_TAG_CONCURRENCY})
+  --json                   print the report as JSON
+  --region <region>        AWS region (default: the SDK's: AWS_REGION, profile)
+  --endpoint <url>         a local S3 (e.g. npm start's), path-style
+  -h, --help               this text`;
+
+async function main(): Promise<number> {
+  const { values } = parseOrUsage(() =>
+    parseArgs({
+      options: {
+        bucket: { type: 'string' },
+        prefix: { type: 'string', multiple: true },
+        failures: { type: 'string' },
+        'results-prefix': { type: 'string' },
+        concurrency: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        region: { type: 'string' },
+        endpoint: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }),
+  );
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (!values.bucket) throw new UsageError('--bucket is required');
+
+  const s3 = new S3Client({ ...awsClientConfig(values), forcePathStyle: Boolean(values.endpoint) });
+  try {
+    const report = await bucketStatus({
+      s3,
+      bucket: values.bucket,
+      prefixes: values.prefix,
+      failureLimit: integerOption('--failures', values.failures, DEFAULT_FAILURE_LIMIT, 0),
+      resultsPrefix: values['results-prefix'] ?? process.env.RESULTS_PREFIX,
+      concurrency: integerOption('--concurrency', values.concurrency, DEFAULT_TAG_CONCURRENCY),
+    });
+    process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
+    return 0;
+  } finally {
+    s3.destroy();
+  }
+}
+
+runCli(main, HELP);
