@@ -1,0 +1,51 @@
+/**
+ * How each Lambda entry is bundled, in one place: the CDK stack hands these to NodejsFunction
+ * (which runs the local esbuild, never Docker) and bench/bundle-size.ts hands the same ones to
+ * esbuild directly to report the sizes.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Kind } from './concurrency.ts';
+
+/** The repository root: entries, package-lock.json and tsconfig.json live here. */
+export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/** The folder under functions/ that holds each kind's entry. */
+export const ENTRY_FOLDERS: Record<Kind, string> = {
+  attachment: 'attachments',
+  photo: 'photos',
+  'bulk-write': 'bulk-write',
+};
+
+export function defaultEntry(kind: Kind): string {
+  return fileURLToPath(new URL(`../functions/${ENTRY_FOLDERS[kind]}/index.ts`, import.meta.url));
+}
+
+/**
+ * The entries are ESM (top-level await builds the dependencies once per container), but some
+ * dependencies are CommonJS and call `require` for Node built-ins: give the module one.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __s3ToZohoCreateRequire } from 'node:module';" +
+  ' const require = __s3ToZohoCreateRequire(import.meta.url);';
+
+/**
+ * The AWS SDK v3 is bundled, not taken from the Lambda runtime: the versions we test are the
+ * versions that run, and a runtime SDK update cannot change behaviour under us. It costs bundle
+ * size (see BENCHMARKS.md, "Lambda bundle sizes") and a redeploy to pick up SDK fixes.
+ */
+export const EXTERNAL_MODULES: string[] = [];
+
+export const LAMBDA_ESBUILD = {
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  minify: true,
+  /** Error classes name themselves with `new.target.name`: minifying must not rename them. */
+  keepNames: true,
+  sourcemap: true,
+  /** The map points at file:line; the sources themselves are in the repository, not the zip. */
+  sourcesContent: false,
+  mainFields: ['module', 'main'],
+  banner: ESM_REQUIRE_BANNER,
+  external: EXTERNAL_MODULES,
+} as const;

@@ -1,0 +1,247 @@
+/**
+ * The dashboard and the alarms. The pipeline's metrics are Powertools EMF metrics: each carries
+ * the dimensions `service` (s3-to-zoho-<kind>) and `kind`, and ZohoErrors adds `code`; a
+ * CloudWatch metric matches only on its exact dimension set, so every metric here names them all.
+ */
+import { Duration } from 'aws-cdk-lib';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { KINDS, type Kind } from './concurrency.ts';
+
+/** The `service` dimension Powertools stamps on every metric of a kind (functions/lib/pipeline/deps.ts). */
+export function serviceName(kind: Kind): string {
+  return `s3-to-zoho-${kind}`;
+}
+
+export interface MonitoredKind {
+  fn: IFunction;
+  queue: IQueue;
+  deadLetterQueue: IQueue;
+}
+
+export interface MonitoringProps {
+  namespace: string;
+  kinds: Record<Kind, MonitoredKind>;
+  topic: ITopic;
+  /** Alarm when FilesFailed / (FilesPushed + FilesFailed) is above this, per kind. */
+  failureRateThreshold: number;
+  /** Alarm when Zoho answered "too many requests" more than this many times in 5 minutes. */
+  throttleThreshold: number;
+  dashboardName?: string | undefined;
+}
+
+export interface Monitoring {
+  dashboard: Dashboard;
+  alarms: Alarm[];
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+export function createMonitoring(scope: Construct, props: MonitoringProps): Monitoring {
+  const { namespace, kinds, topic } = props;
+  const metric = (kind: Kind, metricName: string, statistic = 'Sum', extra: Record<string, string> = {}) =>
+    new Metric({
+      namespace,
+      metricName,
+      dimensionsMap: { service: serviceName(kind), kind, ...extra },
+      statistic,
+      period: FIVE_MINUTES,
+      label: `${kind} ${metricName}`,
+    });
+
+  const alarms: Alarm[] = [];
+  const alarm = (id: string, description: string, metricOrExpression: IMetric, threshold: number) => {
+    const created = new Alarm(scope, id, {
+      alarmDescription: description,
+      metric: metricOrExpression,
+      threshold,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    created.addAlarmAction(new SnsAction(topic));
+    created.addOkAction(new SnsAction(topic));
+    alarms.push(created);
+    return created;
+  };
+
+  for (const kind of KINDS) {
+    const { fn, deadLetterQueue } = kinds[kind];
+    const id = alarmId(kind);
+    alarm(
+      `${id}DeadLetters`,
+      `${kind}: messages in the dead-letter queue. Each is an object that could not be pushed after ` +
+        'every retry; read the zoho-error tag on the object and the function logs, fix the cause, then ' +
+        'redrive the DLQ to the source queue.',
+      deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        statistic: 'Maximum',
+        period: Duration.minutes(1),
+      }),
+      0,
+    );
+    alarm(
+      `${id}FailureRate`,
+      `${kind}: more than ${Math.round(props.failureRateThreshold * 100)}% of the files finished in 5 minutes ` +
+        'failed for good (FilesFailed / (FilesPushed + FilesFailed)). Look at ZohoErrors by code and at the ' +
+        'zoho-error tags: bad keys, files over the limits, or Zoho rejecting the data.',
+      new MathExpression({
+        // FILL: a window with failures and no push (or the reverse) must still give a rate.
+        expression:
+          'IF(FILL(pushed, 0) + FILL(failed, 0) > 0, FILL(failed, 0) / (FILL(pushed, 0) + FILL(failed, 0)), 0)',
+        usingMetrics: {
+          pushed: metric(kind, 'FilesPushed'),
+          failed: metric(kind, 'FilesFailed'),
+        },
+        period: FIVE_MINUTES,
+        label: `${kind} failure rate`,
+      }),
+      props.failureRateThreshold,
+    );
+    alarm(
+      `${id}FunctionErrors`,
+      `${kind}: the function itself failed (a crash, a timeout, or a cold start that could not load its ` +
+        'config or secret). Failed files alone do not count here; read the function logs.',
+      fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      0,
+    );
+  }
+
+  const throttled = Object.fromEntries(
+    KINDS.map((kind, i) => [`t${i}`, metric(kind, 'ZohoErrors', 'Sum', { code: 'ZOHO_THROTTLED' })]),
+  );
+  alarm(
+    'ZohoThrottled',
+    `Zoho answered "too many requests" more than ${props.throttleThreshold} times in 5 minutes. The pushes ` +
+      "retry by themselves, but something else is using the org's concurrency or API credits: lower " +
+      "zohoConcurrencyBudget or zohoCallsPerMinute, or check the org's API usage in Zoho.",
+    new MathExpression({
+      expression: Object.keys(throttled)
+        .map((name) => `FILL(${name}, 0)`)
+        .join(' + '),
+      usingMetrics: throttled,
+      period: FIVE_MINUTES,
+      label: 'Zoho throttled calls',
+    }),
+    props.throttleThreshold,
+  );
+
+  const dashboard = new Dashboard(scope, 'Dashboard', {
+    ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
+    defaultInterval: Duration.hours(6),
+  });
+  const perKind = (metricName: string, statistic = 'Sum') =>
+    KINDS.map((kind) => metric(kind, metricName, statistic));
+  dashboard.addWidgets(
+    new TextWidget({
+      markdown:
+        '# s3-to-zoho\nFiles dropped in S3 pushed to Zoho CRM, per kind. Metrics: namespace ' +
+        `\`${namespace}\`, dimensions \`service\`, \`kind\` (and \`code\` for ZohoErrors).`,
+      width: 24,
+      height: 2,
+    }),
+  );
+  dashboard.addWidgets(
+    new GraphWidget({ title: 'Files pushed', left: perKind('FilesPushed'), width: 8 }),
+    new GraphWidget({ title: 'Files failed', left: perKind('FilesFailed'), width: 8 }),
+    new GraphWidget({
+      title: 'Files skipped (duplicates, folders)',
+      left: perKind('FilesSkipped'),
+      width: 8,
+    }),
+  );
+  dashboard.addWidgets(
+    new GraphWidget({ title: 'Bytes pushed', left: perKind('BytesPushed'), width: 8 }),
+    new GraphWidget({
+      title: 'Push duration (ms, p50 and p90)',
+      left: [...perKind('PushDuration', 'p50'), ...perKind('PushDuration', 'p90')],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: 'Messages in the dead-letter queues',
+      left: KINDS.map((kind) =>
+        kinds[kind].deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: FIVE_MINUTES,
+          label: `${kind} DLQ`,
+        }),
+      ),
+      width: 8,
+    }),
+  );
+  dashboard.addWidgets(
+    new GraphWidget({
+      title: 'Zoho errors by code',
+      left: [
+        new MathExpression({
+          expression: `SEARCH('{${namespace},code,kind,service} MetricName="ZohoErrors"', 'Sum', 300)`,
+          label: '',
+          period: FIVE_MINUTES,
+        }),
+      ],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: 'Token refreshes (one per expiry for the fleet)',
+      left: perKind('TokenRefreshes'),
+      width: 8,
+    }),
+    new GraphWidget({
+      title: 'Lambda errors and throttles',
+      left: KINDS.map((kind) =>
+        kinds[kind].fn.metricErrors({ label: `${kind} errors`, period: FIVE_MINUTES }),
+      ),
+      right: KINDS.map((kind) =>
+        kinds[kind].fn.metricThrottles({ label: `${kind} throttles`, period: FIVE_MINUTES }),
+      ),
+      width: 8,
+    }),
+  );
+  dashboard.addWidgets(
+    new GraphWidget({
+      title: 'Queue backlog (visible messages)',
+      left: KINDS.map((kind) =>
+        kinds[kind].queue.metricApproximateNumberOfMessagesVisible({
+          statistic: 'Maximum',
+          period: FIVE_MINUTES,
+          label: kind,
+        }),
+      ),
+      width: 12,
+    }),
+    new GraphWidget({
+      title: 'Concurrent executions',
+      left: KINDS.map((kind) =>
+        kinds[kind].fn.metric('ConcurrentExecutions', {
+          statistic: 'Maximum',
+          period: FIVE_MINUTES,
+          label: kind,
+        }),
+      ),
+      width: 12,
+    }),
+  );
+  dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
+  return { dashboard, alarms };
+}
+
+function alarmId(kind: Kind): string {
+  return kind
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

@@ -1,0 +1,661 @@
+/**
+ * S3ToZoho: files dropped in an S3 bucket land in Zoho CRM. Per kind (attachments, photos,
+ * bulk-write ZIPs): an S3 notification filtered by prefix, an SQS queue with its dead-letter
+ * queue, and a Lambda that pushes the objects; shared by all: the Secrets Manager secret with the
+ * Zoho OAuth client, the DynamoDB tables (shared access token, idempotency ledger), a dashboard
+ * and alarms on an SNS topic.
+ *
+ * The three event sources' maximum concurrencies add up to at most the Zoho org's concurrency
+ * limit (see concurrency.ts), so the fleet cannot trip Zoho's "too many concurrent calls".
+ */
+import { Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import { Architecture, RecursiveLoop, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  EventType,
+  type IBucket,
+  type NotificationKeyFilter,
+} from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct, type IConstruct } from 'constructs';
+import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
+import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
+import {
+  type ConcurrencySplit,
+  callsPerMinutePerInvocation,
+  DEFAULT_ZOHO_CONCURRENCY_BUDGET,
+  KINDS,
+  type Kind,
+  splitConcurrencyBudget,
+} from './concurrency.ts';
+import { createMonitoring, serviceName } from './monitoring.ts';
+
+/** Settings of one kind of push. Every one has a default. */
+export interface S3ToZohoKindProps {
+  /**
+   * The key prefix whose new objects this kind pushes. The routes (ROUTES) must use the same prefix.
+   * @default 'attachments/', 'photos/', 'bulk-write/'
+   */
+  readonly prefix?: string | undefined;
+  /**
+   * Only keys ending with this (case-sensitive, S3 filter rules) are pushed.
+   * @default none for attachments and photos, '.zip' for bulk-write
+   */
+  readonly suffix?: string | undefined;
+  /**
+   * The function's timeout, for a whole batch. The queue's visibility timeout is 6 × this.
+   * @default 5 minutes for attachments (≤ 100 MB each) and bulk-write, 2 minutes for photos (≤ 10 MB)
+   */
+  readonly timeout?: Duration | undefined;
+  /** @default 512 (MB) */
+  readonly memorySize?: number | undefined;
+  /**
+   * Messages handed to one invocation (1 to 10).
+   * @default 5
+   */
+  readonly batchSize?: number | undefined;
+  /**
+   * The TypeScript entry bundled into the function (export `handler`); must lie under the repository.
+   * @default functions/<attachments|photos|bulk-write>/index.ts
+   */
+  readonly entry?: string | undefined;
+}
+
+export interface S3ToZohoProps {
+  /**
+   * An existing bucket (`Bucket.fromBucketName`/`fromBucketArn`). Its notifications are added
+   * through CDK's notifications custom resource, which keeps the notifications it did not create.
+   * @default a new bucket: versioned, encrypted, SSL only, public access blocked, access logs
+   */
+  readonly bucket?: IBucket | undefined;
+  /**
+   * The KMS key of an SSE-KMS bucket: the functions get kms:Decrypt on it (and bulk-write
+   * kms:GenerateDataKey to write its results). For a new bucket, it becomes the bucket's key.
+   * @default none (SSE-S3)
+   */
+  readonly bucketKey?: IKey | undefined;
+  /**
+   * Where a new bucket writes its server access logs (ignored with `bucket`).
+   * @default a new access-log bucket
+   */
+  readonly serverAccessLogsBucket?: IBucket | undefined;
+  /**
+   * The Zoho data centre of the org (ZOHO_DC): us, eu, in, au, jp, ca, sa, cn.
+   * @default 'us'
+   */
+  readonly zohoDataCentre?: DataCentre | undefined;
+  /**
+   * The secret holding `{client_id, client_secret, refresh_token}`. Only its ARN reaches the
+   * functions (ZOHO_SECRET_ARN); they read it at cold start.
+   * @default a new secret with a placeholder value, filled by `npm run auth`
+   */
+  readonly zohoSecret?: ISecret | undefined;
+  /**
+   * Concurrent Zoho API calls this deployment may make (the org's limit: 10 on Standard).
+   * Σ kinds (event source maximum concurrency × zohoMaxInFlightPerInvocation) never exceeds it.
+   * Must allow at least 6 invocations (3 event sources × their minimum of 2).
+   * @default 10
+   */
+  readonly zohoConcurrencyBudget?: number | undefined;
+  /**
+   * Zoho calls one invocation may have open at once (ZOHO_MAX_IN_FLIGHT).
+   * @default 1
+   */
+  readonly zohoMaxInFlightPerInvocation?: number | undefined;
+  /**
+   * Concurrent invocations per kind, instead of the weighted split of the budget (2:2:1).
+   * @default budget 10 gives attachment 4, photo 4, bulk-write 2
+   */
+  readonly concurrencySplit?: ConcurrencySplit | undefined;
+  /**
+   * A fleet-wide cap of Zoho calls per minute. Each invocation gets
+   * floor(cap / Σ maximum concurrencies), at least 1, as ZOHO_CALLS_PER_MINUTE.
+   * @default no cap
+   */
+  readonly zohoCallsPerMinute?: number | undefined;
+  /**
+   * Receives before a message goes to its dead-letter queue.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number | undefined;
+  /**
+   * Where bulk-write writes its manifests and per-row results (RESULTS_PREFIX). Must not lie
+   * under a watched prefix.
+   * @default 'bulk-write-results/'
+   */
+  readonly resultsPrefix?: string | undefined;
+  /** @default see S3ToZohoKindProps */
+  readonly attachments?: S3ToZohoKindProps | undefined;
+  /** @default see S3ToZohoKindProps */
+  readonly photos?: S3ToZohoKindProps | undefined;
+  /** @default see S3ToZohoKindProps */
+  readonly bulkWrite?: S3ToZohoKindProps | undefined;
+  /**
+   * Extra environment for every function (ZOHO_API_VERSION, ROUTES, ATTACHMENT_MAX_BYTES,
+   * PHOTO_RESTRICT_TRIGGERS, BULK_POLL_SECONDS, POWERTOOLS_LOG_LEVEL…). Never secrets: a name
+   * that looks like one is refused.
+   * @default none
+   */
+  readonly environment?: Record<string, string> | undefined;
+  /**
+   * The Lambda runtime.
+   * @default Runtime.NODEJS_24_X (the code is bundled for node22 and runs on it too)
+   */
+  readonly runtime?: Runtime | undefined;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: RetentionDays | undefined;
+  /**
+   * The CloudWatch namespace of the pipeline's metrics (POWERTOOLS_METRICS_NAMESPACE).
+   * @default 's3-to-zoho'
+   */
+  readonly metricsNamespace?: string | undefined;
+  /**
+   * An email address subscribed to the alarm topic (it must confirm the subscription).
+   * @default no subscription
+   */
+  readonly alarmEmail?: string | undefined;
+  /**
+   * Alarm when more than this share of a kind's finished files failed in 5 minutes.
+   * @default 0.2
+   */
+  readonly failureRateThreshold?: number | undefined;
+  /**
+   * Alarm when Zoho throttled more than this many calls in 5 minutes.
+   * @default 5
+   */
+  readonly throttleAlarmThreshold?: number | undefined;
+  /** @default CloudFormation's generated name */
+  readonly dashboardName?: string | undefined;
+  /**
+   * What happens to the data (new bucket, access-log bucket, tables, secret) when the stack goes.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy | undefined;
+}
+
+export const DEFAULT_PREFIXES: Record<Kind, string> = {
+  attachment: 'attachments/',
+  photo: 'photos/',
+  'bulk-write': 'bulk-write/',
+};
+export const DEFAULT_RESULTS_PREFIX = 'bulk-write-results/';
+export const DEFAULT_MAX_RECEIVE_COUNT = 5;
+export const DEFAULT_BATCH_SIZE = 5;
+export const DEFAULT_MEMORY_MB = 512;
+const DEFAULT_TIMEOUTS: Record<Kind, Duration> = {
+  attachment: Duration.minutes(5),
+  photo: Duration.minutes(2),
+  'bulk-write': Duration.minutes(5),
+};
+/** AWS: a queue's visibility timeout should be at least 6 × the function timeout for SQS event sources. */
+const VISIBILITY_FACTOR = 6;
+const DLQ_RETENTION = Duration.days(14);
+const SECRET_ENV_NAME = /secret(?!_arn$)|refresh_token|client_id|password/i;
+
+/** What S3ToZoho built for one kind. */
+export interface S3ToZohoKind {
+  readonly kind: Kind;
+  readonly prefix: string;
+  readonly function: NodejsFunction;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  /** The event source's maximum concurrency. */
+  readonly maxConcurrency: number;
+  readonly timeout: Duration;
+}
+
+export class S3ToZoho extends Construct {
+  /** The bucket watched: the new one, or the one given. */
+  readonly bucket: IBucket;
+  /** Conditional: the bucket that receives a new bucket's server access logs. */
+  readonly accessLogsBucket?: IBucket;
+  /** The Zoho OAuth client secret (its ARN only is in the functions' environment). */
+  readonly secret: ISecret;
+  /** The access token shared by the fleet: partition key `pk`. */
+  readonly tokenTable: Table;
+  /** The Powertools idempotency ledger: partition key `id`, TTL `expiration`. */
+  readonly idempotencyTable: Table;
+  /** Per kind: function, queue, dead-letter queue, concurrency. */
+  readonly kinds: Record<Kind, S3ToZohoKind>;
+  /** Maximum concurrent invocations per kind; Σ × zohoMaxInFlightPerInvocation ≤ the budget. */
+  readonly concurrency: ConcurrencySplit;
+  /** Alarms publish here (encrypted with `alarmTopicKey`). */
+  readonly alarmTopic: Topic;
+  readonly alarmTopicKey: Key;
+  readonly alarms: Alarm[];
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: S3ToZohoProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const dataCentre = props.zohoDataCentre ?? 'us';
+    if (!isDataCentre(dataCentre))
+      throw new Error(`zohoDataCentre must be one of the Zoho DCs, got '${dataCentre}'`);
+    const maxReceiveCount = props.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
+    if (!Number.isInteger(maxReceiveCount) || maxReceiveCount < 1 || maxReceiveCount > 1000) {
+      throw new Error(`maxReceiveCount must be an integer from 1 to 1000, got ${maxReceiveCount}`);
+    }
+    const inFlight = props.zohoMaxInFlightPerInvocation ?? 1;
+    this.concurrency = splitConcurrencyBudget({
+      budget: props.zohoConcurrencyBudget ?? DEFAULT_ZOHO_CONCURRENCY_BUDGET,
+      inFlightPerInvocation: inFlight,
+      split: props.concurrencySplit,
+    });
+    const callsPerMinute = callsPerMinutePerInvocation(props.zohoCallsPerMinute, this.concurrency);
+    const kindProps: Record<Kind, S3ToZohoKindProps> = {
+      attachment: props.attachments ?? {},
+      photo: props.photos ?? {},
+      'bulk-write': props.bulkWrite ?? {},
+    };
+    const prefixes = Object.fromEntries(
+      KINDS.map((kind) => [kind, kindProps[kind].prefix ?? DEFAULT_PREFIXES[kind]]),
+    ) as Record<Kind, string>;
+    const resultsPrefix = props.resultsPrefix ?? DEFAULT_RESULTS_PREFIX;
+    checkPrefixes(prefixes, resultsPrefix);
+    checkEnvironment(props.environment ?? {});
+
+    const created = props.bucket ? undefined : this.createBucket(props, removalPolicy);
+    this.bucket = props.bucket ?? asInterface<IBucket>(created?.bucket);
+    if (created?.accessLogsBucket) this.accessLogsBucket = created.accessLogsBucket;
+    this.secret = props.zohoSecret ?? asInterface<ISecret>(this.createSecret(removalPolicy));
+    this.tokenTable = this.createTable('TokenTable', 'pk', removalPolicy);
+    this.idempotencyTable = this.createTable('IdempotencyTable', 'id', removalPolicy, 'expiration');
+
+    const namespace = props.metricsNamespace ?? 's3-to-zoho';
+    const sharedEnvironment: Record<string, string> = {
+      ...props.environment,
+      ZOHO_DC: dataCentre,
+      ZOHO_SECRET_ARN: this.secret.secretArn,
+      ZOHO_MAX_IN_FLIGHT: String(inFlight),
+      ...(callsPerMinute ? { ZOHO_CALLS_PER_MINUTE: String(callsPerMinute) } : {}),
+      TOKEN_TABLE: this.tokenTable.tableName,
+      IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
+      POWERTOOLS_METRICS_NAMESPACE: namespace,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+
+    const built = {} as Record<Kind, S3ToZohoKind>;
+    for (const kind of KINDS) {
+      built[kind] = this.createKind(kind, {
+        ...kindProps[kind],
+        prefix: prefixes[kind],
+        maxConcurrency: this.concurrency[kind],
+        maxReceiveCount,
+        resultsPrefix,
+        environment: sharedEnvironment,
+        runtime: props.runtime ?? Runtime.NODEJS_24_X,
+        logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+        bucketKey: props.bucketKey,
+      });
+    }
+    this.kinds = built;
+
+    this.alarmTopicKey = new Key(this, 'AlarmTopicKey', {
+      description: 's3-to-zoho: encrypts the alarm topic; CloudWatch may use it to publish alarms',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // The AWS-managed SNS key does not let CloudWatch publish, hence a key of our own.
+    this.alarmTopicKey.grant(
+      new ServicePrincipal('cloudwatch.amazonaws.com'),
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
+    );
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      displayName: 's3-to-zoho alarms',
+      masterKey: this.alarmTopicKey,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const monitoring = createMonitoring(this, {
+      namespace,
+      topic: this.alarmTopic,
+      failureRateThreshold: props.failureRateThreshold ?? 0.2,
+      throttleThreshold: props.throttleAlarmThreshold ?? 5,
+      dashboardName: props.dashboardName,
+      kinds: Object.fromEntries(
+        KINDS.map((kind) => [
+          kind,
+          {
+            fn: built[kind].function,
+            queue: built[kind].queue,
+            deadLetterQueue: built[kind].deadLetterQueue,
+          },
+        ]),
+      ) as Record<Kind, { fn: NodejsFunction; queue: Queue; deadLetterQueue: Queue }>,
+    });
+    this.alarms = monitoring.alarms;
+    this.dashboard = monitoring.dashboard;
+
+    acknowledgeNotificationsHandler(Stack.of(this));
+  }
+
+  private createBucket(props: S3ToZohoProps, removalPolicy: RemovalPolicy) {
+    const accessLogsBucket = props.serverAccessLogsBucket ?? this.createAccessLogsBucket(removalPolicy);
+    const bucket = new Bucket(this, 'Bucket', {
+      ...(props.bucketKey
+        ? { encryption: BucketEncryption.KMS, encryptionKey: props.bucketKey, bucketKeyEnabled: true }
+        : { encryption: BucketEncryption.S3_MANAGED }),
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+      serverAccessLogsBucket: accessLogsBucket,
+      serverAccessLogsPrefix: 'pipeline-bucket/',
+      removalPolicy,
+    });
+    return { bucket, accessLogsBucket };
+  }
+
+  private createAccessLogsBucket(removalPolicy: RemovalPolicy): IBucket {
+    const bucket = new Bucket(this, 'AccessLogsBucket', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      removalPolicy,
+    });
+    return asInterface<IBucket>(bucket);
+  }
+
+  private createSecret(removalPolicy: RemovalPolicy): Secret {
+    const secret = new Secret(this, 'ZohoOAuthClient', {
+      description:
+        's3-to-zoho: the Zoho OAuth client as JSON {client_id, client_secret, refresh_token}; fill it with npm run auth',
+      // A placeholder, not a credential. Keep it unchanged: CloudFormation rewrites the secret
+      // (and erases what `npm run auth` stored) whenever this template value changes.
+      secretStringValue: SecretValue.unsafePlainText(
+        JSON.stringify({
+          placeholder: 'run npm run auth to store client_id, client_secret and refresh_token',
+        }),
+      ),
+      removalPolicy,
+    });
+    acknowledge(secret, [
+      [
+        'AwsSolutions-SMG4',
+        'A Zoho refresh token cannot be rotated by a Lambda: a new one needs a person to grant consent in ' +
+          'Zoho, which the npm run auth command does and then stores here.',
+      ],
+    ]);
+    return secret;
+  }
+
+  private createTable(id: string, partitionKey: string, removalPolicy: RemovalPolicy, ttl?: string): Table {
+    return new Table(this, id, {
+      partitionKey: { name: partitionKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      removalPolicy,
+      ...(ttl ? { timeToLiveAttribute: ttl } : {}),
+    });
+  }
+
+  private createKind(
+    kind: Kind,
+    options: S3ToZohoKindProps & {
+      prefix: string;
+      maxConcurrency: number;
+      maxReceiveCount: number;
+      resultsPrefix: string;
+      environment: Record<string, string>;
+      runtime: Runtime;
+      logRetention: RetentionDays;
+      bucketKey: IKey | undefined;
+    },
+  ): S3ToZohoKind {
+    const id = constructId(kind);
+    const timeout = options.timeout ?? DEFAULT_TIMEOUTS[kind];
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
+      throw new Error(`${kind} batchSize must be an integer from 1 to 10, got ${batchSize}`);
+    }
+    const isBulk = kind === 'bulk-write';
+
+    const deadLetterQueue = new Queue(this, `${id}DeadLetterQueue`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: DLQ_RETENTION,
+    });
+    const queue = new Queue(this, `${id}Queue`, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * VISIBILITY_FACTOR),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: options.maxReceiveCount },
+    });
+
+    const logGroup = new LogGroup(this, `${id}Logs`, { retention: options.logRetention });
+    const role = new Role(this, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `s3-to-zoho ${kind} function: its log group, its prefix, the Zoho secret and tables`,
+    });
+    logGroup.grantWrite(role);
+
+    const fn = new NodejsFunction(this, `${id}Function`, {
+      description: `s3-to-zoho: pushes s3://…/${options.prefix}* to Zoho CRM (${kind})`,
+      entry: options.entry ?? defaultEntry(kind),
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      runtime: options.runtime,
+      architecture: Architecture.ARM_64,
+      memorySize: options.memorySize ?? DEFAULT_MEMORY_MB,
+      timeout,
+      tracing: Tracing.ACTIVE,
+      role,
+      logGroup,
+      // bulk-write follows its jobs with delayed messages on its own queue, a loop by design
+      // that Lambda would otherwise stop after 16 rounds.
+      ...(isBulk ? { recursiveLoop: RecursiveLoop.ALLOW } : {}),
+      environment: {
+        ...options.environment,
+        POWERTOOLS_SERVICE_NAME: serviceName(kind),
+        ...(isBulk ? { FOLLOW_UP_QUEUE_URL: queue.queueUrl, RESULTS_PREFIX: options.resultsPrefix } : {}),
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: LAMBDA_ESBUILD.target,
+        minify: LAMBDA_ESBUILD.minify,
+        keepNames: LAMBDA_ESBUILD.keepNames,
+        sourceMap: LAMBDA_ESBUILD.sourcemap,
+        sourcesContent: LAMBDA_ESBUILD.sourcesContent,
+        mainFields: [...LAMBDA_ESBUILD.mainFields],
+        banner: LAMBDA_ESBUILD.banner,
+        externalModules: [...LAMBDA_ESBUILD.external],
+        forceDockerBundling: false,
+        logLevel: LogLevel.WARNING,
+      },
+    });
+
+    fn.addEventSource(
+      new SqsEventSource(queue, {
+        batchSize,
+        maxConcurrency: options.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(queue), {
+      prefix: options.prefix,
+      ...((options.suffix ?? (isBulk ? '.zip' : undefined)) ? { suffix: options.suffix ?? '.zip' } : {}),
+    } satisfies NotificationKeyFilter);
+
+    this.grantAccess(role, kind, options, queue);
+    return {
+      kind,
+      prefix: options.prefix,
+      function: fn,
+      queue,
+      deadLetterQueue,
+      maxConcurrency: options.maxConcurrency,
+      timeout,
+    };
+  }
+
+  /** Explicit statements: grantRead/grantWrite would hand out s3:GetObject* and s3:List* on the whole bucket. */
+  private grantAccess(
+    role: Role,
+    kind: Kind,
+    options: { prefix: string; resultsPrefix: string; bucketKey: IKey | undefined },
+    queue: Queue,
+  ) {
+    const objects = this.bucket.arnForObjects(`${options.prefix}*`);
+    const results = this.bucket.arnForObjects(`${options.resultsPrefix}*`);
+    const isBulk = kind === 'bulk-write';
+    const statements = [
+      new PolicyStatement({
+        sid: 'ReadOwnPrefix',
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [objects],
+      }),
+      new PolicyStatement({
+        sid: 'TagOwnPrefix',
+        actions: [
+          's3:GetObjectTagging',
+          's3:GetObjectVersionTagging',
+          's3:PutObjectTagging',
+          's3:PutObjectVersionTagging',
+        ],
+        resources: [objects],
+      }),
+      // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key, and "the object is
+      // gone" (or "no bulk manifest yet") could not be told from "access denied". It lists names only.
+      new PolicyStatement({
+        sid: 'TellMissingFromDenied',
+        actions: ['s3:ListBucket'],
+        resources: [this.bucket.bucketArn],
+      }),
+      new PolicyStatement({
+        sid: 'ZohoTokenAndIdempotency',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [this.tokenTable.tableArn, this.idempotencyTable.tableArn],
+      }),
+    ];
+    if (isBulk) {
+      statements.push(
+        new PolicyStatement({
+          sid: 'WriteBulkResults',
+          actions: ['s3:PutObject', 's3:GetObject'],
+          resources: [results],
+        }),
+        new PolicyStatement({
+          sid: 'FollowUpOwnJobs',
+          actions: ['sqs:SendMessage'],
+          resources: [queue.queueArn],
+        }),
+      );
+    }
+    for (const statement of statements) role.addToPrincipalPolicy(statement);
+    this.secret.grantRead(role);
+    if (options.bucketKey) {
+      options.bucketKey.grant(role, ...(isBulk ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt']));
+    }
+
+    const stack = Stack.of(this);
+    const prefixed = [objects, ...(isBulk ? [results] : [])];
+    acknowledge(role, [
+      ...prefixed.map((arn): [string, string] => [
+        `AwsSolutions-IAM5[Resource::${flattenForNag(stack.resolve(arn))}]`,
+        `The ${kind} function reads and tags only objects under its own key prefix; the trailing ` +
+          'wildcard is how IAM names every object under a prefix, and no other keys are reachable.',
+      ]),
+      [
+        'AwsSolutions-IAM5[Resource::*]',
+        'AWS X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so ' +
+          'active tracing requires the wildcard resource that Lambda itself documents.',
+      ],
+    ]);
+  }
+}
+
+function checkPrefixes(prefixes: Record<Kind, string>, resultsPrefix: string) {
+  for (const kind of KINDS) {
+    const prefix = prefixes[kind];
+    if (!prefix) throw new Error(`The ${kind} prefix must not be empty: it would watch the whole bucket`);
+    for (const other of KINDS) {
+      if (other !== kind && prefixes[other].startsWith(prefix)) {
+        throw new Error(
+          `The ${kind} prefix '${prefix}' contains the ${other} prefix '${prefixes[other]}': S3 refuses overlapping notifications`,
+        );
+      }
+    }
+    if (resultsPrefix.startsWith(prefix) || prefix.startsWith(resultsPrefix)) {
+      throw new Error(
+        `resultsPrefix '${resultsPrefix}' overlaps the ${kind} prefix '${prefix}': results would be pushed as new files`,
+      );
+    }
+  }
+}
+
+function checkEnvironment(environment: Record<string, string>) {
+  for (const name of Object.keys(environment)) {
+    if (SECRET_ENV_NAME.test(name)) {
+      throw new Error(
+        `environment.${name} looks like a credential: the Zoho OAuth client lives in Secrets Manager (zohoSecret), never in the environment`,
+      );
+    }
+  }
+}
+
+/**
+ * aws-cdk-lib's classes declare `x: T | undefined` where their interfaces say `x?: T`, which
+ * exactOptionalPropertyTypes refuses to match; the object is the interface all the same.
+ */
+function asInterface<T>(construct: unknown): T {
+  return construct as T;
+}
+
+function constructId(kind: Kind): string {
+  return kind
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** A cdk-nag acknowledgment: the rule (or rule[finding]) and why it does not apply here. */
+function acknowledge(scope: IConstruct, rules: [id: string, reason: string][]) {
+  Validations.of(scope).acknowledge(...rules.map(([id, reason]) => ({ id, reason })));
+}
+
+/**
+ * The notifications custom resource CDK adds to the stack (one per stack, shared): its role and
+ * runtime are CDK's, not ours.
+ */
+function acknowledgeNotificationsHandler(stack: Stack) {
+  const handler = stack.node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
+  if (!handler) return;
+  acknowledge(handler, [
+    [
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'CDK own bucket notifications custom resource attaches the basic execution managed policy to ' +
+        'its role so that it can write its logs; the role is not ours to shape.',
+    ],
+  ]);
+}
+
+/** The resource name cdk-nag gives a wildcard finding: references flattened, as in its IAM5 rule. */
+function flattenForNag(value: unknown): string {
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
+  if (value && typeof value === 'object') {
+    const node = value as Record<string, unknown>;
+    const join = node['Fn::Join'] as [string, unknown[]] | undefined;
+    if (join) return join[1].map(flattenForNag).join(join[0]);
+    const getAtt = node['Fn::GetAtt'] as [unknown, unknown] | undefined;
+    if (getAtt) return `<${flattenForNag(getAtt[0])}.${flattenForNag(getAtt[1])}>`;
+    if ('Fn::Sub' in node) return flattenForNag(node['Fn::Sub']);
+    if ('Ref' in node) return `<${flattenForNag(node.Ref)}>`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,173 @@
+/**
+ * The deployable stack: one S3ToZoho, its bucket new or existing, configured from CDK context
+ * (`cdk deploy -c bucketName=my-bucket -c zohoDc=eu …`, or the `context` block of cdk.json).
+ */
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct, Node } from 'constructs';
+import { DATA_CENTRES, type DataCentre, isDataCentre } from '#zoho/hosts.ts';
+import { type ConcurrencySplit, KINDS } from './concurrency.ts';
+import { S3ToZoho, type S3ToZohoProps } from './s3-to-zoho.ts';
+
+export interface S3ToZohoStackProps extends StackProps {
+  /** Push from this existing bucket, by name. @default a new bucket */
+  readonly bucketName?: string | undefined;
+  /** Push from this existing bucket, by ARN. @default a new bucket */
+  readonly bucketArn?: string | undefined;
+  /** The KMS key ARN of an SSE-KMS bucket. @default none */
+  readonly bucketKeyArn?: string | undefined;
+  /** The complete ARN of an existing Zoho OAuth secret. @default a new secret */
+  readonly zohoSecretArn?: string | undefined;
+  /** Everything else the construct takes. @default the construct's defaults */
+  readonly s3ToZoho?: Omit<S3ToZohoProps, 'bucket' | 'bucketKey' | 'zohoSecret'> | undefined;
+}
+
+export class S3ToZohoStack extends Stack {
+  readonly s3ToZoho: S3ToZoho;
+
+  constructor(scope: Construct, id: string, props: S3ToZohoStackProps = {}) {
+    super(scope, id, props);
+    if (props.bucketName && props.bucketArn) throw new Error('Give bucketName or bucketArn, not both');
+    const bucket = props.bucketArn
+      ? Bucket.fromBucketArn(this, 'ExistingBucket', props.bucketArn)
+      : props.bucketName
+        ? Bucket.fromBucketName(this, 'ExistingBucket', props.bucketName)
+        : undefined;
+    this.s3ToZoho = new S3ToZoho(this, 'S3ToZoho', {
+      ...props.s3ToZoho,
+      bucket,
+      bucketKey: props.bucketKeyArn ? Key.fromKeyArn(this, 'BucketKey', props.bucketKeyArn) : undefined,
+      zohoSecret: props.zohoSecretArn
+        ? Secret.fromSecretCompleteArn(this, 'ZohoSecret', props.zohoSecretArn)
+        : undefined,
+    });
+  }
+}
+
+/** Every context key the app reads; the README lists them with their defaults. */
+export const CONTEXT_KEYS = [
+  'stackName',
+  'bucketName',
+  'bucketArn',
+  'bucketKeyArn',
+  'zohoSecretArn',
+  'zohoDc',
+  'concurrencyBudget',
+  'concurrencySplit',
+  'maxInFlight',
+  'callsPerMinute',
+  'maxReceiveCount',
+  'attachmentsPrefix',
+  'photosPrefix',
+  'bulkWritePrefix',
+  'resultsPrefix',
+  'environment',
+  'logRetentionDays',
+  'metricsNamespace',
+  'alarmEmail',
+  'failureRateThreshold',
+  'throttleAlarmThreshold',
+  'dashboardName',
+  'removalPolicy',
+] as const;
+
+/** The stack's props from CDK context. Values from `-c` are strings; those from cdk.json may be typed. */
+export function stackPropsFromContext(node: Node): S3ToZohoStackProps {
+  const read = (key: (typeof CONTEXT_KEYS)[number]): unknown => {
+    const value = node.tryGetContext(key);
+    return value === '' || value === null ? undefined : value;
+  };
+  const text = (key: (typeof CONTEXT_KEYS)[number]) => {
+    const value = read(key);
+    return value === undefined ? undefined : String(value);
+  };
+  const number = (key: (typeof CONTEXT_KEYS)[number]) => {
+    const value = read(key);
+    if (value === undefined) return undefined;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed)) throw new Error(`Context ${key} must be a number, got '${String(value)}'`);
+    return parsed;
+  };
+  const prefix = (key: (typeof CONTEXT_KEYS)[number]) => {
+    const value = text(key);
+    return value === undefined ? undefined : { prefix: value };
+  };
+
+  const zohoDc = text('zohoDc');
+  if (zohoDc !== undefined && !isDataCentre(zohoDc)) {
+    throw new Error(`Context zohoDc must be one of ${DATA_CENTRES.join(', ')}, got '${zohoDc}'`);
+  }
+  const logRetentionDays = number('logRetentionDays');
+  if (logRetentionDays !== undefined && !Object.values(RetentionDays).includes(logRetentionDays)) {
+    throw new Error(
+      `Context logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, …), got ${logRetentionDays}`,
+    );
+  }
+  const removalPolicy = text('removalPolicy');
+  if (removalPolicy !== undefined && removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
+    throw new Error(`Context removalPolicy must be 'retain' or 'destroy', got '${removalPolicy}'`);
+  }
+
+  return {
+    bucketName: text('bucketName'),
+    bucketArn: text('bucketArn'),
+    bucketKeyArn: text('bucketKeyArn'),
+    zohoSecretArn: text('zohoSecretArn'),
+    s3ToZoho: {
+      zohoDataCentre: zohoDc as DataCentre | undefined,
+      zohoConcurrencyBudget: number('concurrencyBudget'),
+      concurrencySplit: parseSplit(read('concurrencySplit')),
+      zohoMaxInFlightPerInvocation: number('maxInFlight'),
+      zohoCallsPerMinute: number('callsPerMinute'),
+      maxReceiveCount: number('maxReceiveCount'),
+      attachments: prefix('attachmentsPrefix'),
+      photos: prefix('photosPrefix'),
+      bulkWrite: prefix('bulkWritePrefix'),
+      resultsPrefix: text('resultsPrefix'),
+      environment: parseEnvironment(read('environment')),
+      logRetention: logRetentionDays as RetentionDays | undefined,
+      metricsNamespace: text('metricsNamespace'),
+      alarmEmail: text('alarmEmail'),
+      failureRateThreshold: number('failureRateThreshold'),
+      throttleAlarmThreshold: number('throttleAlarmThreshold'),
+      dashboardName: text('dashboardName'),
+      removalPolicy:
+        removalPolicy === undefined
+          ? undefined
+          : removalPolicy === 'destroy'
+            ? RemovalPolicy.DESTROY
+            : RemovalPolicy.RETAIN,
+    },
+  };
+}
+
+/** `attachment=4,photo=4,bulk-write=2`, or the same as a JSON object. */
+function parseSplit(value: unknown): ConcurrencySplit | undefined {
+  if (value === undefined) return undefined;
+  const entries =
+    typeof value === 'string' && !value.trim().startsWith('{')
+      ? value.split(',').map((pair) => pair.split('=').map((part) => part.trim()))
+      : Object.entries(typeof value === 'string' ? (JSON.parse(value) as object) : (value as object));
+  const split = Object.fromEntries(entries.map(([kind, count]) => [kind, Number(count)]));
+  for (const kind of KINDS) {
+    if (!(kind in split)) {
+      throw new Error(
+        `Context concurrencySplit must name ${KINDS.join(', ')}, e.g. attachment=4,photo=4,bulk-write=2`,
+      );
+    }
+  }
+  return split as ConcurrencySplit;
+}
+
+/** A JSON object of extra environment variables, e.g. '{"ZOHO_API_VERSION":"v8"}'. */
+function parseEnvironment(value: unknown): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error('Context environment must be a JSON object of strings');
+  }
+  return Object.fromEntries(Object.entries(parsed).map(([name, v]) => [name, String(v)]));
+}
