@@ -1,0 +1,270 @@
+/**
+ * Attachments (zoho-api.md, Attachments; seeds 001 and 002): upload a file or a link, list,
+ * download, delete. Notes take attachments like any module.
+ */
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { zohoTime } from './clock.ts';
+import { type RequestContext, type Route, receiveForm, type SandboxParts } from './context.ts';
+import { SANDBOX_USER } from './crm.ts';
+import {
+  contentDisposition,
+  invalidData,
+  json,
+  noContent,
+  type Reply,
+  requiredParamMissing,
+  ZohoFailure,
+} from './http.ts';
+import { pageParams, pickFields } from './paging.ts';
+
+export interface StoredAttachment {
+  id: string;
+  module: string;
+  recordId: string;
+  fileName: string;
+  size: number;
+  sha256: string;
+  contentType: string | undefined;
+  createdAt: number;
+  /** The file on disk; absent for a link. */
+  path?: string;
+  linkUrl?: string;
+}
+
+/** Fields the list API knows; `fields` may name only these. */
+const LIST_FIELDS = [
+  'id',
+  'File_Name',
+  'Size',
+  'Created_Time',
+  'Modified_Time',
+  'Created_By',
+  'Modified_By',
+  'Owner',
+  'Parent_Id',
+  '$file_id',
+  '$type',
+  '$link_url',
+  '$se_module',
+  '$editable',
+  '$sharing_permission',
+  '$attachment_type',
+];
+
+const V = '(?<v>v[2-8](?:\\.\\d)?)';
+const RECORD = `/crm/${V}/(?<module>[^/]+)/(?<id>[^/]+)`;
+
+export function attachmentRoutes(parts: SandboxParts, options: { maxBytes: number }) {
+  const { crm, clock, nextId } = parts;
+  const stored = new Map<string, StoredAttachment>();
+  const user = { name: SANDBOX_USER.name, id: SANDBOX_USER.id };
+
+  const target = (params: Record<string, string>) => {
+    const module = crm.requireModule(params.module ?? '');
+    const record = crm.requireRecord(module, params.id ?? '');
+    return { module, record };
+  };
+
+  const view = (a: StoredAttachment): Record<string, unknown> => ({
+    Owner: { ...SANDBOX_USER },
+    Modified_By: user,
+    Created_By: user,
+    Parent_Id: { name: parentName(a), id: a.recordId },
+    File_Name: a.fileName,
+    // Zoho sends the size as a string.
+    Size: String(a.size),
+    Created_Time: zohoTime(a.createdAt),
+    Modified_Time: zohoTime(a.createdAt),
+    $file_id: a.linkUrl ? null : `sandbox-file-${a.id}`,
+    $type: a.linkUrl ? 'Link URL' : 'Attachment',
+    $link_url: a.linkUrl ?? null,
+    $se_module: a.module,
+    $editable: true,
+    $sharing_permission: 'full_access',
+    $attachment_type: 1,
+    id: a.id,
+  });
+
+  function parentName(a: StoredAttachment): string {
+    const fields = crm.records(a.module).find((r) => r.id === a.recordId)?.fields ?? {};
+    const name =
+      fields.Last_Name ?? fields.Account_Name ?? fields.Deal_Name ?? fields.Note_Title ?? fields.Name ?? '';
+    return String(name);
+  }
+
+  const ofRecord = (module: string, recordId: string) =>
+    [...stored.values()].filter((a) => a.module === module && a.recordId === recordId);
+
+  async function upload(ctx: RequestContext): Promise<Reply> {
+    const { module, record } = target(ctx.params);
+    const form = await receiveForm(ctx, parts, {
+      maxBytes: options.maxBytes,
+      mode: 'disk',
+      textFields: ['attachmentUrl'],
+    });
+    try {
+      const link = form.fields.attachmentUrl;
+      const { file } = form;
+      // Kaizen #58 (seed 002): a file and a URL in one request, or a URL already attached, are INVALID_DATA.
+      if (file && link !== undefined) throw invalidData('You can attach either a file or a URL at a time');
+      if (!file && link === undefined) throw requiredParamMissing('file');
+      const now = clock.now();
+      const attachment: StoredAttachment = {
+        id: nextId(),
+        module: module.apiName,
+        recordId: record.id,
+        fileName: '',
+        size: 0,
+        sha256: '',
+        contentType: undefined,
+        createdAt: now,
+      };
+      if (file) {
+        if (file.overLimit) {
+          throw new ZohoFailure(
+            415,
+            'FILE_SIZE_MORE_THAN_ALLOWED_SIZE',
+            'please check if the file size is in the correct range',
+          );
+        }
+        if (/\.exe$/i.test(file.fileName.trim())) throw invalidData('invalid file type', {}, 415);
+        // ⚠ Zoho documents no answer for an empty file; INVALID_DATA is the closest documented code.
+        if (file.size === 0) throw invalidData('the file is empty', { param_name: 'file' });
+        Object.assign(attachment, {
+          fileName: file.fileName,
+          size: file.size,
+          sha256: file.sha256,
+          contentType: file.contentType,
+          path: file.path,
+        });
+      } else {
+        const url = (link ?? '').trim();
+        if (!/^https?:\/\/\S+$/i.test(url))
+          throw invalidData('the attachmentUrl is not a valid URL', { param_name: 'attachmentUrl' });
+        if (ofRecord(module.apiName, record.id).some((a) => a.linkUrl === url)) {
+          throw invalidData('the URL is already attached to this record', { param_name: 'attachmentUrl' });
+        }
+        Object.assign(attachment, { fileName: url, linkUrl: url });
+      }
+      stored.set(attachment.id, attachment);
+      ctx.stored = true;
+      const time = zohoTime(now);
+      return json(200, {
+        data: [
+          {
+            code: 'SUCCESS',
+            details: {
+              Modified_Time: time,
+              Modified_By: user,
+              Created_Time: time,
+              id: attachment.id,
+              Created_By: user,
+            },
+            message: 'attachment uploaded successfully',
+            status: 'success',
+          },
+        ],
+      });
+    } catch (error) {
+      await form.discard();
+      throw error;
+    }
+  }
+
+  function find(params: Record<string, string>) {
+    const { module, record } = target(params);
+    const attachment = stored.get(params.attachmentId ?? '');
+    if (!attachment || attachment.module !== module.apiName || attachment.recordId !== record.id) {
+      throw invalidData('the id given seems to be invalid', { id: params.attachmentId ?? '' });
+    }
+    return attachment;
+  }
+
+  const routes: Route[] = [
+    {
+      host: 'api',
+      pattern: new RegExp(`^${RECORD}/Attachments$`),
+      methods: {
+        POST: upload,
+        async GET(ctx) {
+          const { module, record } = target(ctx.params);
+          const fields = ctx.query.get('fields');
+          // From v3 on, `fields` is mandatory (zoho-api.md, Attachments).
+          if (ctx.version >= 3 && !fields) throw requiredParamMissing('fields');
+          const wanted = fields
+            ? fields
+                .split(',')
+                .map((f) => f.trim())
+                .filter(Boolean)
+            : undefined;
+          const unknown = wanted?.find((f) => !LIST_FIELDS.includes(f));
+          if (unknown !== undefined) throw invalidData('invalid data', { api_name: unknown });
+          const { page, perPage } = pageParams(ctx.query);
+          // Newest first.
+          const all = ofRecord(module.apiName, record.id).sort(
+            (a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1),
+          );
+          const slice = all.slice((page - 1) * perPage, page * perPage);
+          if (slice.length === 0) return noContent();
+          return json(200, {
+            data: slice.map((a) => pickFields(view(a), wanted)),
+            info: { per_page: perPage, count: slice.length, page, more_records: all.length > page * perPage },
+          });
+        },
+      },
+    },
+    {
+      host: 'api',
+      pattern: new RegExp(`^${RECORD}/Attachments/(?<attachmentId>[^/]+)$`),
+      methods: {
+        async GET(ctx) {
+          const attachment = find(ctx.params);
+          const { path } = attachment;
+          // Kaizen #58: links cannot be downloaded, only files.
+          if (!path) throw invalidData('a link attachment cannot be downloaded', { id: attachment.id });
+          return {
+            status: 200,
+            stream: () => createReadStream(path),
+            headers: {
+              'Content-Type': attachment.contentType ?? 'application/octet-stream',
+              'Content-Length': attachment.size,
+              'Content-Disposition': contentDisposition(attachment.fileName),
+            },
+          };
+        },
+        async DELETE(ctx) {
+          const attachment = find(ctx.params);
+          stored.delete(attachment.id);
+          if (attachment.path) await rm(attachment.path, { force: true });
+          return json(200, {
+            data: [
+              {
+                code: 'SUCCESS',
+                details: { id: attachment.id },
+                message: 'record deleted',
+                status: 'success',
+              },
+            ],
+          });
+        },
+      },
+    },
+  ];
+
+  return {
+    routes,
+    snapshot: () =>
+      [...stored.values()].map((a) => ({
+        id: a.id,
+        module: a.module,
+        recordId: a.recordId,
+        fileName: a.fileName,
+        size: a.size,
+        sha256: a.sha256,
+        contentType: a.contentType,
+        createdTime: zohoTime(a.createdAt),
+        ...(a.linkUrl ? { linkUrl: a.linkUrl } : {}),
+      })),
+  };
+}

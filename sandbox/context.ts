@@ -1,0 +1,231 @@
+/**
+ * What a route handler gets: the request, its matched parameters and log entry, and the
+ * sandbox's shared parts. Plus reading an upload's multipart body, shared by attachments,
+ * photos and bulk files.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
+import type { Clock } from './clock.ts';
+import type { Crm } from './crm.ts';
+import type { FaultState } from './faults.ts';
+import { headerValue, invalidData, type Reply, requiredParamMissing } from './http.ts';
+import {
+  boundaryOf,
+  discardSink,
+  fileSink,
+  MultipartError,
+  memorySink,
+  type PartSink,
+  parseMultipart,
+} from './multipart.ts';
+
+export type HostKind = 'accounts' | 'api' | 'upload' | 'download' | 'admin' | 'unknown';
+
+export interface LoggedFile {
+  field: string;
+  fileName: string | undefined;
+  size: number;
+  sha256: string;
+}
+
+export interface RequestLogEntry {
+  seq: number;
+  time: string;
+  method: string;
+  /** Path with query (secrets in the query shown as a prefix). */
+  path: string;
+  host: HostKind;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  /** HTTP status answered; 0 when the connection was cut without an answer. */
+  status: number;
+  /** The Zoho code of an error answer. */
+  code?: string;
+  bodyBytes: number;
+  files: LoggedFile[];
+  /** Why nothing was answered (an injected fault, the client going away). */
+  outcome?: string;
+}
+
+export interface RequestContext {
+  req: IncomingMessage;
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  params: Record<string, string>;
+  /** API major version from the path (2..8), 8 where the path has none. */
+  version: number;
+  log: RequestLogEntry;
+  /** Set once the request's upload is stored: `dropResponseAfterUpload` applies to it. */
+  stored: boolean;
+}
+
+export interface SandboxUrls {
+  url: string;
+  accountsUrl: string;
+  apiUrl: string;
+  uploadUrl: string;
+}
+
+export interface SandboxParts {
+  clock: Clock;
+  crm: Crm;
+  faults: FaultState;
+  nextId: () => string;
+  tmpDir: string;
+  urls: SandboxUrls;
+  org: { id: string; zgid: string; companyName: string };
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Reply>;
+
+export interface Route {
+  host: HostKind;
+  pattern: RegExp;
+  methods: Partial<Record<string, Handler>>;
+}
+
+/** The request body, counted into the log as it is read. */
+export async function* bodyOf(ctx: RequestContext): AsyncGenerator<Buffer> {
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    ctx.log.bodyBytes += chunk.length;
+    yield chunk;
+  }
+}
+
+/** Reads and discards what is left of a request body, so an early answer reaches the client. */
+export async function drain(ctx: RequestContext): Promise<void> {
+  const { req } = ctx;
+  if (req.complete || req.destroyed) return;
+  await new Promise<void>((resolve) => {
+    req.on('data', (chunk: Buffer) => {
+      ctx.log.bodyBytes += chunk.length;
+    });
+    req.on('end', resolve);
+    req.on('close', resolve);
+    req.on('error', () => resolve());
+    req.resume();
+  });
+}
+
+/** The connection was cut on purpose (a fault) or by the client: nothing is answered. */
+export class ConnectionCut extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'ConnectionCut';
+  }
+}
+
+export interface ReceivedFile {
+  fileName: string;
+  contentType: string | undefined;
+  size: number;
+  sha256: string;
+  overLimit: boolean;
+  /** Where the bytes are (disk mode). */
+  path?: string;
+  /** The bytes (memory mode, at most `maxBytes`). */
+  data?: Buffer;
+}
+
+export interface ReceivedForm {
+  file: ReceivedFile | undefined;
+  fields: Record<string, string>;
+  /** Deletes the stored file of a refused upload. */
+  discard(): Promise<void>;
+}
+
+const FIELD_MAX_BYTES = 64 * 1024;
+
+/**
+ * Reads a multipart upload with one file part named `file`. Disk mode streams it to a temp file
+ * while hashing; memory mode keeps at most `maxBytes` (+ counts the rest) for small capped files.
+ */
+export async function receiveForm(
+  ctx: RequestContext,
+  parts: SandboxParts,
+  options: { maxBytes: number; mode: 'disk' | 'memory'; textFields?: string[] },
+): Promise<ReceivedForm> {
+  const boundary = boundaryOf(headerValue(ctx.req, 'content-type'));
+  if (!boundary) throw requiredParamMissing('file');
+  if (parts.faults.takeResetDuringUpload()) await cutMidBody(ctx);
+
+  const fields: Record<string, string> = {};
+  let file: ReceivedFile | undefined;
+  let disk: ReturnType<typeof fileSink> | undefined;
+  const discard = async () => {
+    await disk?.discard();
+  };
+
+  try {
+    await parseMultipart(bodyOf(ctx), boundary, (part): PartSink => {
+      if (part.name === 'file' && part.fileName !== undefined && !file) {
+        const received: ReceivedFile = {
+          fileName: part.fileName,
+          contentType: part.contentType,
+          size: 0,
+          sha256: '',
+          overLimit: false,
+        };
+        file = received;
+        let sink: PartSink & { result(): Omit<ReceivedFile, 'fileName' | 'contentType'> };
+        if (options.mode === 'disk') {
+          received.path = join(parts.tmpDir, `upload-${randomUUID()}`);
+          disk = fileSink(received.path, options.maxBytes);
+          sink = disk;
+        } else {
+          sink = memorySink(options.maxBytes);
+        }
+        return {
+          write: (chunk) => sink.write(chunk),
+          async end() {
+            await sink.end();
+            Object.assign(received, sink.result());
+            ctx.log.files.push({
+              field: part.name,
+              fileName: received.fileName,
+              size: received.size,
+              sha256: received.sha256,
+            });
+          },
+        };
+      }
+      if (options.textFields?.includes(part.name) && part.fileName === undefined && !(part.name in fields)) {
+        const sink = memorySink(FIELD_MAX_BYTES);
+        return {
+          write: (chunk) => sink.write(chunk),
+          async end() {
+            await sink.end();
+            fields[part.name] = sink.result().data.toString('utf8');
+          },
+        };
+      }
+      return discardSink();
+    });
+  } catch (error) {
+    await discard();
+    // The client went away: the stream may just end early, which reads like a truncated body.
+    if (ctx.req.destroyed && !ctx.req.complete) {
+      throw new ConnectionCut(`the upload did not arrive whole: ${(error as Error).message}`);
+    }
+    if (error instanceof MultipartError)
+      throw invalidData(`the multipart body is malformed: ${error.message}`);
+    throw error;
+  }
+  return { file, fields, discard };
+}
+
+/** Fault `resetDuringUpload`: take the first bytes of the body, then drop the connection. */
+async function cutMidBody(ctx: RequestContext): Promise<never> {
+  await new Promise<void>((resolve) => {
+    ctx.req.once('data', (chunk: Buffer) => {
+      ctx.log.bodyBytes += chunk.length;
+      resolve();
+    });
+    ctx.req.once('end', resolve);
+    ctx.req.once('close', resolve);
+  });
+  ctx.req.socket.destroy();
+  throw new ConnectionCut('fault resetDuringUpload: connection reset mid-body');
+}

@@ -1,0 +1,215 @@
+/**
+ * The accounts server (zoho-api.md, OAuth): refresh-token and grant-code exchanges, the minting
+ * limits, and the access tokens the API hosts accept. Every token error is answered with HTTP 200
+ * and an `error` key, as Zoho does.
+ */
+import { randomBytes } from 'node:crypto';
+import { type Clock, zohoTime } from './clock.ts';
+
+export interface Credentials {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+}
+
+/** Zoho: at most 10 access tokens per refresh token per 10 minutes. */
+export const MINTS_PER_WINDOW = 10;
+export const MINT_WINDOW_MS = 10 * 60_000;
+/** Zoho: at most 15 access tokens alive per refresh token; the 16th invalidates the oldest. */
+export const MAX_ALIVE_TOKENS = 15;
+/** Self Client grant codes are valid for minutes; the sandbox gives 3. */
+export const GRANT_CODE_TTL_MS = 3 * 60_000;
+
+const SCOPE = 'ZohoCRM.modules.ALL ZohoCRM.org.READ ZohoCRM.bulk.ALL ZohoFiles.files.ALL';
+
+interface AccessTokenState {
+  token: string;
+  refreshToken: string;
+  issuedAt: number;
+  expiresAt: number;
+  invalidated: boolean;
+}
+
+interface RefreshTokenState {
+  token: string;
+  clientId: string;
+  createdAt: number;
+  /** Issue times of the access tokens minted from it, oldest first. */
+  minted: AccessTokenState[];
+}
+
+export type AuthResult =
+  | { ok: true; token: string }
+  | { ok: false; code: 'INVALID_TOKEN' | 'AUTHENTICATION_FAILURE' };
+
+export interface OAuthServer {
+  /** The token endpoint: form parameters in, the JSON body Zoho sends (always with HTTP 200) out. */
+  token(params: URLSearchParams, options: { expiresInMs: boolean }): Record<string, unknown>;
+  /** Checks an `Authorization` header. */
+  authenticate(header: string | undefined): AuthResult;
+  issueGrantCode(): string;
+  snapshot(): OAuthSnapshot;
+}
+
+export interface OAuthSnapshot {
+  clients: Array<{ clientId: string }>;
+  refreshTokens: Array<{
+    token: string;
+    clientId: string;
+    createdTime: string;
+    mintedInWindow: number;
+    alive: number;
+  }>;
+  accessTokens: Array<{
+    token: string;
+    refreshToken: string;
+    issuedTime: string;
+    expiresTime: string;
+    state: string;
+  }>;
+  grantCodes: Array<{ code: string; expiresTime: string; used: boolean }>;
+}
+
+const TOKEN_SCHEME = 'zoho-oauthtoken';
+
+export function createOAuthServer(options: {
+  clock: Clock;
+  credentials: Credentials;
+  tokenTtlSeconds: number;
+  apiUrl: string;
+}): OAuthServer {
+  const { clock, tokenTtlSeconds, apiUrl } = options;
+  const clients = new Map([[options.credentials.clientId, options.credentials.clientSecret]]);
+  const refreshTokens = new Map<string, RefreshTokenState>();
+  const accessTokens = new Map<string, AccessTokenState>();
+  const grantCodes = new Map<string, { expiresAt: number; used: boolean; clientId: string }>();
+  addRefreshToken(options.credentials.refreshToken, options.credentials.clientId);
+
+  function addRefreshToken(token: string, clientId: string): RefreshTokenState {
+    const state = { token, clientId, createdAt: clock.now(), minted: [] };
+    refreshTokens.set(token, state);
+    return state;
+  }
+
+  const isAlive = (t: AccessTokenState, now: number) => !t.invalidated && now < t.expiresAt;
+
+  function mint(refresh: RefreshTokenState, expiresInMs: boolean): Record<string, unknown> {
+    const now = clock.now();
+    const recent = refresh.minted.filter((t) => now - t.issuedAt < MINT_WINDOW_MS);
+    if (recent.length >= MINTS_PER_WINDOW) {
+      return {
+        error: 'Access Denied',
+        error_description: 'You have made too many requests continuously. Please try again after some time.',
+        status: 'failure',
+      };
+    }
+    const alive = refresh.minted.filter((t) => isAlive(t, now));
+    if (alive.length >= MAX_ALIVE_TOKENS && alive[0]) alive[0].invalidated = true; // silently, as Zoho does
+    const token: AccessTokenState = {
+      token: `sandbox-at-${randomBytes(16).toString('hex')}`,
+      refreshToken: refresh.token,
+      issuedAt: now,
+      expiresAt: now + tokenTtlSeconds * 1000,
+      invalidated: false,
+    };
+    accessTokens.set(token.token, token);
+    // Only what the limits still need is kept per refresh token.
+    refresh.minted = [
+      ...refresh.minted.filter((t) => isAlive(t, now) || now - t.issuedAt < MINT_WINDOW_MS),
+      token,
+    ];
+    return {
+      access_token: token.token,
+      scope: SCOPE,
+      api_domain: apiUrl,
+      token_type: 'Bearer',
+      // ⚠ zoho-api.md: some accounts send expires_in in milliseconds plus expires_in_sec.
+      ...(expiresInMs
+        ? { expires_in: tokenTtlSeconds * 1000, expires_in_sec: tokenTtlSeconds }
+        : { expires_in: tokenTtlSeconds }),
+    };
+  }
+
+  function checkClient(params: URLSearchParams): Record<string, unknown> | undefined {
+    const secret = clients.get(params.get('client_id') ?? '');
+    if (secret === undefined) return { error: 'invalid_client' };
+    if (params.get('client_secret') !== secret) return { error: 'invalid_client_secret' };
+    return undefined;
+  }
+
+  return {
+    token(params, { expiresInMs }) {
+      const grantType = params.get('grant_type');
+      if (grantType !== 'refresh_token' && grantType !== 'authorization_code')
+        return { error: 'unsupported_grant_type' };
+      const clientError = checkClient(params);
+      if (clientError) return clientError;
+      const clientId = params.get('client_id') ?? '';
+
+      if (grantType === 'refresh_token') {
+        const refresh = refreshTokens.get(params.get('refresh_token') ?? '');
+        if (!refresh || refresh.clientId !== clientId) return { error: 'invalid_code' };
+        return mint(refresh, expiresInMs);
+      }
+      const code = params.get('code') ?? '';
+      const grant = grantCodes.get(code);
+      if (!grant || grant.used || grant.clientId !== clientId || clock.now() >= grant.expiresAt) {
+        return { error: 'invalid_code' };
+      }
+      grant.used = true; // single use
+      const refresh = addRefreshToken(`sandbox-rt-${randomBytes(16).toString('hex')}`, clientId);
+      return { ...mint(refresh, expiresInMs), refresh_token: refresh.token };
+    },
+
+    authenticate(header) {
+      if (!header) return { ok: false, code: 'INVALID_TOKEN' };
+      const space = header.indexOf(' ');
+      const scheme = space < 0 ? header : header.slice(0, space);
+      if (scheme.toLowerCase() !== TOKEN_SCHEME) return { ok: false, code: 'AUTHENTICATION_FAILURE' };
+      const token = accessTokens.get(header.slice(space + 1).trim());
+      if (!token || !isAlive(token, clock.now())) return { ok: false, code: 'INVALID_TOKEN' };
+      return { ok: true, token: token.token };
+    },
+
+    issueGrantCode() {
+      const code = `sandbox-grant-${randomBytes(16).toString('hex')}`;
+      grantCodes.set(code, {
+        expiresAt: clock.now() + GRANT_CODE_TTL_MS,
+        used: false,
+        clientId: options.credentials.clientId,
+      });
+      return code;
+    },
+
+    snapshot() {
+      const now = clock.now();
+      return {
+        clients: [...clients.keys()].map((clientId) => ({ clientId })),
+        refreshTokens: [...refreshTokens.values()].map((r) => ({
+          token: redact(r.token),
+          clientId: r.clientId,
+          createdTime: zohoTime(r.createdAt),
+          mintedInWindow: r.minted.filter((t) => now - t.issuedAt < MINT_WINDOW_MS).length,
+          alive: r.minted.filter((t) => isAlive(t, now)).length,
+        })),
+        accessTokens: [...accessTokens.values()].map((t) => ({
+          token: redact(t.token),
+          refreshToken: redact(t.refreshToken),
+          issuedTime: zohoTime(t.issuedAt),
+          expiresTime: zohoTime(t.expiresAt),
+          state: t.invalidated ? 'invalidated' : now >= t.expiresAt ? 'expired' : 'alive',
+        })),
+        grantCodes: [...grantCodes.entries()].map(([code, g]) => ({
+          code: redact(code),
+          expiresTime: zohoTime(g.expiresAt),
+          used: g.used,
+        })),
+      };
+    },
+  };
+}
+
+/** Read-only views show a token's start only. */
+export function redact(secret: string): string {
+  return secret.length <= 14 ? '…' : `${secret.slice(0, 14)}…`;
+}

@@ -1,0 +1,330 @@
+/** The sandbox's bulk write (upload host, jobs on the sandbox clock, result ZIP) and search. */
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Sandbox, startSandbox } from '#sandbox/server.ts';
+import { client, fileForm, mintToken, postForm, unzip, zip } from './sandbox-helpers.ts';
+
+const STEP_MS = 60_000;
+
+let sb: Sandbox;
+let call: ReturnType<typeof client>;
+let zgid: string;
+
+beforeAll(async () => {
+  // Long steps: only the sandbox clock moves jobs on, so nothing here waits for real time.
+  sb = await startSandbox({ port: 0, bulkJobStepMs: STEP_MS });
+  call = client(sb, await mintToken(sb));
+  zgid = ((await (await call('/crm/v8/org')).json()) as { org: Array<{ zgid: string }> }).org[0]?.zgid ?? '';
+});
+afterAll(() => sb?.close());
+
+const upload = (
+  body: Buffer,
+  headers: Record<string, string> = { feature: 'bulk-write', 'X-CRM-ORG': zgid },
+) => postForm(call, `${sb.uploadUrl}/crm/v8/upload`, fileForm(body, 'import.zip'), headers);
+
+async function uploadCsv(csv: string): Promise<string> {
+  const response = await upload(await zip([{ name: 'import.csv', data: csv }]));
+  const answer = (await response.json()) as {
+    code: string;
+    details: { file_id: string; created_time: string };
+  };
+  expect(answer).toMatchObject({ status: 'success', code: 'FILE_UPLOAD_SUCCESS', message: 'file uploaded.' });
+  return answer.details.file_id;
+}
+
+const createJob = (body: unknown) =>
+  call('/crm/bulk/v8/write', { method: 'POST', body: JSON.stringify(body) });
+interface JobDetails {
+  status: string;
+  resource: Array<Record<string, unknown> & { file: Record<string, number> }>;
+  result?: { download_url: string };
+}
+const job = async (id: string) => (await (await call(`/crm/bulk/v8/write/${id}`)).json()) as JobDetails;
+const resource = (fileId: string, extra: Record<string, unknown> = {}) => ({
+  type: 'data',
+  module: { api_name: 'Leads' },
+  file_id: fileId,
+  ...extra,
+});
+
+async function runJob(body: unknown): Promise<{ details: JobDetails; rows: Array<Record<string, string>> }> {
+  const created = await createJob(body);
+  expect(created.status).toBe(201);
+  const { details } = (await created.json()) as { details: { id: string } };
+  expect((await job(details.id)).status).toBe('ADDED');
+  sb.clock.advance(STEP_MS);
+  expect((await job(details.id)).status).toBe('IN PROGRESS');
+  sb.clock.advance(STEP_MS);
+  const done = await job(details.id);
+  expect(done.status).toBe('COMPLETED');
+  const download = await call(done.result?.download_url ?? '');
+  expect(download.headers.get('content-type')).toBe('application/zip');
+  const files = Object.values(await unzip(Buffer.from(await download.arrayBuffer())));
+  expect(files).toHaveLength(1);
+  return { details: done, rows: parse(files[0] ?? '', { columns: true }) as Array<Record<string, string>> };
+}
+
+describe('bulk write upload', () => {
+  it.each([
+    ['a file that is not a ZIP', () => upload(Buffer.from('Last_Name\r\nSmith\r\n')), 'INVALID_FILE_FORMAT'],
+    ['a ZIP over 25 MB', () => upload(Buffer.alloc(25 * 1024 * 1024 + 1)), 'FILE_TOO_LARGE'],
+    [
+      'no feature header',
+      async () => upload(await zip([{ name: 'a.csv', data: 'Last_Name\r\nA\r\n' }]), { 'X-CRM-ORG': zgid }),
+      'REQUIRED_PARAM_MISSING',
+    ],
+    [
+      'another org',
+      async () =>
+        upload(await zip([{ name: 'a.csv', data: 'Last_Name\r\nA\r\n' }]), {
+          feature: 'bulk-write',
+          'X-CRM-ORG': '1',
+        }),
+      'INVALID_DATA',
+    ],
+  ])('answers %s with HTTP 200 and an error body', async (_what, send, code) => {
+    const response = await send();
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ code, status: 'error' });
+  });
+
+  it('can answer in the other envelope (ERROR_CODE, x-error) or with the documented 400', async () => {
+    sb.faults.set({ uploadErrorStyle: 'legacy-200' });
+    const legacy = await upload(Buffer.from('not a zip'));
+    expect(legacy.status).toBe(200);
+    expect(legacy.headers.get('x-error')).toBe('INVALID_FILE_FORMAT');
+    expect(await legacy.json()).toEqual({
+      ERROR_CODE: 'INVALID_FILE_FORMAT',
+      ERROR_MESSAGE: 'The file you uploaded is not in the zip format.',
+    });
+    sb.faults.set({ uploadErrorStyle: 'flat-400' });
+    expect((await upload(Buffer.from('not a zip'))).status).toBe(400);
+    sb.faults.reset();
+  });
+});
+
+describe('bulk write jobs', () => {
+  it('inserts, skipping rows without the mandatory field, and gives a result ZIP per row', async () => {
+    const fileId = await uploadCsv(
+      'Last_Name,Email,Company,Phone\r\nCurie,marie.curie@example.com,Radium Ltd,1\r\n,nobody@example.com,Nowhere,2\r\nNoether,emmy.noether@example.com,Rings Inc,3\r\n',
+    );
+    const { details, rows } = await runJob({ operation: 'insert', resource: [resource(fileId)] });
+    expect(details.resource[0]).toMatchObject({
+      status: 'COMPLETED',
+      type: 'data',
+      module: { api_name: 'Leads' },
+      file: { added_count: 2, updated_count: 0, skipped_count: 1, total_count: 3 },
+    });
+    expect(Object.keys(rows[0] ?? {})).toEqual([
+      'Last_Name',
+      'Email',
+      'Company',
+      'STATUS',
+      'RECORD_ID',
+      'ERRORS',
+    ]);
+    expect(rows.map((r) => [r.STATUS, r.ERRORS])).toEqual([
+      ['ADDED', ''],
+      ['SKIPPED', 'MANDATORY_NOT_FOUND-Last_Name'],
+      ['ADDED', ''],
+    ]);
+    const curie = sb.inspect().records.Leads?.find((r) => r.id === rows[0]?.RECORD_ID);
+    expect(curie).toMatchObject({ Last_Name: 'Curie', Email: 'marie.curie@example.com', Phone: '1' });
+  });
+
+  it('updates by find_by and skips rows that match nothing', async () => {
+    const [ada, grace] = sb.inspect().records.Leads ?? [];
+    const fileId = await uploadCsv(
+      `Email;Last_Name\r\n${ada?.Email};Lovelace-King\r\n${grace?.Email};Hopper\r\nghost@example.com;Ghost\r\n`,
+    );
+    const { details, rows } = await runJob({
+      operation: 'update',
+      resource: [
+        resource(fileId, {
+          find_by: 'Email',
+          field_mappings: [
+            { api_name: 'Email', index: 0 },
+            { api_name: 'Last_Name', index: 1 },
+          ],
+        }),
+      ],
+    });
+    expect(details.resource[0]?.file).toMatchObject({ updated_count: 2, skipped_count: 1, total_count: 3 });
+    expect(rows.map((r) => r.STATUS)).toEqual(['UPDATED', 'UPDATED', 'SKIPPED']);
+    expect(rows[0]?.RECORD_ID).toBe(ada?.id);
+    expect(rows[2]?.ERRORS).toBe('RESOURCE_NOT_FOUND-Email');
+    expect(sb.inspect().records.Leads?.find((r) => r.id === ada?.id)?.Last_Name).toBe('Lovelace-King');
+  });
+
+  it('upserts: updates what find_by matches, inserts the rest', async () => {
+    const before = sb.inspect().records.Leads?.length ?? 0;
+    const fileId = await uploadCsv(
+      'Email,Last_Name\r\nalan.turing@example.com,Turing OBE\r\nnew.person@example.com,Newcomer\r\n',
+    );
+    const { rows } = await runJob({
+      operation: 'upsert',
+      resource: [resource(fileId, { find_by: 'Email' })],
+    });
+    expect(rows.map((r) => r.STATUS)).toEqual(['UPDATED', 'ADDED']);
+    expect(sb.inspect().records.Leads?.length).toBe(before + 1);
+  });
+
+  it.each([
+    [
+      'an unknown file id',
+      (f: string) => ({ operation: 'insert', resource: [resource(`${f}9`)] }),
+      'INVALID_FILE_ID',
+    ],
+    [
+      'an unknown module',
+      (f: string) => ({
+        operation: 'insert',
+        resource: [{ ...resource(f), module: { api_name: 'Unicorns' } }],
+      }),
+      'INVALID_MODULE',
+    ],
+    [
+      'a module bulk write does not take',
+      (f: string) => ({ operation: 'insert', resource: [{ ...resource(f), module: { api_name: 'Notes' } }] }),
+      'INVALID_MODULE',
+    ],
+    [
+      'a mandatory field not mapped',
+      (f: string) => ({
+        operation: 'insert',
+        resource: [resource(f, { field_mappings: [{ api_name: 'Email', index: 1 }] })],
+      }),
+      'MANDATORY_FIELDS_NOT_MAPPED',
+    ],
+    [
+      'a mapping to no field',
+      (f: string) => ({
+        operation: 'insert',
+        resource: [
+          resource(f, {
+            field_mappings: [
+              { api_name: 'Last_Name', index: 0 },
+              { api_name: 'Shoe_Size', index: 1 },
+            ],
+          }),
+        ],
+      }),
+      'INVALID_FIELD_NAME',
+    ],
+    [
+      'a column index past the end',
+      (f: string) => ({
+        operation: 'insert',
+        resource: [resource(f, { field_mappings: [{ api_name: 'Last_Name', index: 5 }] })],
+      }),
+      'COLUMN_INDEX_NOT_FOUND',
+    ],
+    [
+      'an update without find_by',
+      (f: string) => ({ operation: 'update', resource: [resource(f)] }),
+      'MANDATORY_NOT_FOUND',
+    ],
+  ])('refuses %s with 400 and makes no job', async (_what, body, code) => {
+    const fileId = await uploadCsv('Last_Name,Email\r\nA,a@example.com\r\n');
+    const jobs = sb.inspect().bulkJobs.length;
+    const response = await createJob(body(fileId));
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code, status: 'error' });
+    expect(sb.inspect().bulkJobs.length).toBe(jobs);
+  });
+
+  it('takes CSV headers as field names without field_mappings, and refuses one that is no field', async () => {
+    const response = await createJob({
+      operation: 'insert',
+      resource: [resource(await uploadCsv('Shoe_Size\r\n42\r\n'))],
+    });
+    expect(await response.json()).toMatchObject({
+      code: 'INVALID_FIELD_NAME',
+      details: { api_name: 'Shoe_Size' },
+    });
+  });
+
+  it('refuses a CSV over 25,000 rows or 200 columns with LIMIT_EXCEEDED', async () => {
+    const rows = `Last_Name\r\n${'Row\r\n'.repeat(25_001)}`;
+    const wide = `${Array.from({ length: 201 }, (_, i) => (i === 0 ? 'Last_Name' : `Description`)).join(',')}\r\n`;
+    for (const csv of [rows, wide]) {
+      const response = await createJob({ operation: 'insert', resource: [resource(await uploadCsv(csv))] });
+      expect(await response.json()).toMatchObject({ code: 'LIMIT_EXCEEDED', status: 'error' });
+    }
+  });
+
+  it('needs the token to download a result', async () => {
+    const { details } = await runJob({
+      operation: 'insert',
+      resource: [resource(await uploadCsv('Last_Name\r\nSolo\r\n'))],
+    });
+    const anonymous = await fetch(details.result?.download_url ?? '');
+    expect(anonymous.status).toBe(401);
+  });
+});
+
+describe('search', () => {
+  const search = (module: string, query: string) => call(`/crm/v8/${module}/search?${query}`);
+  const criteria = (text: string) => `criteria=${encodeURIComponent(text)}`;
+
+  it('answers 204 with an empty body when nothing matches', async () => {
+    const response = await search('Contacts', 'email=nobody@example.invalid');
+    expect(response.status).toBe(204);
+    expect(await response.text()).toBe('');
+  });
+
+  it('finds by email, by criteria with starts_with, and with escaped parentheses and commas', async () => {
+    const email = sb.inspect().records.Contacts?.[0]?.Email as string;
+    const byEmail = (await (await search('Contacts', `email=${encodeURIComponent(email)}`)).json()) as {
+      data: Array<{ Email: string }>;
+      info: Record<string, unknown>;
+    };
+    expect(byEmail.data.map((r) => r.Email)).toEqual([email]);
+    expect(byEmail.info).toEqual({ per_page: 200, count: 1, page: 1, more_records: false });
+
+    const starts = (await (await search('Accounts', criteria('(Account_Name:starts_with:acme)'))).json()) as {
+      data: Array<{ Account_Name: string }>;
+    };
+    expect(starts.data.map((r) => r.Account_Name)).toEqual(['Acme Widgets']);
+
+    const name = 'Smith (UK), Ltd';
+    const id = sb.createRecord('Accounts', { Account_Name: name });
+    const escaped = (await (
+      await search('Accounts', criteria('(Account_Name:equals:Smith \\(UK\\)\\, Ltd)'))
+    ).json()) as { data: Array<{ id: string }> };
+    expect(escaped.data.map((r) => r.id)).toEqual([id]);
+
+    const either = (await (
+      await search(
+        'Accounts',
+        criteria('((Account_Name:equals:Zylker Corp)or(Account_Name:equals:Globex Industries))'),
+      )
+    ).json()) as { data: unknown[] };
+    expect(either.data).toHaveLength(2);
+  });
+
+  it('reproduces the v8 quirk: equals on a text field matches like a case-insensitive contains', async () => {
+    sb.createRecord('Accounts', { Account_Name: 'Twin Peaks Ltd' });
+    sb.createRecord('Accounts', { Account_Name: 'Twin Peaks Ltd (Holdings)' });
+    const v8 = (await (
+      await search('Accounts', criteria('(Account_Name:equals:twin peaks ltd)'))
+    ).json()) as { data: unknown[] };
+    expect(v8.data).toHaveLength(2);
+    const v7 = (await (
+      await call(`/crm/v7/Accounts/search?${criteria('(Account_Name:equals:twin peaks ltd)')}`)
+    ).json()) as { data: unknown[] };
+    expect(v7.data).toHaveLength(1);
+  });
+
+  it.each([
+    ['no search parameter', '', 'REQUIRED_PARAM_MISSING'],
+    ['criteria without parentheses', criteria('Last_Name:equals:Smith'), 'INVALID_QUERY'],
+    ['an unknown operator', criteria('(Last_Name:resembles:Smith)'), 'INVALID_QUERY'],
+    ['an unknown field', criteria('(Shoe_Size:equals:42)'), 'INVALID_QUERY'],
+  ])('refuses %s with 400', async (_what, query, code) => {
+    const response = await search('Leads', query);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code, status: 'error' });
+  });
+});

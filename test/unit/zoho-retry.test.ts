@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ZohoAuthError,
+  ZohoDeadlineError,
+  ZohoNetworkError,
+  ZohoOutcomeUnknownError,
+  ZohoProtocolError,
+  ZohoRequestError,
+  ZohoServerError,
+  ZohoThrottledError,
+} from '#zoho/errors.ts';
+import { backoffDelay, DEFAULT_RETRY_POLICY, decideRetry, sleepWithin } from '#zoho/retry.ts';
+
+const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, throttleDelayMs: 60_000 };
+const ask = (
+  error: unknown,
+  more: Partial<{ phase: 'token' | 'call'; attempt: number; canResend: boolean }> = {},
+) => decideRetry(policy, { error, phase: 'call', attempt: 1, canResend: true, ...more }, () => 0.5);
+
+describe('retry policy', () => {
+  it.each([
+    ['429', new ZohoThrottledError('x'), true],
+    ['5xx', new ZohoServerError('x'), true],
+    ['nothing sent', new ZohoNetworkError('x'), true],
+    ['outcome unknown', new ZohoOutcomeUnknownError('x'), false],
+    ['deadline', new ZohoDeadlineError('x'), false],
+    ['auth', new ZohoAuthError('x'), false],
+    ['refused', new ZohoRequestError('x'), false],
+    ['protocol', new ZohoProtocolError('x'), false],
+    ['a plain error', new Error('x'), false],
+  ])('%s → retry %s', (_name, error, retry) => {
+    expect(ask(error).retry).toBe(retry);
+  });
+
+  it('never re-sends a streamed body that was already read, even on a 429 or 5xx', () => {
+    expect(ask(new ZohoThrottledError('x'), { canResend: false }).retry).toBe(false);
+    expect(ask(new ZohoServerError('x'), { canResend: false }).retry).toBe(false);
+  });
+
+  it('surfaces an accounts-server throttle at once: it lasts minutes', () => {
+    expect(ask(new ZohoThrottledError('x'), { phase: 'token' }).retry).toBe(false);
+    expect(ask(new ZohoNetworkError('x'), { phase: 'token' }).retry).toBe(true);
+  });
+
+  it('stops at maxAttempts', () => {
+    expect(ask(new ZohoServerError('x'), { attempt: 3 }).retry).toBe(true);
+    expect(ask(new ZohoServerError('x'), { attempt: 4 })).toEqual({ retry: false, why: '4 attempts made' });
+  });
+
+  it('backs off exponentially with full jitter, capped', () => {
+    expect(backoffDelay(policy, 1, () => 0.999)).toBe(99);
+    expect(backoffDelay(policy, 3, () => 0.999)).toBe(399);
+    expect(backoffDelay(policy, 10, () => 0.999)).toBe(999);
+    expect(backoffDelay(policy, 3, () => 0)).toBe(0);
+    expect(ask(new ZohoServerError('x'), { attempt: 2 })).toEqual({ retry: true, delayMs: 100 });
+  });
+
+  it('has sane defaults', () => {
+    expect(DEFAULT_RETRY_POLICY.throttleDelayMs).toBe(60_000);
+    expect(DEFAULT_RETRY_POLICY.maxAttempts).toBeGreaterThan(1);
+  });
+
+  it('never sleeps past the deadline: the abort ends the wait with the last failure as cause', async () => {
+    const controller = new AbortController();
+    const last = new ZohoServerError('boom');
+    const sleeping = sleepWithin(
+      (_ms, signal) =>
+        new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+      60_000,
+      controller.signal,
+      last,
+    );
+    controller.abort();
+    const error = await sleeping.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ZohoDeadlineError);
+    expect((error as Error).cause).toBe(last);
+    expect((error as Error).message).toContain('ZOHO_SERVER');
+  });
+
+  it('refuses to start a wait when the deadline has already passed', async () => {
+    let slept = false;
+    const error = await sleepWithin(
+      async () => {
+        slept = true;
+      },
+      10,
+      AbortSignal.abort(),
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ZohoDeadlineError);
+    expect(slept).toBe(false);
+  });
+});
