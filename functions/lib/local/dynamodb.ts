@@ -1,0 +1,71 @@
+/** DynamoDB on this machine: dynalite, in memory, with the pipeline's two tables. */
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { LOCAL_REGION } from './s3.ts';
+
+export interface LocalDynamoDb {
+  endpoint: string;
+  client: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+export async function startLocalDynamoDb(
+  options: { port?: number; host?: string } = {},
+): Promise<LocalDynamoDb> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address() as AddressInfo;
+  const endpoint = `http://${address.address}:${address.port}`;
+  const client = createLocalDynamoDbClient(endpoint);
+
+  return {
+    endpoint,
+    client,
+    async close() {
+      client.destroy();
+      const closed = new Promise<void>((resolve, reject) =>
+        server.close((error) => (error ? reject(error) : resolve())),
+      );
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+export function createLocalDynamoDbClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
+/**
+ * The tables of the pipeline contract: tokens keyed by `pk`, Powertools idempotency records keyed
+ * by `id` (its TTL attribute `expiration` needs no declaration to be written).
+ */
+export async function createPipelineTables(
+  client: DynamoDBClient,
+  tables: { tokenTable: string; idempotencyTable: string },
+): Promise<void> {
+  await createTable(client, tables.tokenTable, 'pk');
+  await createTable(client, tables.idempotencyTable, 'id');
+}
+
+async function createTable(client: DynamoDBClient, name: string, partitionKey: string): Promise<void> {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+}

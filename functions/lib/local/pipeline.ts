@@ -1,0 +1,484 @@
+/**
+ * The whole pipeline on one machine: the bucket (s3rver), a queue and an event source per kind
+ * feeding the same handler code Lambda runs, DynamoDB (dynalite) for the shared token and the
+ * idempotency ledger, and Zoho — the sandbox, or the real one when its credentials are in the
+ * environment.
+ */
+import { fileURLToPath } from 'node:url';
+import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Kind } from '#lib/pipeline/handler.ts';
+import { decodeS3EventKey, FOLLOW_UP_KIND } from '#lib/s3/event.ts';
+import type { Sandbox } from '#sandbox/server.ts';
+import type { OAuthCredentials } from '#zoho/types.ts';
+import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
+import {
+  createLocalQueue,
+  type DeadLetter,
+  type EventSource,
+  type Invocation,
+  type LocalQueue,
+  type SqsEndpoint,
+  type SqsHandler,
+  startEventSource,
+  startSqsEndpoint,
+} from './queue.ts';
+import {
+  createLocalS3Client,
+  LOCAL_REGION,
+  type LocalS3,
+  PIPELINE_NOTIFICATIONS,
+  S3RVER_CREDENTIALS,
+  startLocalS3,
+} from './s3.ts';
+
+export type { Kind };
+export const KINDS: readonly Kind[] = ['attachment', 'photo', 'bulk-write'];
+
+/** Queue and function names, as the stack names them. */
+export const LOCAL_NAMES: Record<Kind, string> = {
+  attachment: 's3-to-zoho-attachments',
+  photo: 's3-to-zoho-photos',
+  'bulk-write': 's3-to-zoho-bulk-write',
+};
+
+export const DEFAULT_S3_PORT = 4569;
+export const DEFAULT_BUCKET = 'inbox';
+export const DEFAULT_SANDBOX_PORT = 8780;
+const DEFAULT_DIRECTORY = fileURLToPath(new URL('../../../.local/s3', import.meta.url));
+/**
+ * The event sources as the stack sets them up (infra/s3-to-zoho.ts, infra/concurrency.ts with a
+ * budget of 10 Zoho calls and one call per invocation).
+ */
+const EVENT_SOURCES: Record<Kind, { timeoutSeconds: number; maxConcurrency: number }> = {
+  attachment: { timeoutSeconds: 300, maxConcurrency: 4 },
+  photo: { timeoutSeconds: 120, maxConcurrency: 4 },
+  'bulk-write': { timeoutSeconds: 300, maxConcurrency: 2 },
+};
+const BATCH_SIZE = 5;
+const MAX_RECEIVE_COUNT = 5;
+const TOKEN_TABLE = 's3-to-zoho-tokens';
+const IDEMPOTENCY_TABLE = 's3-to-zoho-idempotency';
+/** The sandbox finishes bulk jobs in seconds; following them every minute would only make the demo wait. */
+const SANDBOX_BULK_POLL_SECONDS = '2';
+
+/** What a handler is built from: the environment its Lambda would have, and direct credentials. */
+export interface HandlerSetup {
+  env: Record<string, string>;
+  credentials: OAuthCredentials | undefined;
+}
+
+export interface LocalPipelineOptions {
+  /** Settings such as ROUTES, ATTACHMENT_MAX_BYTES and the ZOHO_* credentials; default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Default S3_PORT, else 4569. */
+  s3Port?: number;
+  /** Default BUCKET, else `inbox`. */
+  bucket?: string;
+  /** Default SANDBOX_PORT, else 8780. */
+  sandboxPort?: number;
+  /** Where the objects are kept; default `.local/s3` in the project. */
+  directory?: string;
+  /** The handlers' log level; default LOG_LEVEL from env, else WARN. */
+  logLevel?: string;
+  /** Every kind's function timeout; default the stack's (attachments 300 s, photos 120 s, bulk write 300 s). */
+  functionTimeoutSeconds?: number;
+  /**
+   * How long a failed message waits before its retry; default the function timeout, the least AWS
+   * allows (the stack sets 6 × the timeout; locally a retry need not wait half an hour).
+   */
+  visibilityTimeoutSeconds?: number;
+  /** Receives before the dead-letter list; default 5, as the stack. */
+  maxReceiveCount?: number;
+  /** Invocations at once, every kind; default the stack's split of 10 Zoho calls (4, 4, 2). */
+  maxConcurrency?: number;
+  /** Default 5, as the stack. */
+  batchSize?: number;
+  batchWindowMs?: number;
+  /** S3 sends a test event to each queue when the notifications are set up; default true. */
+  sendTestEvents?: boolean;
+  /** Builds each kind's handler; default the real one (`createHandler(kind, await createDeps(…))`). */
+  createHandler?: (kind: Kind, setup: HandlerSetup) => Promise<SqsHandler>;
+}
+
+/** One object through one invocation. */
+export interface Landing {
+  kind: Kind;
+  bucket: string;
+  key: string;
+  /** From the key's default route: the module, and the record id (or the bulk operation). */
+  module: string | undefined;
+  record: string | undefined;
+  /** The object's `zoho-status` (done, failed, skipped, pushing), or `retrying` when this attempt failed. */
+  status: string;
+  zohoId: string | undefined;
+  /** The `zoho-error` code, or why the attempt failed. */
+  error: string | undefined;
+  reason: string | undefined;
+  tags: Record<string, string>;
+  attempt: number;
+  /** Since the object was written. */
+  durationMs: number;
+}
+
+export interface DeadLetterReport {
+  kind: Kind;
+  keys: string[];
+  deadLetter: DeadLetter;
+}
+
+interface PipelineEvents {
+  landed: Landing;
+  'dead-letter': DeadLetterReport;
+  error: Error;
+}
+
+export type ZohoTarget = { mode: 'sandbox'; url: string } | { mode: 'real'; dc: string };
+
+export interface LocalPipeline {
+  s3Endpoint: string;
+  bucket: string;
+  sqsEndpoint: string;
+  dynamodbEndpoint: string;
+  zoho: ZohoTarget;
+  sandbox: Sandbox | undefined;
+  queues: Record<Kind, LocalQueue>;
+  on<E extends keyof PipelineEvents>(event: E, listener: (value: PipelineEvents[E]) => void): () => void;
+  /** Resolves when no invocation runs and no message is visible (delayed follow-ups may remain). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startLocalPipeline(options: LocalPipelineOptions = {}): Promise<LocalPipeline> {
+  const env = options.env ?? process.env;
+  const zohoChoice = chooseZoho(env);
+  const bucket = options.bucket ?? env.BUCKET ?? DEFAULT_BUCKET;
+  const settings = Object.fromEntries(
+    KINDS.map((kind) => [kind, eventSourceSettings(kind, options)]),
+  ) as Record<Kind, EventSourceSettings>;
+  useLocalAwsCredentials();
+
+  const listeners: { [E in keyof PipelineEvents]: Set<(value: PipelineEvents[E]) => void> } = {
+    landed: new Set(),
+    'dead-letter': new Set(),
+    error: new Set(),
+  };
+  const emit = <E extends keyof PipelineEvents>(event: E, value: PipelineEvents[E]) => {
+    for (const listener of listeners[event]) listener(value);
+  };
+
+  const closers: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) await closer();
+  };
+
+  try {
+    const sandbox =
+      zohoChoice.mode === 'sandbox'
+        ? await (await import('#sandbox/server.ts')).startSandbox({
+            port: options.sandboxPort ?? numberFrom(env.SANDBOX_PORT, 'SANDBOX_PORT') ?? DEFAULT_SANDBOX_PORT,
+          })
+        : undefined;
+    if (sandbox) closers.push(() => sandbox.close());
+
+    const dynamo: LocalDynamoDb = await startLocalDynamoDb();
+    closers.push(() => dynamo.close());
+    await createPipelineTables(dynamo.client, {
+      tokenTable: TOKEN_TABLE,
+      idempotencyTable: IDEMPOTENCY_TABLE,
+    });
+
+    const queues = Object.fromEntries(
+      KINDS.map((kind) => [
+        kind,
+        createLocalQueue({
+          name: LOCAL_NAMES[kind],
+          visibilityTimeoutMs: settings[kind].visibilityTimeoutMs,
+          maxReceiveCount: settings[kind].maxReceiveCount,
+        }),
+      ]),
+    ) as Record<Kind, LocalQueue>;
+    closers.push(() => {
+      for (const queue of Object.values(queues)) queue.close();
+    });
+    const sqs: SqsEndpoint = await startSqsEndpoint({ queues: Object.values(queues) });
+    closers.push(() => sqs.close());
+
+    const s3: LocalS3 = await startLocalS3({
+      port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
+      directory: options.directory ?? DEFAULT_DIRECTORY,
+      bucket,
+      notifications: PIPELINE_NOTIFICATIONS,
+    });
+    closers.push(() => s3.close());
+    const s3Client = createLocalS3Client(s3.endpoint);
+    closers.push(() => s3Client.destroy());
+
+    const credentials = zohoChoice.mode === 'real' ? zohoChoice.credentials : sandbox?.credentials;
+    const logLevel = options.logLevel ?? env.LOG_LEVEL ?? 'WARN';
+    const createHandler =
+      options.createHandler ?? ((kind, setup) => createRealHandler(kind, setup, logLevel));
+    const writtenAt = new Map<string, number>();
+
+    const sources: EventSource[] = [];
+    for (const kind of KINDS) {
+      const handlerEnv = definedOnly({
+        ...env,
+        AWS_REGION: LOCAL_REGION,
+        S3_ENDPOINT: s3.endpoint,
+        DYNAMODB_ENDPOINT: dynamo.endpoint,
+        SQS_ENDPOINT: sqs.url,
+        FOLLOW_UP_QUEUE_URL: kind === 'bulk-write' ? sqs.queueUrl(LOCAL_NAMES[kind]) : undefined,
+        TOKEN_TABLE,
+        IDEMPOTENCY_TABLE,
+        POWERTOOLS_SERVICE_NAME: LOCAL_NAMES[kind],
+        // One handler here stands for all the kind's concurrent Lambdas, so it gets all their Zoho calls.
+        ZOHO_MAX_IN_FLIGHT: String(settings[kind].maxConcurrency * Number(env.ZOHO_MAX_IN_FLIGHT ?? 1)),
+        ...(sandbox
+          ? {
+              ZOHO_DC: 'us',
+              ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
+              ZOHO_API_URL: sandbox.apiUrl,
+              ZOHO_UPLOAD_URL: sandbox.uploadUrl,
+              BULK_POLL_SECONDS: env.BULK_POLL_SECONDS ?? SANDBOX_BULK_POLL_SECONDS,
+            }
+          : {}),
+      });
+      const handler = await createHandler(kind, { env: handlerEnv, credentials });
+      const source = startEventSource({
+        queue: queues[kind],
+        handler,
+        functionName: LOCAL_NAMES[kind],
+        timeoutMs: settings[kind].timeoutMs,
+        maxConcurrency: settings[kind].maxConcurrency,
+        batchSize: settings[kind].batchSize,
+        batchWindowMs: options.batchWindowMs ?? 0,
+      });
+      sources.push(source);
+      closers.push(() => source.stop());
+      source.onInvocation((invocation) => {
+        void reportLandings(kind, invocation).catch((error: unknown) => emit('error', asError(error)));
+      });
+      queues[kind].onDeadLetter((deadLetter) => {
+        emit('dead-letter', { kind, keys: objectsIn(deadLetter.body).map((o) => o.key), deadLetter });
+      });
+    }
+
+    s3.onNotification(({ rule, key, event }) => {
+      const kind = rule.target as Kind;
+      writtenAt.set(key, Date.parse(event.Records[0]?.eventTime ?? '') || Date.now());
+      queues[kind].send(JSON.stringify(event));
+    });
+    if (options.sendTestEvents ?? true) {
+      for (const queue of Object.values(queues)) queue.send(JSON.stringify(s3TestEvent(bucket)));
+    }
+
+    async function reportLandings(kind: Kind, invocation: Invocation): Promise<void> {
+      const failed = new Set(invocation.failedMessageIds);
+      for (const record of invocation.records) {
+        for (const object of objectsIn(record.body)) {
+          const tags = await readTags(s3Client, object.bucket, object.key);
+          const retrying = failed.has(record.messageId);
+          const status = retrying ? 'retrying' : (tags['zoho-status'] ?? 'unknown');
+          const since = writtenAt.get(object.key);
+          if (['done', 'failed', 'skipped'].includes(status)) writtenAt.delete(object.key);
+          emit('landed', {
+            kind,
+            bucket: object.bucket,
+            key: object.key,
+            ...describeKey(object.key),
+            status,
+            zohoId: tags['zoho-id'],
+            error: retrying
+              ? (invocation.error?.message ?? 'failed in this batch; see the handler log')
+              : tags['zoho-error'],
+            reason: tags['zoho-reason'],
+            tags,
+            attempt: Number(record.attributes.ApproximateReceiveCount),
+            durationMs: since === undefined ? invocation.durationMs : Date.now() - since,
+          });
+        }
+      }
+    }
+
+    return {
+      s3Endpoint: s3.endpoint,
+      bucket,
+      sqsEndpoint: sqs.url,
+      dynamodbEndpoint: dynamo.endpoint,
+      zoho: sandbox ? { mode: 'sandbox', url: sandbox.url } : { mode: 'real', dc: env.ZOHO_DC ?? '' },
+      sandbox,
+      queues,
+      on(event, listener) {
+        listeners[event].add(listener);
+        return () => listeners[event].delete(listener);
+      },
+      async idle() {
+        await Promise.all(sources.map((source) => source.idle()));
+      },
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+interface EventSourceSettings {
+  timeoutMs: number;
+  visibilityTimeoutMs: number;
+  maxConcurrency: number;
+  batchSize: number;
+  maxReceiveCount: number;
+}
+
+function eventSourceSettings(kind: Kind, options: LocalPipelineOptions): EventSourceSettings {
+  const timeoutSeconds = options.functionTimeoutSeconds ?? EVENT_SOURCES[kind].timeoutSeconds;
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? timeoutSeconds;
+  if (visibilityTimeoutSeconds < timeoutSeconds) {
+    throw new Error(
+      `The visibility timeout (${visibilityTimeoutSeconds} s) must be at least the ${kind} function timeout (${timeoutSeconds} s), as AWS requires`,
+    );
+  }
+  return {
+    timeoutMs: timeoutSeconds * 1000,
+    visibilityTimeoutMs: visibilityTimeoutSeconds * 1000,
+    maxConcurrency: options.maxConcurrency ?? EVENT_SOURCES[kind].maxConcurrency,
+    batchSize: options.batchSize ?? BATCH_SIZE,
+    maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
+  };
+}
+
+type ZohoChoice = { mode: 'sandbox' } | { mode: 'real'; credentials: OAuthCredentials };
+
+const ZOHO_CREDENTIAL_SETTINGS = ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'ZOHO_REFRESH_TOKEN'] as const;
+
+/** The real Zoho when its credentials and data centre are all set, the sandbox when no credential is. */
+export function chooseZoho(env: Record<string, string | undefined>): ZohoChoice {
+  if (!ZOHO_CREDENTIAL_SETTINGS.some((name) => env[name])) return { mode: 'sandbox' };
+  const needed = [...ZOHO_CREDENTIAL_SETTINGS, 'ZOHO_DC'];
+  const missing = needed.filter((name) => !env[name]);
+  if (missing.length > 0) {
+    throw new Error(
+      `To push to the real Zoho set ${needed.join(', ')} (missing: ${missing.join(', ')}); set no credential to use the sandbox.`,
+    );
+  }
+  return {
+    mode: 'real',
+    credentials: {
+      clientId: env.ZOHO_CLIENT_ID ?? '',
+      clientSecret: env.ZOHO_CLIENT_SECRET ?? '',
+      refreshToken: env.ZOHO_REFRESH_TOKEN ?? '',
+    },
+  };
+}
+
+async function createRealHandler(kind: Kind, setup: HandlerSetup, logLevel: string): Promise<SqsHandler> {
+  const [{ loadConfig }, { createDeps }, { createHandler }, { Logger }] = await Promise.all([
+    import('#lib/config.ts'),
+    import('#lib/pipeline/deps.ts'),
+    import('#lib/pipeline/handler.ts'),
+    import('@aws-lambda-powertools/logger'),
+  ]);
+  const config = loadConfig(setup.env);
+  const log = new Logger({ serviceName: LOCAL_NAMES[kind], logLevel: logLevel as never });
+  const deps = await createDeps(kind, config, {
+    ...(setup.credentials ? { credentials: setup.credentials } : {}),
+    log,
+  });
+  return createHandler(kind, deps);
+}
+
+/**
+ * The handlers build their AWS clients from the default credential chain, as in Lambda; here every
+ * AWS service is local and s3rver accepts only its own dummy keys, so those are the ones in use.
+ */
+function useLocalAwsCredentials(): void {
+  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
+  delete process.env.AWS_SESSION_TOKEN;
+  // With a profile set, the SDK skips the environment's keys.
+  delete process.env.AWS_PROFILE;
+  process.env.AWS_REGION = LOCAL_REGION;
+}
+
+interface ObjectRef {
+  bucket: string;
+  key: string;
+}
+
+/** The objects a message is about: the S3 event's records, or a bulk write follow-up's object. */
+function objectsIn(body: string): ObjectRef[] {
+  let message: unknown;
+  try {
+    message = JSON.parse(body);
+  } catch {
+    return [];
+  }
+  const { Records, kind, payload } = (message ?? {}) as {
+    Records?: Array<{ s3?: { bucket?: { name?: string }; object?: { key?: string } } }>;
+    kind?: string;
+    payload?: Partial<ObjectRef>;
+  };
+  if (Array.isArray(Records)) {
+    return Records.flatMap((record) => {
+      const bucket = record.s3?.bucket?.name;
+      const key = record.s3?.object?.key;
+      if (!bucket || !key) return [];
+      try {
+        return [{ bucket, key: decodeS3EventKey(key) }];
+      } catch {
+        return [];
+      }
+    });
+  }
+  if (kind === FOLLOW_UP_KIND && payload?.bucket && payload.key) {
+    return [{ bucket: payload.bucket, key: payload.key }];
+  }
+  return [];
+}
+
+/** Module and record (or bulk operation) as the default routes place them in a key, for display only. */
+function describeKey(key: string): { module: string | undefined; record: string | undefined } {
+  const [, module, second, third, fourth] = key.split('/');
+  if (second === 'by' && third && fourth) return { module, record: `${third}=${fourth}` };
+  return { module, record: second?.replace(/\.[^.]*$/, '') };
+}
+
+async function readTags(s3: S3Client, bucket: string, key: string): Promise<Record<string, string>> {
+  try {
+    const { TagSet = [] } = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
+    return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+  } catch {
+    return {};
+  }
+}
+
+/** What S3 sends to a queue when a notification to it is set up. */
+function s3TestEvent(bucket: string) {
+  return {
+    Service: 'Amazon S3',
+    Event: 's3:TestEvent',
+    Time: new Date().toISOString(),
+    Bucket: bucket,
+    RequestId: 'LOCALTESTEVENT00',
+    HostId: 'local',
+  };
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
+function numberFrom(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65_535)
+    throw new Error(`${name} must be a port number`);
+  return number;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

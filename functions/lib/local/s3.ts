@@ -1,0 +1,224 @@
+/**
+ * The bucket, on this machine: s3rver keeps the objects on disk, and each object-created event
+ * is rewritten into exactly what S3 puts on an SQS queue (event version 2.1, the key
+ * URL-encoded) and routed by the same prefix/suffix filters as the bucket's notifications in AWS.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Event, S3EventRecord } from 'aws-lambda';
+import S3rver, { type S3rverEvent } from 's3rver';
+import { type Log, silentLog } from '#lib/log.ts';
+import { encodeS3EventKey } from '#lib/s3/event.ts';
+import { applyWriteTags } from './s3rver-tags.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT_ID = '000000000000';
+/** s3rver accepts only its own dummy key pair; any S3 client with path-style addressing works with it. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/** One notification configuration of the bucket: object-created events whose key matches go to `target`. */
+export interface NotificationRule {
+  /** The configuration id, carried in each event as `s3.configurationId`. */
+  id: string;
+  target: string;
+  prefix?: string;
+  suffix?: string;
+}
+
+/**
+ * The bucket's notifications, as the CDK stack sets them: one queue per kind. Keys under no
+ * prefix, and the bulk results written under `bulk-write-results/`, reach no queue.
+ */
+export const PIPELINE_NOTIFICATIONS: readonly NotificationRule[] = [
+  { id: 'attachments', target: 'attachment', prefix: 'attachments/' },
+  { id: 'photos', target: 'photo', prefix: 'photos/' },
+  { id: 'bulk-write', target: 'bulk-write', prefix: 'bulk-write/', suffix: '.zip' },
+];
+
+/** The rule an object-created event for `key` goes to, if any (S3 matches the raw key, case-sensitively). */
+export function matchNotification(
+  key: string,
+  rules: readonly NotificationRule[],
+): NotificationRule | undefined {
+  return rules.find((rule) => key.startsWith(rule.prefix ?? '') && key.endsWith(rule.suffix ?? ''));
+}
+
+export interface S3Notification {
+  rule: NotificationRule;
+  /** What S3 sends to the queue: one record per message. */
+  event: S3Event;
+  /** The object key as stored (not encoded). */
+  key: string;
+}
+
+export interface LocalS3Options {
+  /** Default 0: any free port. */
+  port?: number;
+  address?: string;
+  /** Where the objects are kept on disk. */
+  directory: string;
+  bucket: string;
+  notifications?: readonly NotificationRule[];
+  log?: Log;
+}
+
+export interface LocalS3 {
+  endpoint: string;
+  port: number;
+  bucket: string;
+  /** Calls `listener` for each object-created event that matches a rule; returns an unsubscribe. */
+  onNotification(listener: (notification: S3Notification) => void): () => void;
+  close(): Promise<void>;
+}
+
+interface RequestFacts {
+  method: string;
+  query: Record<string, string | string[] | undefined>;
+  headers: Record<string, string | string[] | undefined>;
+  /** What the response waits for: the new object's tags, its notification. */
+  pending: Array<Promise<void>>;
+}
+
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  const { bucket, log = silentLog } = options;
+  const rules = options.notifications ?? PIPELINE_NOTIFICATIONS;
+  const listeners = new Set<(notification: S3Notification) => void>();
+  const nextSequencer = createSequencer();
+  const request = new AsyncLocalStorage<RequestFacts>();
+  const multipartTagging = new Map<string, string>();
+
+  await mkdir(options.directory, { recursive: true });
+  const server = new S3rver({
+    port: options.port ?? 0,
+    address: options.address ?? '127.0.0.1',
+    silent: true,
+    directory: options.directory,
+    configureBuckets: [{ name: bucket }],
+  });
+  // First of all middleware: the event handler below learns what the request was, and the
+  // response goes out only once the object's tags are right and its notification is queued.
+  server.middleware.unshift(async (ctx, next) => {
+    const facts: RequestFacts = { method: ctx.method, query: ctx.query, headers: ctx.headers, pending: [] };
+    await request.run(facts, next);
+    await Promise.all(facts.pending);
+    rememberMultipartTagging(facts, ctx.body);
+  });
+
+  server.on('event', (raw) => {
+    const facts = request.getStore();
+    const sequencer = nextSequencer();
+    const work = onObjectEvent(raw, facts, sequencer).catch((error: unknown) =>
+      log.error('Local S3 event not handled', { error }),
+    );
+    facts?.pending.push(work);
+  });
+
+  /** s3rver forgets the tags a multipart upload was created with; S3 gives them to the object. */
+  function rememberMultipartTagging(facts: RequestFacts, body: unknown): void {
+    const tagging = facts.headers['x-amz-tagging'];
+    if (facts.method !== 'POST' || facts.query.uploads === undefined || typeof tagging !== 'string') return;
+    const uploadId = typeof body === 'string' ? /<UploadId>([^<]+)<\/UploadId>/.exec(body)?.[1] : undefined;
+    if (uploadId) multipartTagging.set(uploadId, tagging);
+  }
+
+  async function onObjectEvent(
+    raw: S3rverEvent,
+    facts: RequestFacts | undefined,
+    sequencer: string,
+  ): Promise<void> {
+    const source = raw.Records[0];
+    if (!source?.eventName.startsWith('ObjectCreated:') || source.s3.bucket.name !== bucket) return;
+    const key = source.s3.object.key;
+    const uploadId = facts?.method === 'POST' ? facts.query.uploadId : undefined;
+    // s3rver names a completed multipart upload `ObjectCreated:Post`, as it does a form upload.
+    const eventName =
+      typeof uploadId === 'string' ? 'ObjectCreated:CompleteMultipartUpload' : source.eventName;
+
+    await applyWriteTags(server.store, {
+      bucket,
+      key,
+      eventName,
+      headers: facts?.headers ?? {},
+      multipartTagging: typeof uploadId === 'string' ? multipartTagging.get(uploadId) : undefined,
+    });
+    if (typeof uploadId === 'string') multipartTagging.delete(uploadId);
+
+    const rule = matchNotification(key, rules);
+    if (!rule) return;
+    let { size, eTag } = source.s3.object;
+    if (size === undefined || eTag === undefined) {
+      const metadata = await server.store.getMetadata(bucket, key);
+      size ??= Number(metadata['content-length']);
+      eTag ??= String(metadata.etag ?? '').replaceAll('"', '');
+    }
+
+    const record: S3EventRecord = {
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: LOCAL_REGION,
+      eventTime: source.eventTime,
+      eventName,
+      userIdentity: { principalId: 'AWS:AIDALOCALS3RVERUSER' },
+      requestParameters: {
+        sourceIPAddress: source.requestParameters.sourceIPAddress.replace(/^::ffff:/, ''),
+      },
+      responseElements: {
+        'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(),
+        'x-amz-id-2': randomBytes(48).toString('base64'),
+      },
+      s3: {
+        s3SchemaVersion: '1.0',
+        configurationId: rule.id,
+        bucket: {
+          name: bucket,
+          ownerIdentity: { principalId: 'A3LOCALS3RVEROWNER' },
+          arn: `arn:aws:s3:::${bucket}`,
+        },
+        object: { key: encodeS3EventKey(key), size, eTag, sequencer },
+      },
+    };
+    const notification: S3Notification = { rule, key, event: { Records: [record] } };
+    for (const listener of listeners) listener(notification);
+  }
+
+  const address = await server.run();
+  const endpoint = `http://${address.address}:${address.port}`;
+
+  return {
+    endpoint,
+    port: address.port,
+    bucket,
+    onNotification(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      listeners.clear();
+      const closed = server.close();
+      server.httpServer?.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** An S3 client for the local bucket: path-style, s3rver's dummy keys. */
+export function createLocalS3Client(endpoint: string): S3Client {
+  return new S3Client({
+    endpoint,
+    region: LOCAL_REGION,
+    forcePathStyle: true,
+    credentials: S3RVER_CREDENTIALS,
+  });
+}
+
+/** S3's sequencer: a hex string that grows with each event, to order events on one key. */
+function createSequencer(): () => string {
+  let last = BigInt(Date.now()) << 16n;
+  return () => {
+    const fromClock = BigInt(Date.now()) << 16n;
+    last = fromClock > last ? fromClock : last + 1n;
+    return last.toString(16).toUpperCase().padStart(18, '0');
+  };
+}
