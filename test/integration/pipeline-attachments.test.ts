@@ -160,6 +160,34 @@ describe('attachments', () => {
     expect((await h.tags(key))['zoho-id']).toBe(landed[0]?.id);
   });
 
+  it('pushes the same file again when it is dropped again (a new write, not a redelivery)', async () => {
+    const key = `attachments/Leads/${leadId}/weekly report.txt`;
+    await h.deliver('attachment', await h.put(key, 'same bytes'));
+    const first = (await h.tags(key))['zoho-id'];
+    await h.deliver('attachment', await h.put(key, 'same bytes'));
+    const second = (await h.tags(key))['zoho-id'];
+    expect(second).not.toBe(first);
+    const landed = (await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'weekly report.txt');
+    expect(landed.map((a) => a.id).sort()).toEqual([first, second].sort());
+  });
+
+  it('pushes a copy of a pushed object: the tags it inherits are not its own', async () => {
+    const source = `attachments/Leads/${leadId}/original.txt`;
+    await h.deliver('attachment', await h.put(source, 'copied around'));
+    expect((await h.tags(source))['zoho-status']).toBe('done');
+    // S3's LastModified has whole seconds: a copy made in the same second as the push looks pushed.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const contactId = h.sandbox.seed.Contacts?.[2] ?? '';
+    const copy = `attachments/Contacts/${contactId}/original.txt`;
+    const event = await h.copy(source, copy);
+    expect((await h.tags(copy))['zoho-status']).toBe('done');
+
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    const landed = (await attachmentsOf('Contacts', contactId)).filter((a) => a.fileName === 'original.txt');
+    expect(landed).toHaveLength(1);
+    expect((await h.tags(copy))['zoho-id']).toBe(landed[0]?.id);
+  });
+
   it('does not push again after the connection was lost once the upload went out', async () => {
     const key = `attachments/Leads/${leadId}/lost-answer.txt`;
     const event = await h.put(key, 'the answer to this upload never arrives');

@@ -8,7 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import type { S3Event, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '#lib/config.ts';
 import { createPipelineTables, startLocalDynamoDb } from '#lib/local/dynamodb.ts';
@@ -25,6 +30,8 @@ export interface Harness {
   handlers: Record<Kind, PipelineHandler>;
   /** Puts an object and returns the S3 event its notification carried (AWS's shape, key URL-encoded). */
   put(key: string, body: Buffer | string, metadata?: Record<string, string>): Promise<S3Event>;
+  /** Copies an object the way S3 does by default (tags included) and returns its event. */
+  copy(from: string, to: string): Promise<S3Event>;
   /** Delivers S3 events to a kind's handler as one SQS batch; returns the ids of the records that failed. */
   deliver(kind: Kind, ...events: S3Event[]): Promise<string[]>;
   /** Runs the bulk function's follow-ups until the object has a final status (or the deadline). */
@@ -90,6 +97,19 @@ export async function startHarness(options: { env?: Record<string, string> } = {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));
       const event = await delivered;
       notifications.delete(key);
+      return event;
+    },
+    async copy(from, to) {
+      const delivered = new Promise<S3Event>((resolve) => notifications.set(to, (n) => resolve(n.event)));
+      await s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: to,
+          CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+        }),
+      );
+      const event = await delivered;
+      notifications.delete(to);
       return event;
     },
     deliver(kind, ...events) {

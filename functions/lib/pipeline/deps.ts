@@ -15,7 +15,6 @@ import type { Context } from 'aws-lambda';
 import type { Config } from '#lib/config.ts';
 import type { CompiledRoutes } from '#lib/routing/route.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
-import type { StoredObject } from '#lib/s3/object.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { isZohoError } from '#zoho/errors.ts';
 import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
@@ -33,8 +32,8 @@ export interface PipelineDeps {
   zoho: ZohoClient;
   log: Logger;
   metrics: Metrics;
-  /** Runs the push of one object version at most once across the fleet (a duplicate gets the stored outcome). */
-  once: (object: StoredObject, push: () => Promise<Outcome>) => Promise<Outcome>;
+  /** Runs one push at most once across the fleet (a duplicate gets the stored outcome); see `ledgerKey`. */
+  once: (ledgerKey: string, push: () => Promise<Outcome>) => Promise<Outcome>;
   /** Sends a bulk write follow-up back onto the function's own queue, delayed. */
   followUp: (payload: FollowUpPayload) => Promise<void>;
   /** Counts an outcome in the metrics. */
@@ -64,6 +63,7 @@ export async function createDeps(
   const aws = { region, ...(overrides.awsCredentials ? { credentials: overrides.awsCredentials } : {}) };
   const log = overrides.log ?? new Logger({ serviceName: `s3-to-zoho-${kind}` });
   const metrics = new Metrics({
+    logger: log,
     namespace: config.metricsNamespace,
     serviceName: `s3-to-zoho-${kind}`,
     defaultDimensions: { kind },
@@ -103,19 +103,15 @@ export async function createDeps(
   });
 
   const idempotencyConfig = new IdempotencyConfig({ expiresAfterSeconds: LEDGER_TTL_SECONDS });
-  const once = makeIdempotent(
-    async (_version: { bucket: string; key: string; version: string }, push: () => Promise<Outcome>) =>
-      push(),
-    {
-      persistenceStore: new DynamoDBPersistenceLayer({
-        tableName: config.idempotencyTable,
-        awsSdkV3Client: dynamo,
-      }),
-      config: idempotencyConfig,
-      dataIndexArgument: 0,
-      keyPrefix: `s3-to-zoho-${kind}`,
-    },
-  );
+  const once = makeIdempotent(async (_push: { ledgerKey: string }, push: () => Promise<Outcome>) => push(), {
+    persistenceStore: new DynamoDBPersistenceLayer({
+      tableName: config.idempotencyTable,
+      awsSdkV3Client: dynamo,
+    }),
+    config: idempotencyConfig,
+    dataIndexArgument: 0,
+    keyPrefix: `s3-to-zoho-${kind}`,
+  });
 
   return {
     kind,
@@ -125,8 +121,7 @@ export async function createDeps(
     zoho,
     log,
     metrics,
-    once: (object, push) =>
-      once({ bucket: object.bucket, key: object.key, version: object.versionId ?? object.eTag }, push),
+    once: (ledgerKey, push) => once({ ledgerKey }, push),
     async followUp(payload) {
       if (!config.followUpQueueUrl)
         throw new Error('FOLLOW_UP_QUEUE_URL is not set: bulk write jobs cannot be followed');

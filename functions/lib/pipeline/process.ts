@@ -51,9 +51,8 @@ export async function processObject(
   }
 
   try {
-    return await deps.once(object, async () => {
-      const tags = await readTags(deps.s3, object.bucket, object.key, object.versionId);
-      const previous = tagMap(tags);
+    return await deps.once(ledgerKey(object, event), async () => {
+      const previous = ownTags(await readTags(deps.s3, object.bucket, object.key, object.versionId), object);
       if (previous['zoho-status'] === 'done') {
         deps.log.info('Already pushed (zoho-status=done); not pushing again');
         return { status: 'done', ...(previous['zoho-id'] ? { zohoId: previous['zoho-id'] } : {}) };
@@ -146,10 +145,29 @@ export async function record(deps: PipelineDeps, object: StoredObject, outcome: 
   return outcome;
 }
 
-function tagMap(
+/**
+ * What makes one push: the version, or in an unversioned bucket the bytes (eTag) and the PUT
+ * (sequencer: the same in every delivery of one event, new with each write). The same file dropped
+ * again is a new push; the same event delivered again is not.
+ */
+function ledgerKey(object: StoredObject, event: ObjectEvent): string {
+  const at = `${object.bucket}/${object.key}`;
+  if (object.versionId) return `${at}#${object.versionId}`;
+  return [at, stripQuotes(object.eTag), event.sequencer].filter(Boolean).join('#');
+}
+
+/**
+ * Our tags as this object's own. Tags written before the object itself are inherited (a copy
+ * takes its source's tags) and say nothing about it.
+ */
+function ownTags(
   tags: Array<{ Key?: string | undefined; Value?: string | undefined }>,
+  object: StoredObject,
 ): Record<string, string> {
-  return Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
+  const map = Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
+  const writtenAt = parseDate(map['zoho-at'] ?? map['zoho-attempt']);
+  const inherited = writtenAt && object.lastModified && writtenAt < object.lastModified;
+  return inherited ? {} : map;
 }
 
 function parseDate(value: string | undefined): Date | undefined {

@@ -9,6 +9,8 @@ export interface StoredObject {
   eTag: string;
   size: number;
   contentType: string | undefined;
+  /** When this object (this version) was written. */
+  lastModified: Date | undefined;
   /** User metadata, keys lower-case without `x-amz-meta-`. */
   metadata: Record<string, string>;
 }
@@ -29,6 +31,7 @@ export async function headObject(
       eTag: head.ETag ?? '',
       size: head.ContentLength ?? 0,
       contentType: head.ContentType,
+      lastModified: head.LastModified,
       metadata: head.Metadata ?? {},
     };
   } catch (error) {
