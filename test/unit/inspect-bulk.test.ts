@@ -3,16 +3,7 @@ import { inspectBulkZip, parseJobOptionsFromMetadata } from '#lib/inspect/bulk.t
 import { InspectionError } from '#lib/inspect/errors.ts';
 import { mergeJobOptions, parseJobJson } from '#lib/inspect/job-options.ts';
 import { bufferRangeReader } from '#lib/inspect/range-reader.ts';
-import { buildZip, csvText, type ZipInput } from './inspect-fixtures.ts';
-
-async function refusal(promise: Promise<unknown>): Promise<InspectionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(InspectionError);
-  return error as InspectionError;
-}
+import { buildZip, csvText, refusal, type ZipInput } from './inspect-fixtures.ts';
 
 function sync(run: () => unknown): InspectionError {
   try {

@@ -7,17 +7,7 @@ import {
   csvParseOptions,
   DEFAULT_MAX_RECORD_BYTES,
 } from '#lib/inspect/csv.ts';
-import { InspectionError } from '#lib/inspect/errors.ts';
-import { csvText, streamOf } from './inspect-fixtures.ts';
-
-async function refusal(promise: Promise<unknown>): Promise<InspectionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(InspectionError);
-  return error as InspectionError;
-}
+import { csvText, refusal, streamOf } from './inspect-fixtures.ts';
 
 describe('countCsv', () => {
   it('counts rows after the header, quoted newlines inside one row', async () => {

@@ -1,7 +1,9 @@
 /** Real files built by hand for the inspect tests: image headers, ZIPs (via yazl), CSVs. */
 import { Readable } from 'node:stream';
+import { expect } from 'vitest';
 import yauzl from 'yauzl';
 import { ZipFile } from 'yazl';
+import { InspectionError } from '#lib/inspect/errors.ts';
 import type { RangeReader } from '#lib/inspect/range-reader.ts';
 
 export interface ZipInput {
@@ -177,4 +179,14 @@ export async function yauzlOpen(
         ),
       ),
   };
+}
+
+/** The InspectionError a promise is refused with (the test fails if it resolves or fails otherwise). */
+export async function refusal(promise: Promise<unknown>): Promise<InspectionError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(InspectionError);
+  return error as InspectionError;
 }

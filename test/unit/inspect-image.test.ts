@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { InspectionError } from '#lib/inspect/errors.ts';
 import { inspectImage } from '#lib/inspect/image.ts';
 import { bufferRangeReader } from '#lib/inspect/range-reader.ts';
 import {
@@ -10,17 +9,9 @@ import {
   jpeg,
   png,
   recordingReader,
+  refusal,
   unreadableReader,
 } from './inspect-fixtures.ts';
-
-async function refusal(promise: Promise<unknown>): Promise<InspectionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(InspectionError);
-  return error as InspectionError;
-}
 
 describe('inspectImage', () => {
   it.each([

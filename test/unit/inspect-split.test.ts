@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InspectionError } from '#lib/inspect/errors.ts';
 import { bufferRangeReader } from '#lib/inspect/range-reader.ts';
 import { splitCsvToZips } from '#lib/inspect/split.ts';
 import { listZipEntries, openEntry, type ZipEntry } from '#lib/inspect/zip.ts';
-import { buildZip, csvText, streamOf, yauzlOpen } from './inspect-fixtures.ts';
+import { buildZip, csvText, refusal, streamOf, yauzlOpen } from './inspect-fixtures.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -17,15 +16,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function refusal(promise: Promise<unknown>): Promise<InspectionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(InspectionError);
-  return error as InspectionError;
-}
 
 /** The one entry of a part, read back with yauzl (an independent ZIP reader). */
 async function readPart(path: string): Promise<{ name: string; text: string }> {

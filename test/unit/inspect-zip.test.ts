@@ -1,18 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { InspectionError } from '#lib/inspect/errors.ts';
 import { bufferRangeReader } from '#lib/inspect/range-reader.ts';
 import { listZipEntries, openEntry, type ZipEntry } from '#lib/inspect/zip.ts';
-import { buildZip, png, recordingReader, unreadableReader, yauzlOpen } from './inspect-fixtures.ts';
-
-async function refusal(promise: Promise<unknown>): Promise<InspectionError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(InspectionError);
-  return error as InspectionError;
-}
+import { buildZip, png, recordingReader, refusal, unreadableReader, yauzlOpen } from './inspect-fixtures.ts';
 
 /** What yauzl, an independent reader, sees in the same ZIP. */
 async function yauzlEntries(zip: Buffer): Promise<ZipEntry[]> {
