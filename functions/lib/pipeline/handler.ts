@@ -5,6 +5,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -30,6 +31,7 @@ export function createHandler(kind: Kind, deps: PipelineDeps): PipelineHandler {
     context: Context,
   ): Promise<SQSBatchResponse | undefined> => {
     deps.registerContext(context);
+    deps.metrics.addMetric('RecordsReceived', MetricUnit.Count, event.Records.length);
     const signal = AbortSignal.timeout(
       Math.max(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, 1_000),
     );
@@ -84,8 +86,10 @@ async function handleObject(deps: PipelineDeps, object: ObjectEvent, signal: Abo
     versionId: object.versionId,
     messageId: object.messageId,
   });
+  const started = Date.now();
   try {
     await processObject(scoped, object, signal);
+    deps.metrics.addMetric('PushDuration', MetricUnit.Milliseconds, Date.now() - started);
   } catch (error) {
     scoped.log.warn('Push will be retried', { error });
     scoped.countRetry(error);
