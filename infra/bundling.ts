@@ -32,7 +32,7 @@ export const ESM_REQUIRE_BANNER =
  * The AWS SDK v3 comes from the Lambda runtime (CDK's own default for Node runtimes), not the
  * bundle: it keeps each function under 1 MB (see BENCHMARKS.md, "Lambda bundle sizes") and picks
  * up the runtime's SDK fixes without a redeploy. The price: the SDK that runs is the runtime's, not
- * the one in package-lock.json; the code uses nothing newer than the SDK of the nodejs22.x runtime.
+ * the one in package-lock.json; the code uses nothing newer than the SDK the Lambda runtime ships.
  */
 export const EXTERNAL_MODULES: string[] = ['@aws-sdk/*', '@smithy/*'];
 
