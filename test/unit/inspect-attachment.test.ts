@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { checkAttachment } from '#lib/inspect/attachment.ts';
-import { formatBytes, InspectionError } from '#lib/inspect/errors.ts';
+import { formatBytes } from '#lib/inspect/errors.ts';
+import { refusalOf } from './inspect-fixtures.ts';
 
 const MB = 1024 * 1024;
-
-function refusal(run: () => unknown): InspectionError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InspectionError) return error;
-    throw error;
-  }
-  throw new Error('expected an InspectionError');
-}
 
 describe('checkAttachment', () => {
   it('accepts a file within the limit and answers its facts', () => {
@@ -24,14 +15,14 @@ describe('checkAttachment', () => {
   });
 
   it('refuses an empty file', () => {
-    const error = refusal(() => checkAttachment({ fileName: 'empty.txt', size: 0 }));
+    const error = refusalOf(() => checkAttachment({ fileName: 'empty.txt', size: 0 }));
     expect(error.code).toBe('EMPTY_FILE');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('empty.txt');
   });
 
   it('refuses a file over 100 MB by default, naming both sizes in human units', () => {
-    const error = refusal(() => checkAttachment({ fileName: 'video.mp4', size: 150 * MB + 512 * 1024 }));
+    const error = refusalOf(() => checkAttachment({ fileName: 'video.mp4', size: 150 * MB + 512 * 1024 }));
     expect(error.code).toBe('FILE_TOO_LARGE');
     expect(error.message).toContain('150.5 MB');
     expect(error.message).toContain('100 MB');
@@ -40,7 +31,9 @@ describe('checkAttachment', () => {
 
   it('takes a configured limit (the legacy API allowed 20 MB)', () => {
     expect(checkAttachment({ fileName: 'a.pdf', size: 20 * MB, maxBytes: 20 * MB }).size).toBe(20 * MB);
-    const error = refusal(() => checkAttachment({ fileName: 'a.pdf', size: 20 * MB + 1, maxBytes: 20 * MB }));
+    const error = refusalOf(() =>
+      checkAttachment({ fileName: 'a.pdf', size: 20 * MB + 1, maxBytes: 20 * MB }),
+    );
     expect(error.code).toBe('FILE_TOO_LARGE');
     // Rounded, both read "20 MB": the exact byte counts make the refusal understandable.
     expect(error.message).toContain(`${20 * MB + 1} bytes`);
@@ -55,7 +48,7 @@ describe('checkAttachment', () => {
     'setup.exe. . ',
     'dir.v2/tool.exe\t',
   ])('refuses %j as an .exe', (fileName) => {
-    const error = refusal(() => checkAttachment({ fileName, size: 10 }));
+    const error = refusalOf(() => checkAttachment({ fileName, size: 10 }));
     expect(error.code).toBe('FORBIDDEN_TYPE');
     expect(error.message).toContain('.exe');
   });
@@ -65,7 +58,7 @@ describe('checkAttachment', () => {
   });
 
   it('refuses a name that is only dots and spaces', () => {
-    expect(refusal(() => checkAttachment({ fileName: ' . ', size: 10 })).code).toBe('INVALID_FILE_NAME');
+    expect(refusalOf(() => checkAttachment({ fileName: ' . ', size: 10 })).code).toBe('INVALID_FILE_NAME');
   });
 });
 

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { inspectBulkZip, parseJobOptionsFromMetadata } from '#lib/inspect/bulk.ts';
-import { InspectionError } from '#lib/inspect/errors.ts';
 import { mergeJobOptions, parseJobJson } from '#lib/inspect/job-options.ts';
 import { bufferRangeReader } from '#lib/inspect/range-reader.ts';
-import { buildZip, csvText, refusal, type ZipInput } from './inspect-fixtures.ts';
-
-function sync(run: () => unknown): InspectionError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InspectionError) return error;
-    throw error;
-  }
-  throw new Error('expected an InspectionError');
-}
+import { buildZip, csvText, refusal, refusalOf, type ZipInput } from './inspect-fixtures.ts';
 
 async function inspect(files: ZipInput[], metadata?: Record<string, string>) {
   return inspectBulkZip(bufferRangeReader(await buildZip(files)), metadata === undefined ? {} : { metadata });
@@ -186,7 +175,7 @@ describe('parseJobOptionsFromMetadata', () => {
     [{ 'zoho-field-mappings': '{"api_name":"Email"}' }, 'non-empty list'],
     [{ 'zoho-field-mappings': '[{"api_name":"Email","extra":1}]' }, '"extra"'],
   ])('refuses %j naming the problem', (metadata, named) => {
-    const error = sync(() => parseJobOptionsFromMetadata(metadata));
+    const error = refusalOf(() => parseJobOptionsFromMetadata(metadata));
     expect(error.code).toBe('INVALID_JOB_METADATA');
     expect(error.message).toContain(named);
   });
@@ -212,6 +201,6 @@ describe('job options', () => {
     expect(parseJobJson('{"field_mappings":[{"api_name":"Email"}]}')).toEqual({
       field_mappings: [{ api_name: 'Email' }],
     });
-    expect(sync(() => parseJobJson('{"find_by":null}')).message).toContain('null');
+    expect(refusalOf(() => parseJobJson('{"find_by":null}')).message).toContain('null');
   });
 });

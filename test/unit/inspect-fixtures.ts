@@ -190,3 +190,14 @@ export async function refusal(promise: Promise<unknown>): Promise<InspectionErro
   expect(error).toBeInstanceOf(InspectionError);
   return error as InspectionError;
 }
+
+/** The InspectionError a check throws (the test fails if it returns or throws otherwise). */
+export function refusalOf(run: () => unknown): InspectionError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof InspectionError) return error;
+    throw error;
+  }
+  throw new Error('expected an InspectionError');
+}
