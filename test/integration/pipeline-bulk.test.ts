@@ -78,6 +78,18 @@ describe('bulk write', () => {
     expect((await h.followBulk(key))['zoho-status']).toBe('done');
   });
 
+  it('makes a new import when the same ZIP is dropped again (a new write)', async () => {
+    const key = 'bulk-write/Leads/insert/weekly.zip';
+    const zip = await buildZip([{ name: 'weekly.csv', data: csvText(3) }]);
+    await h.deliver('bulk-write', await h.put(key, zip));
+    const first = (await h.followBulk(key))['zoho-id'];
+    await h.deliver('bulk-write', await h.put(key, zip));
+    const second = (await h.followBulk(key))['zoho-id'];
+    expect(first).toMatch(/^\d+$/);
+    expect(second).toMatch(/^\d+$/);
+    expect(second).not.toBe(first);
+  });
+
   it.each([
     [
       'a file that is not a ZIP',

@@ -44,7 +44,8 @@ interface ManifestPart {
 }
 
 export interface Manifest {
-  source: { bucket: string; key: string; versionId?: string | undefined; eTag: string };
+  /** The write this import is for (`writeId`): the same file dropped again is a new import. */
+  source: { bucket: string; key: string; versionId?: string | undefined; eTag: string; write: string };
   module: string;
   operation: BulkOperation;
   startedAt: string;
@@ -55,13 +56,14 @@ export interface FollowUpPayload {
   bucket: string;
   key: string;
   versionId?: string | undefined;
+  write: string;
 }
 
 export async function startBulkWrite(
   deps: PipelineDeps,
-  push: { object: StoredObject; route: RouteMatch; signal: AbortSignal },
+  push: { object: StoredObject; write: string; route: RouteMatch; signal: AbortSignal },
 ): Promise<Outcome> {
-  const { object, route, signal } = push;
+  const { object, write, route, signal } = push;
   if (!route.operation) throw new PipelineError('INVALID_KEY', 'A bulk write key must name its operation.');
   const reader = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
   // job.json and object metadata merged (metadata wins key by key) and checked against the CSV's columns.
@@ -70,8 +72,8 @@ export async function startBulkWrite(
   const [csv] = zip.csvEntries;
   if (!csv) throw new PipelineError('ZIP_NO_CSV', 'The ZIP holds no CSV file.');
 
-  const manifest = (await readManifest(deps, object)) ?? {
-    source: { bucket: object.bucket, key: object.key, versionId: object.versionId, eTag: object.eTag },
+  const manifest = (await readManifest(deps, object, write)) ?? {
+    source: { bucket: object.bucket, key: object.key, versionId: object.versionId, eTag: object.eTag, write },
     module: route.module,
     operation: route.operation,
     startedAt: deps.now().toISOString(),
@@ -148,7 +150,7 @@ export async function startBulkWrite(
     await rm(dir, { recursive: true, force: true });
   }
 
-  await deps.followUp({ bucket: object.bucket, key: object.key, versionId: object.versionId });
+  await deps.followUp({ bucket: object.bucket, key: object.key, versionId: object.versionId, write });
   return {
     status: 'pushing',
     zohoId: jobIds(manifest),
@@ -159,7 +161,7 @@ export async function startBulkWrite(
 /** One look at the jobs: finish the import when all are done, or look again later. */
 export async function followBulkWrite(deps: PipelineDeps, payload: FollowUpPayload, signal: AbortSignal) {
   const object = await headObject(deps.s3, payload);
-  const manifest = object && (await readManifest(deps, object));
+  const manifest = object && (await readManifest(deps, object, payload.write));
   if (!object || !manifest) {
     deps.log.warn('Bulk write follow-up for an object or manifest that is gone; dropping it', { ...payload });
     return;
@@ -244,16 +246,17 @@ async function collectResults(deps: PipelineDeps, manifest: Manifest, signal: Ab
   }
 }
 
-async function readManifest(deps: PipelineDeps, object: StoredObject): Promise<Manifest | undefined> {
+async function readManifest(
+  deps: PipelineDeps,
+  object: StoredObject,
+  write: string,
+): Promise<Manifest | undefined> {
   try {
     const answer = await deps.s3.send(
       new GetObjectCommand({ Bucket: object.bucket, Key: resultsKey(deps, object.key, '.job.json') }),
     );
     const manifest = JSON.parse((await answer.Body?.transformToString()) ?? '') as Manifest;
-    const same =
-      manifest.source.versionId === object.versionId &&
-      stripQuotes(manifest.source.eTag) === stripQuotes(object.eTag);
-    return same ? manifest : undefined;
+    return manifest.source.write === write ? manifest : undefined;
   } catch (error) {
     if (error instanceof NoSuchKey) return undefined;
     throw error;
@@ -298,10 +301,6 @@ function emptyCounts(): BulkJobCounts {
 
 function baseName(key: string): string {
   return (key.split('/').pop() ?? 'bulk').replace(/\.zip$/i, '');
-}
-
-function stripQuotes(eTag: string): string {
-  return eTag.replace(/"/g, '');
 }
 
 async function bufferStream(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -32,8 +32,8 @@ export interface PipelineDeps {
   zoho: ZohoClient;
   log: Logger;
   metrics: Metrics;
-  /** Runs one push at most once across the fleet (a duplicate gets the stored outcome); see `ledgerKey`. */
-  once: (ledgerKey: string, push: () => Promise<Outcome>) => Promise<Outcome>;
+  /** Runs the push of one write at most once across the fleet (a duplicate gets the stored outcome); see `writeId`. */
+  once: (write: string, push: () => Promise<Outcome>) => Promise<Outcome>;
   /** Sends a bulk write follow-up back onto the function's own queue, delayed. */
   followUp: (payload: FollowUpPayload) => Promise<void>;
   /** Counts an outcome in the metrics. */
@@ -103,7 +103,7 @@ export async function createDeps(
   });
 
   const idempotencyConfig = new IdempotencyConfig({ expiresAfterSeconds: LEDGER_TTL_SECONDS });
-  const once = makeIdempotent(async (_push: { ledgerKey: string }, push: () => Promise<Outcome>) => push(), {
+  const once = makeIdempotent(async (_write: { write: string }, push: () => Promise<Outcome>) => push(), {
     persistenceStore: new DynamoDBPersistenceLayer({
       tableName: config.idempotencyTable,
       awsSdkV3Client: dynamo,
@@ -121,7 +121,7 @@ export async function createDeps(
     zoho,
     log,
     metrics,
-    once: (ledgerKey, push) => once({ ledgerKey }, push),
+    once: (write, push) => once({ write }, push),
     async followUp(payload) {
       if (!config.followUpQueueUrl)
         throw new Error('FOLLOW_UP_QUEUE_URL is not set: bulk write jobs cannot be followed');

@@ -4,18 +4,13 @@
  */
 import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
 import type { ObjectEvent } from '#lib/s3/event.ts';
-import { headObject, type StoredObject } from '#lib/s3/object.ts';
+import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
 import { readTags, writeOutcome } from '#lib/s3/tags.ts';
 import type { RecordRef } from '#zoho/types.ts';
 import { startBulkWrite } from './bulk-write.ts';
 import type { PipelineDeps } from './deps.ts';
 import { failedOutcome, isRetryable, type Outcome, outcomeTags, PipelineError } from './outcome.ts';
 import { pushAttachment, pushPhoto } from './push-file.ts';
-
-export interface ProcessResult {
-  key: string;
-  outcome: Outcome | undefined;
-}
 
 export async function processObject(
   deps: PipelineDeps,
@@ -27,7 +22,7 @@ export async function processObject(
     deps.log.warn('The object is gone; nothing to push');
     return { status: 'skipped', code: 'OBJECT_GONE' };
   }
-  if (!event.versionId && event.eTag && stripQuotes(object.eTag) !== stripQuotes(event.eTag)) {
+  if (!event.versionId && event.eTag && bareETag(object.eTag) !== bareETag(event.eTag)) {
     // Overwritten since the event: the newer version has an event of its own, and these tags are its.
     deps.log.info('The object was overwritten since this event; the newer event pushes it');
     return { status: 'skipped', code: 'SUPERSEDED' };
@@ -51,7 +46,8 @@ export async function processObject(
   }
 
   try {
-    return await deps.once(ledgerKey(object, event), async () => {
+    const write = writeId(object, event);
+    return await deps.once(write, async () => {
       const previous = ownTags(await readTags(deps.s3, object.bucket, object.key, object.versionId), object);
       if (previous['zoho-status'] === 'done') {
         deps.log.info('Already pushed (zoho-status=done); not pushing again');
@@ -59,7 +55,7 @@ export async function processObject(
       }
       const outcome =
         route.kind === 'bulk-write'
-          ? await startBulkWrite(deps, { object, route, signal })
+          ? await startBulkWrite(deps, { object, write, route, signal })
           : await pushFile(deps, object, route, previous, signal);
       return await record(deps, object, outcome);
     });
@@ -70,12 +66,10 @@ export async function processObject(
   }
 }
 
-type FileRoute = FileRouteMatch;
-
 async function pushFile(
   deps: PipelineDeps,
   object: StoredObject,
-  route: FileRoute,
+  route: FileRouteMatch,
   previous: Record<string, string>,
   signal: AbortSignal,
 ): Promise<Outcome> {
@@ -99,7 +93,7 @@ async function pushFile(
 /** A record named by a field's value: exactly one exact match, never a guess. */
 export async function resolveTarget(
   deps: PipelineDeps,
-  route: FileRoute,
+  route: FileRouteMatch,
   signal: AbortSignal,
 ): Promise<RecordRef> {
   if ('recordId' in route.target) return { module: route.module, recordId: route.target.recordId };
@@ -124,15 +118,7 @@ export async function resolveTarget(
 
 /** Writes the outcome on the object, logs it and counts it. */
 export async function record(deps: PipelineDeps, object: StoredObject, outcome: Outcome): Promise<Outcome> {
-  if (outcome.code !== 'OBJECT_GONE') {
-    await writeOutcome(
-      deps.s3,
-      object.bucket,
-      object.key,
-      object.versionId,
-      outcomeTags(outcome, deps.now()),
-    );
-  }
+  await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, outcomeTags(outcome, deps.now()));
   const fields = {
     outcome: outcome.status,
     zohoId: outcome.zohoId,
@@ -150,10 +136,10 @@ export async function record(deps: PipelineDeps, object: StoredObject, outcome: 
  * (sequencer: the same in every delivery of one event, new with each write). The same file dropped
  * again is a new push; the same event delivered again is not.
  */
-function ledgerKey(object: StoredObject, event: ObjectEvent): string {
+export function writeId(object: StoredObject, event: ObjectEvent): string {
   const at = `${object.bucket}/${object.key}`;
   if (object.versionId) return `${at}#${object.versionId}`;
-  return [at, stripQuotes(object.eTag), event.sequencer].filter(Boolean).join('#');
+  return [at, bareETag(object.eTag), event.sequencer].filter(Boolean).join('#');
 }
 
 /**
@@ -174,8 +160,4 @@ function parseDate(value: string | undefined): Date | undefined {
   if (!value) return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : new Date(ms);
-}
-
-function stripQuotes(eTag: string): string {
-  return eTag.replace(/"/g, '');
 }

@@ -58,3 +58,8 @@ export async function openObject(
   if (!answer.Body) throw new Error(`S3 returned no body for s3://${object.bucket}/${object.key}`);
   return answer.Body as Readable;
 }
+
+/** S3 quotes eTags in some answers and not in others. */
+export function bareETag(eTag: string): string {
+  return eTag.replace(/"/g, '');
+}
