@@ -38,6 +38,7 @@ export interface Harness {
   followBulk(key: string, deadlineMs?: number): Promise<Record<string, string>>;
   tags(key: string): Promise<Record<string, string>>;
   read(key: string): Promise<string>;
+  readBytes(key: string): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -145,6 +146,10 @@ export async function startHarness(options: { env?: Record<string, string> } = {
       }
     },
     tags,
+    async readBytes(key) {
+      const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from((await answer.Body?.transformToByteArray()) ?? []);
+    },
     async read(key) {
       const answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return (await answer.Body?.transformToString()) ?? '';

@@ -28,6 +28,18 @@ describe('photos', () => {
     expect(h.sandbox.inspect().photos[`Accounts/${accountId}`]?.size).toBe(bmp(200, 100).length);
   });
 
+  it('finds the record by a lookup route, and refuses a lookup that matches nobody', async () => {
+    const contact = h.sandbox.inspect().records.Contacts?.[1];
+    const key = `photos/Contacts/by/Email/${contact?.Email as string}/portrait.gif`;
+    await h.deliver('photo', await h.put(key, gif(300, 400)));
+    expect((await h.tags(key))['zoho-status']).toBe('done');
+    expect(h.sandbox.inspect().photos[`Contacts/${contact?.id as string}`]?.size).toBe(gif(300, 400).length);
+
+    const nobody = 'photos/Contacts/by/Email/nobody@example.invalid/portrait.gif';
+    await h.deliver('photo', await h.put(nobody, gif(300, 400)));
+    expect(await h.tags(nobody)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'LOOKUP_NO_MATCH' });
+  });
+
   it.each([
     [
       'a file that is not an image',
@@ -43,7 +55,7 @@ describe('photos', () => {
       .replace('{note}', h.sandbox.seed.Notes?.[0] ?? '');
     expect(await h.deliver('photo', await h.put(key, body))).toEqual([]);
     expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': code });
-    expect(Buffer.from(await h.read(key), 'latin1').length).toBeGreaterThan(0);
+    expect((await h.readBytes(key)).equals(body)).toBe(true);
   });
 
   it('reports a LOCKED record with Zoho’s own code', async () => {
