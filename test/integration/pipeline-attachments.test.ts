@@ -229,16 +229,41 @@ describe('attachments', () => {
     expect((await h.tags(key))['zoho-status']).toBe('done');
   });
 
-  it('retries what Zoho could not do (429, 500) and then lands it', async () => {
+  it('retries what Zoho could not do, says why on the object meanwhile, then lands it', async () => {
     const key = `attachments/Leads/${leadId}/busy.txt`;
     const event = await h.put(key, 'zoho was busy');
     h.sandbox.faults.set({
       failNext: [{ status: 429, code: 'TOO_MANY_REQUESTS', times: 10, path: '/Attachments' }],
     });
-    expect(await h.deliver('attachment', event)).toHaveLength(1);
-    h.sandbox.faults.reset();
+    try {
+      expect(await h.deliver('attachment', event)).toHaveLength(1);
+    } finally {
+      h.sandbox.faults.reset();
+    }
+    // The upload had begun: still `pushing` (the retry looks first), with the reason.
+    const meanwhile = await h.tags(key);
+    expect(meanwhile).toMatchObject({ 'zoho-status': 'pushing', 'zoho-error': 'TOO_MANY_REQUESTS' });
+    expect(meanwhile['zoho-attempt']).toBeDefined();
+
     expect(await h.deliver('attachment', event)).toEqual([]);
     expect((await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'busy.txt')).toHaveLength(1);
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'done' });
+    expect((await h.tags(key))['zoho-error']).toBeUndefined();
+  });
+
+  it('marks an object `retrying` with the reason when Zoho fails before any upload', async () => {
+    const email = h.sandbox.inspect().records.Contacts?.[2]?.Email as string;
+    const key = `attachments/Contacts/by/Email/${email}/later.txt`;
+    const event = await h.put(key, 'search is down');
+    h.sandbox.faults.set({ failNext: [{ status: 500, code: 'INTERNAL_ERROR', times: 10, path: '/search' }] });
+    try {
+      expect(await h.deliver('attachment', event)).toHaveLength(1);
+    } finally {
+      h.sandbox.faults.reset();
+    }
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'retrying', 'zoho-error': 'INTERNAL_ERROR' });
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    expect((await h.tags(key))['zoho-status']).toBe('done');
   });
 
   it('accepts a direct S3 event (no queue) too', async () => {

@@ -2,6 +2,7 @@
  * One object, start to end: look at it, route its key, push it once, write the outcome on it.
  * Permanent failures become a `failed` outcome on the object; retryable ones are thrown.
  */
+import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
 import type { ObjectEvent } from '#lib/s3/event.ts';
 import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
@@ -60,9 +61,32 @@ export async function processObject(
       return await record(deps, object, outcome);
     });
   } catch (error) {
+    if (isRetryable(error)) {
+      if (!(error instanceof IdempotencyAlreadyInProgressError)) await noteRetry(deps, object, error);
+      throw error;
+    }
     // Failures leave the ledger (it keeps only what was pushed), so a replay after a fix runs again.
-    if (isRetryable(error)) throw error;
     return record(deps, object, failedOutcome(error));
+  }
+}
+
+/**
+ * Writes why a push will be retried on the object, so one that ends in the dead-letter queue says
+ * why. An attempt that may have reached Zoho stays `pushing` with its time: the retry looks first.
+ */
+async function noteRetry(deps: PipelineDeps, object: StoredObject, error: unknown): Promise<void> {
+  const { code, reason } = failedOutcome(error);
+  try {
+    const previous = ownTags(await readTags(deps.s3, object.bucket, object.key, object.versionId), object);
+    const attempt = previous['zoho-status'] === 'pushing' ? previous['zoho-attempt'] : undefined;
+    await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, {
+      ...(attempt ? { 'zoho-status': 'pushing', 'zoho-attempt': attempt } : { 'zoho-status': 'retrying' }),
+      'zoho-at': deps.now().toISOString(),
+      ...(code ? { 'zoho-error': code } : {}),
+      ...(reason ? { 'zoho-reason': reason } : {}),
+    });
+  } catch (tagError) {
+    deps.log.warn('Could not write the retry reason on the object', { error: tagError });
   }
 }
 
