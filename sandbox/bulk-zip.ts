@@ -11,6 +11,11 @@ import { ZipFile as ZipWriter } from 'yazl';
 /** Bulk write limits (zoho-api.md, Bulk write): each CSV ≤ 25,000 records and ≤ 200 columns. */
 export const MAX_ROWS = 25_000;
 export const MAX_COLUMNS = 200;
+/**
+ * ⚠ Not a Zoho limit: the sandbox holds a job's rows in memory, so a CSV that unzips to more than
+ * this (a 25 MB ZIP can hold gigabytes) is refused rather than read.
+ */
+export const CSV_MAX_BYTES = 256 * 1024 * 1024;
 
 export interface CsvFile {
   name: string;
@@ -40,10 +45,16 @@ export async function isZip(path: string): Promise<boolean> {
 const isCsv = (entry: Entry) =>
   /\.csv$/i.test(entry.fileName) && !entry.fileName.endsWith('/') && !entry.fileName.startsWith('__MACOSX/');
 
-/** The CSV entries of a ZIP: their names, and the parsed first one (`undefined` when there is none). */
-export async function readCsvFromZip(
-  path: string,
-): Promise<{ csvNames: string[]; csv: CsvFile | undefined }> {
+export interface ZipCsv {
+  csvNames: string[];
+  /** The first CSV, parsed; `undefined` when there is none or it unzips to over CSV_MAX_BYTES. */
+  csv: CsvFile | undefined;
+  /** The first CSV's unzipped size, from the central directory (yauzl checks it while reading). */
+  csvBytes: number;
+}
+
+/** The CSV entries of a ZIP: their names, and the first one parsed unless it is too big to hold. */
+export async function readCsvFromZip(path: string): Promise<ZipCsv> {
   const zip = await openZip(path);
   try {
     const entries: Entry[] = [];
@@ -57,11 +68,15 @@ export async function readCsvFromZip(
       zip.readEntry();
     });
     const [first] = entries;
-    if (!first) return { csvNames: [], csv: undefined };
+    if (!first) return { csvNames: [], csv: undefined, csvBytes: 0 };
+    const csvNames = entries.map((e) => e.fileName);
+    if (first.uncompressedSize > CSV_MAX_BYTES) {
+      return { csvNames, csv: undefined, csvBytes: first.uncompressedSize };
+    }
     const stream = await new Promise<Readable>((resolve, reject) =>
       zip.openReadStream(first, (error, s) => (error ? reject(error) : resolve(s))),
     );
-    return { csvNames: entries.map((e) => e.fileName), csv: await readCsv(first.fileName, stream) };
+    return { csvNames, csv: await readCsv(first.fileName, stream), csvBytes: first.uncompressedSize };
   } finally {
     zip.close();
   }

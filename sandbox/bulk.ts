@@ -5,7 +5,15 @@
  */
 import { rm } from 'node:fs/promises';
 import { stringify } from 'csv-stringify/sync';
-import { type CsvFile, isZip, MAX_COLUMNS, MAX_ROWS, readCsvFromZip, zipBuffer } from './bulk-zip.ts';
+import {
+  CSV_MAX_BYTES,
+  type CsvFile,
+  isZip,
+  MAX_COLUMNS,
+  MAX_ROWS,
+  readCsvFromZip,
+  zipBuffer,
+} from './bulk-zip.ts';
 import { zohoTime } from './clock.ts';
 import type { RequestContext, Route, SandboxParts } from './context.ts';
 import { bodyOf, drain, receiveForm } from './context.ts';
@@ -71,8 +79,12 @@ interface Job {
   createdAt: number;
   resources: JobResource[];
   completed: boolean;
+  /** Fault `failBulkJobs`: the job ends FAILED instead of COMPLETED. */
+  fails: boolean;
   resultZip?: Promise<Buffer>;
 }
+
+type JobStatus = 'ADDED' | 'IN PROGRESS' | 'COMPLETED' | 'FAILED';
 
 const user = { id: SANDBOX_USER.id, name: SANDBOX_USER.name };
 const V = '(?<v>v[2-8](?:\\.\\d)?)';
@@ -183,6 +195,7 @@ export function bulkRoutes(parts: SandboxParts, options: { stepMs: number }) {
       createdAt: clock.now(),
       resources,
       completed: false,
+      fails: faults.takeFailBulkJob(),
     };
     jobs.set(job.id, job);
     return json(201, {
@@ -215,9 +228,17 @@ export function bulkRoutes(parts: SandboxParts, options: { stepMs: number }) {
     const fileError = (message: string) =>
       invalidData(message, { api_name: 'file_id', json_path: `${path}.file_id` });
     // ⚠ Zoho documents no code for an unreadable ZIP, one without CSV or with several; INVALID_DATA names the file.
-    const { csvNames, csv } = await readCsvFromZip(file.path).catch((error: Error) => {
+    const { csvNames, csv, csvBytes } = await readCsvFromZip(file.path).catch((error: Error) => {
       throw fileError(`the zip file cannot be read: ${error.message}`);
     });
+    if (csvBytes > CSV_MAX_BYTES) {
+      // ⚠ The sandbox's own cap (bulk-zip.ts), answered like Zoho's CSV limits.
+      throw jobError('LIMIT_EXCEEDED', 'the CSV file is larger than the sandbox can hold', {
+        limit: CSV_MAX_BYTES,
+        api_name: 'file_id',
+        json_path: `${path}.file_id`,
+      });
+    }
     if (!csv) throw fileError('the zip file holds no CSV file');
     // Bulk write limitations: a module without subforms takes one CSV per ZIP.
     if (csvNames.length > 1) throw fileError('the zip file can hold only one CSV file for this module');
@@ -327,18 +348,30 @@ export function bulkRoutes(parts: SandboxParts, options: { stepMs: number }) {
     });
   }
 
-  /** Status from the clock: ADDED for a step, IN PROGRESS for a step, then COMPLETED (applied once). */
-  function statusOf(job: Job): 'ADDED' | 'IN PROGRESS' | 'COMPLETED' {
-    if (job.completed) return 'COMPLETED';
+  /**
+   * Status from the clock: ADDED for a step, IN PROGRESS for a step, then COMPLETED (applied once),
+   * or FAILED (zoho-api.md, Bulk write step 4) for a job the `failBulkJobs` fault picked.
+   */
+  function statusOf(job: Job): JobStatus {
+    const end = job.fails ? 'FAILED' : 'COMPLETED';
+    if (job.completed) return end;
     const elapsed = clock.now() - job.createdAt;
     if (elapsed < options.stepMs) return 'ADDED';
     if (elapsed < 2 * options.stepMs) return 'IN PROGRESS';
     complete(job);
-    return 'COMPLETED';
+    return end;
   }
 
   function complete(job: Job): void {
     job.completed = true;
+    if (job.fails) {
+      // A failed job applies nothing and has no result to download.
+      for (const resource of job.resources) {
+        resource.counts = { added: 0, updated: 0, skipped: 0, total: resource.csv.rows.length };
+        resource.csv = { ...resource.csv, rows: [] };
+      }
+      return;
+    }
     const results: Array<{ name: string; data: string }> = [];
     for (const resource of job.resources) {
       const { counts, csv } = applyResource(resource, job);

@@ -32,6 +32,8 @@ export interface Faults {
   resetDuringUpload: number;
   /** The next N uploads: store them, then destroy the socket without answering. */
   dropResponseAfterUpload: number;
+  /** The next N bulk write jobs created end FAILED (ADDED → IN PROGRESS → FAILED): no row applied, no result. */
+  failBulkJobs: number;
   /** Token answers carry `expires_in` in milliseconds plus `expires_in_sec`, as some accounts do. */
   tokenExpiresInMs: boolean;
   uploadErrorStyle: UploadErrorStyle;
@@ -46,6 +48,7 @@ export interface FaultState {
   failureFor(path: string): { status: number; code: string; message: string } | undefined;
   takeResetDuringUpload(): boolean;
   takeDropResponseAfterUpload(): boolean;
+  takeFailBulkJob(): boolean;
 }
 
 const MESSAGES: Record<string, string> = {
@@ -64,6 +67,7 @@ export function createFaultState(defaults: {
     failNext: [],
     resetDuringUpload: 0,
     dropResponseAfterUpload: 0,
+    failBulkJobs: 0,
     tokenExpiresInMs: defaults.tokenExpiresInMs,
     uploadErrorStyle: defaults.uploadErrorStyle,
   });
@@ -77,7 +81,13 @@ export function createFaultState(defaults: {
       for (const rate of ['rate500', 'rate429'] as const) {
         if (!(next[rate] >= 0 && next[rate] <= 1)) throw new RangeError(`${rate} must be between 0 and 1`);
       }
-      next.failNext = (changes.failNext ?? faults.failNext).map((f) => ({ ...f, times: f.times ?? 1 }));
+      if (!(Number.isFinite(next.latencyMs) && next.latencyMs >= 0))
+        throw new RangeError('latencyMs must be 0 or more');
+      for (const count of COUNTS) {
+        if (!(Number.isInteger(next[count]) && next[count] >= 0))
+          throw new RangeError(`${count} must be a whole number, 0 or more`);
+      }
+      next.failNext = (changes.failNext ?? faults.failNext).map(checkFailNext);
       faults = next;
       if (changes.seed !== undefined) random = mulberry32(changes.seed);
     },
@@ -109,13 +119,27 @@ export function createFaultState(defaults: {
     },
     takeResetDuringUpload: () => take('resetDuringUpload'),
     takeDropResponseAfterUpload: () => take('dropResponseAfterUpload'),
+    takeFailBulkJob: () => take('failBulkJobs'),
   };
 
-  function take(counter: 'resetDuringUpload' | 'dropResponseAfterUpload'): boolean {
+  function take(counter: (typeof COUNTS)[number]): boolean {
     if (faults[counter] <= 0) return false;
     faults[counter] -= 1;
     return true;
   }
+}
+
+const COUNTS = ['resetDuringUpload', 'dropResponseAfterUpload', 'failBulkJobs'] as const;
+
+/** A planned failure must be answerable: a status (200 too: Zoho sends some errors with 200) and a code. */
+function checkFailNext(f: FailNext): FailNext {
+  if (typeof f !== 'object' || f === null) throw new TypeError('failNext entries must be objects');
+  if (!(Number.isInteger(f.status) && f.status >= 200 && f.status <= 599))
+    throw new RangeError(`failNext status must be an HTTP status from 200 to 599, got ${String(f.status)}`);
+  if (typeof f.code !== 'string' || f.code === '') throw new TypeError('failNext code must be a string');
+  const times = f.times ?? 1;
+  if (!(Number.isInteger(times) && times >= 1)) throw new RangeError('failNext times must be 1 or more');
+  return { ...f, times };
 }
 
 function matches(pattern: RegExp | string | undefined, path: string): boolean {

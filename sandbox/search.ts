@@ -26,12 +26,16 @@ const OPERATORS = new Set([
   'less_equal',
 ]);
 
+/** Deeper groups are refused as INVALID_QUERY (instead of overflowing the parser's stack into a 500). */
+const MAX_NESTING = 32;
+
 const invalidQuery = (reason: string, details: Record<string, unknown> = {}) =>
   new ZohoFailure(400, 'INVALID_QUERY', 'invalid query formed', { reason, ...details });
 
 /** Parses `(A:equals:x)`, `((A:equals:x)and(B:starts_with:y))`, … (URL-decoded already). */
 export function parseCriteria(text: string): Criteria {
   let at = 0;
+  let depth = 0;
   const skipSpaces = () => {
     while (text[at] === ' ') at += 1;
   };
@@ -45,8 +49,11 @@ export function parseCriteria(text: string): Criteria {
     expect('(');
     skipSpaces();
     if (text[at] === '(') {
+      depth += 1;
+      if (depth > MAX_NESTING) throw invalidQuery(`the criteria nest more than ${MAX_NESTING} groups deep`);
       const inner = expression();
       expect(')');
+      depth -= 1;
       return inner;
     }
     return condition();

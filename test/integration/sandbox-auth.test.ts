@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Sandbox, startSandbox } from '#sandbox/server.ts';
+import { type FailNext, type Sandbox, startSandbox } from '#sandbox/server.ts';
 import { client, fileForm, mintToken, postForm, refreshParams, tokenRequest } from './sandbox-helpers.ts';
 
 const INVALID_TOKEN = { code: 'INVALID_TOKEN', details: {}, message: 'invalid oauth token', status: 'error' };
@@ -232,6 +232,22 @@ describe('faults', () => {
     } finally {
       sb.faults.reset();
     }
+  });
+
+  it('refuses a planned failure it could not answer, and keeps answering', async () => {
+    const noStatus = [{ code: 'INTERNAL_ERROR' }] as unknown as FailNext[];
+    expect(() => sb.faults.set({ failNext: noStatus })).toThrow(RangeError);
+    expect(() => sb.faults.set({ failBulkJobs: -1 })).toThrow(RangeError);
+    const refused = await fetch(`${sb.url}/__sandbox/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ failNext: [{ code: 'INTERNAL_ERROR', path: '/org' }] }),
+    });
+    expect(refused.status).toBe(400);
+    expect(sb.inspect().faults.failNext).toEqual([]);
+    // Faults apply before authentication: a planned failure would have answered this one.
+    const anonymous = await fetch(`${sb.apiUrl}/crm/v8/org`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual(INVALID_TOKEN);
   });
 
   it('draws random 500s and 429s from a seeded PRNG: the same seed gives the same sequence', async () => {

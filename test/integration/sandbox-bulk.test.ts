@@ -1,6 +1,8 @@
 /** The sandbox's bulk write (upload host, jobs on the sandbox clock, result ZIP) and search. */
+import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZipFile } from 'yazl';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
 import { client, fileForm, mintToken, postForm, unzip, zip } from './sandbox-helpers.ts';
 
@@ -254,6 +256,57 @@ describe('bulk write jobs', () => {
     }
   });
 
+  it('ends the next jobs FAILED under the failBulkJobs fault: nothing applied, no result', async () => {
+    const fileId = await uploadCsv('Last_Name\r\nDoomed\r\n');
+    sb.faults.set({ failBulkJobs: 1 });
+    try {
+      const created = await createJob({ operation: 'insert', resource: [resource(fileId)] });
+      expect(created.status).toBe(201);
+      const { id } = ((await created.json()) as { details: { id: string } }).details;
+      expect((await job(id)).status).toBe('ADDED');
+      sb.clock.advance(STEP_MS);
+      expect((await job(id)).status).toBe('IN PROGRESS');
+      sb.clock.advance(STEP_MS);
+      const failed = await job(id);
+      expect(failed.status).toBe('FAILED');
+      expect(failed.result).toBeUndefined();
+      expect(failed.resource[0]).toMatchObject({
+        status: 'FAILED',
+        file: { added_count: 0, updated_count: 0, skipped_count: 0, total_count: 1 },
+      });
+      expect(sb.inspect().records.Leads?.some((r) => r.Last_Name === 'Doomed')).toBe(false);
+      expect(sb.inspect().bulkJobs.find((j) => j.id === id)?.status).toBe('FAILED');
+      // Only the next one: the job after it completes.
+      const { details } = await runJob({ operation: 'insert', resource: [resource(fileId)] });
+      expect(details.resource[0]?.file).toMatchObject({ added_count: 1 });
+    } finally {
+      sb.faults.reset();
+    }
+  });
+
+  it('refuses, without reading it, a CSV that unzips to more than the sandbox can hold', async () => {
+    // A 25 MB ZIP may unzip to gigabytes; here about 1 MB of ZIP holds a 257 MB row.
+    const megabyte = Buffer.alloc(1024 * 1024, 'a');
+    async function* csv(): AsyncGenerator<Buffer> {
+      yield Buffer.from('Last_Name,Description\r\nBig,');
+      for (let i = 0; i < 257; i += 1) yield megabyte;
+      yield Buffer.from('\r\n');
+    }
+    const archive = new ZipFile();
+    archive.addReadStream(Readable.from(csv()), 'huge.csv', { compressionLevel: 1 });
+    archive.end();
+    const bomb = Buffer.concat(await (archive.outputStream as Readable).toArray());
+    const response = await upload(bomb);
+    const { file_id } = ((await response.json()) as { details: { file_id: string } }).details;
+    const created = await createJob({ operation: 'insert', resource: [resource(file_id)] });
+    expect(created.status).toBe(400);
+    expect(await created.json()).toMatchObject({
+      code: 'LIMIT_EXCEEDED',
+      details: { json_path: '$.resource[0].file_id' },
+      status: 'error',
+    });
+  });
+
   it('needs the token to download a result', async () => {
     const { details } = await runJob({
       operation: 'insert',
@@ -322,6 +375,12 @@ describe('search', () => {
     ['criteria without parentheses', criteria('Last_Name:equals:Smith'), 'INVALID_QUERY'],
     ['an unknown operator', criteria('(Last_Name:resembles:Smith)'), 'INVALID_QUERY'],
     ['an unknown field', criteria('(Shoe_Size:equals:42)'), 'INVALID_QUERY'],
+    // Deep enough to overflow a recursive parser: still Zoho's 400, never a 500 a client would retry.
+    [
+      'criteria nested 6,000 groups deep',
+      criteria(`${'('.repeat(6000)}Last_Name:equals:x${')'.repeat(6000)}`),
+      'INVALID_QUERY',
+    ],
   ])('refuses %s with 400', async (_what, query, code) => {
     const response = await search('Leads', query);
     expect(response.status).toBe(400);
