@@ -243,6 +243,19 @@ describe('the local queue and its event source', () => {
     expect(peak).toBe(3);
   });
 
+  it('is idle once stopped, even with messages left in the queue', async () => {
+    const q = queue();
+    const es = source({ queue: q, handler: async () => undefined });
+    await es.stop();
+    q.send('left behind');
+    const settled = await Promise.race([
+      es.idle().then(() => 'idle'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 200)),
+    ]);
+    expect(settled).toBe('idle');
+    expect(q.counts()).toMatchObject({ visible: 1 });
+  });
+
   it('gives the handler a Lambda context and fails a run that outlives the timeout', async () => {
     const q = queue({ visibilityTimeoutMs: 60_000 });
     q.send('slow');

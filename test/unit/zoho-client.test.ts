@@ -511,6 +511,57 @@ describe('the client, precisely', () => {
     expect(fakeServer.to('/crm/')).toHaveLength(1);
   });
 
+  it('sends the token for a result only to Zoho domains, never to a look-alike host', async () => {
+    const asked: string[] = [];
+    const connect = buildConnector({});
+    // Every host but the fake server is refused here: nothing leaves this machine.
+    const dispatcher = new Agent({
+      connect(options, callback) {
+        asked.push(options.hostname);
+        if (options.hostname === '127.0.0.1') return connect(options, callback);
+        callback(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), null);
+      },
+    });
+    const fakeServer = await fake((_req, res) => json(res, 500, {}));
+    const client = clientFor(fakeServer, { dispatcher, retry: { maxAttempts: 1 } });
+    for (const lookAlike of [
+      'https://zoho.evil.example/x.zip',
+      'https://download.zoho.com.evil.example/x.zip',
+      'https://www.zohoapis.eu.evil.example/x.zip',
+    ]) {
+      await expect(client.downloadBulkWriteResult(lookAlike)).rejects.toBeInstanceOf(ZohoRequestError);
+    }
+    expect(asked.filter((host) => host !== '127.0.0.1')).toEqual([]);
+    for (const zohoHost of ['download-accl.zoho.com', 'content.zohoapis.com.au', 'download.zohocloud.ca']) {
+      await expect(client.downloadBulkWriteResult(`https://${zohoHost}/r.zip`)).rejects.not.toBeInstanceOf(
+        ZohoRequestError,
+      );
+    }
+    expect(asked.filter((host) => host !== '127.0.0.1')).toEqual([
+      'download-accl.zoho.com',
+      'content.zohoapis.com.au',
+      'download.zohocloud.ca',
+    ]);
+  });
+
+  it('a bulk ZIP stream that fails while the zgid is fetched is reported, not an uncaught error', async () => {
+    const fakeServer = await fake(async (req, res) => {
+      if (req.url?.endsWith('/org')) {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return json(res, 200, { org: [{ zgid: '42' }] });
+      }
+      json(res, 200, { status: 'success', code: 'FILE_UPLOAD_SUCCESS', details: { file_id: '1' } });
+    });
+    const client = clientFor(fakeServer);
+    const file = upload(Buffer.from('PK zip bytes'));
+    const pending = client.uploadBulkFile(file);
+    setTimeout(() => file.body.destroy(new Error('S3 connection reset')), 5);
+    const error = await pending.catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(BodySourceError);
+    expect((error as BodySourceError).cause).toMatchObject({ message: 'S3 connection reset' });
+    expect(fakeServer.to('/upload-host')).toHaveLength(0);
+  });
+
   it('keeps at most maxInFlight calls at Zoho at once', async () => {
     let inFlight = 0;
     let peak = 0;

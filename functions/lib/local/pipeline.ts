@@ -167,8 +167,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   };
 
   const closers: Array<() => Promise<void> | void> = [];
+  /** Stops everything, in reverse order of start, even when one step fails; then throws the first failure. */
   const close = async () => {
-    for (const closer of closers.splice(0).reverse()) await closer();
+    const failures: unknown[] = [];
+    for (const closer of closers.splice(0).reverse()) {
+      try {
+        await closer();
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+    if (failures.length > 0) throw failures[0];
   };
 
   try {
@@ -259,7 +268,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         void reportLandings(kind, invocation).catch((error: unknown) => emit('error', asError(error)));
       });
       queues[kind].onDeadLetter((deadLetter) => {
-        emit('dead-letter', { kind, keys: objectsIn(deadLetter.body).map((o) => o.key), deadLetter });
+        const keys = objectsIn(deadLetter.body).map((o) => o.key);
+        for (const key of keys) writtenAt.delete(key);
+        emit('dead-letter', { kind, keys, deadLetter });
       });
     }
 

@@ -280,7 +280,7 @@ export interface EventSourceOptions {
 export interface EventSource {
   /** Calls `listener` after each invocation; returns an unsubscribe. */
   onInvocation(listener: (invocation: Invocation) => void): () => void;
-  /** Resolves when no invocation runs and no message is visible (delayed or hidden ones may remain). */
+  /** Resolves when no invocation runs and no message is visible (delayed or hidden ones may remain), or once stopped. */
   idle(): Promise<void>;
   /** Stops polling and waits for the invocations under way. */
   stop(): Promise<void>;
@@ -386,6 +386,8 @@ export function startEventSource(options: EventSourceOptions): EventSource {
       return () => invocationListeners.delete(listener);
     },
     idle() {
+      // A stopped source receives nothing more: waiting for the queue to drain would never end.
+      if (stopped) return Promise.resolve();
       return new Promise((resolve) => {
         idleWaiters.push(resolve);
         schedulePump();

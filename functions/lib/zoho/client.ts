@@ -89,8 +89,8 @@ const MAX_ATTACHMENT_PAGES = 50;
 const ATTACHMENT_FIELDS = 'id,File_Name,Size,Created_Time';
 const BULK_STATUSES: readonly BulkJobStatus[] = ['ADDED', 'IN PROGRESS', 'COMPLETED', 'FAILED'];
 const BULK_OPERATIONS = new Set(['insert', 'update', 'upsert']);
-/** Hosts a download URL may point at before our access token goes with it. */
-const ZOHO_HOST = /(^|\.)zoho(apis|cloud|public)?\.[a-z.]+$/i;
+/** Hosts a download URL may point at before our access token goes with it: Zoho's domains in its DCs' TLDs. */
+const ZOHO_HOST = /(^|\.)zoho(apis|cloud|public)?\.(com|eu|in|com\.au|jp|ca|sa|com\.cn)$/i;
 
 interface CallSpec {
   /** For logs. */
@@ -305,11 +305,13 @@ export function createZohoClient(options: ZohoClientOptions): ZohoClient {
     },
 
     async uploadBulkFile(file, callOptions) {
+      // Built first: it catches the stream's errors while the zgid is fetched.
+      const body = multipartFileBody('file', file);
       let orgId: string;
       try {
         orgId = await client.getOrgZgid(callOptions);
       } catch (error) {
-        file.body.destroy();
+        body.dispose();
         throw error;
       }
       const json = await callJson(
@@ -318,12 +320,11 @@ export function createZohoClient(options: ZohoClientOptions): ZohoClient {
           method: 'POST',
           url: () => `${hosts.uploadUrl}/crm/${version}/upload`,
           headers: { feature: 'bulk-write', 'X-CRM-ORG': orgId },
-          body: multipartFileBody('file', file),
+          body,
         },
         callOptions,
       );
-      const details = isObject(json) && isObject(json.details) ? json.details : undefined;
-      const fileId = details ? stringOf(details.file_id) : undefined;
+      const fileId = detailOf(json, 'file_id');
       if (!fileId) throw protocol('uploadBulkFile', 'no details.file_id in the answer', json);
       return { fileId };
     },
@@ -334,8 +335,7 @@ export function createZohoClient(options: ZohoClientOptions): ZohoClient {
         { name: 'createBulkWriteJob', method: 'POST', url: (t) => bulkApi(t, 'write'), body: jsonBody(body) },
         callOptions,
       );
-      const details = isObject(json) && isObject(json.details) ? json.details : undefined;
-      const jobId = details ? stringOf(details.id) : undefined;
+      const jobId = detailOf(json, 'id');
       if (!jobId) throw protocol('createBulkWriteJob', 'no details.id in the answer', json);
       return { jobId };
     },
@@ -536,6 +536,11 @@ function dataOf(json: unknown): unknown[] {
   if (!isObject(json) || !Array.isArray(json.data))
     throw protocol('list', 'no data array in the answer', json);
   return json.data;
+}
+
+/** `details.{key}` of a flat answer (bulk upload, bulk job), as a string. */
+function detailOf(json: unknown, key: string): string | undefined {
+  return isObject(json) && isObject(json.details) ? stringOf(json.details[key]) : undefined;
 }
 
 function hasMoreRecords(json: unknown): boolean {
