@@ -165,6 +165,18 @@ export function createMonitoring(scope: Construct, props: MonitoringProps): Moni
     }),
   );
   dashboard.addWidgets(
+    new GraphWidget({
+      title: 'Messages received (S3 events and bulk write follow-ups)',
+      left: perKind('RecordsReceived'),
+      width: 12,
+    }),
+    new GraphWidget({
+      title: 'Files started (bulk write jobs created, followed until done or failed)',
+      left: perKind('FilesStarted'),
+      width: 12,
+    }),
+  );
+  dashboard.addWidgets(
     new GraphWidget({ title: 'Bytes pushed', left: perKind('BytesPushed'), width: 8 }),
     new GraphWidget({
       title: 'Push duration (ms, p50 and p90)',

@@ -41,6 +41,7 @@ import {
   type Kind,
   splitConcurrencyBudget,
 } from './concurrency.ts';
+import { checkFunctionConfigs, DEPLOY_TIME_PLACEHOLDERS, refuseManagedNames } from './function-config.ts';
 import { createMonitoring, serviceName } from './monitoring.ts';
 
 /** Settings of one kind of push. Every one has a default. */
@@ -145,8 +146,9 @@ export interface S3ToZohoProps {
   readonly bulkWrite?: S3ToZohoKindProps | undefined;
   /**
    * Extra environment for every function (ZOHO_API_VERSION, ROUTES, ATTACHMENT_MAX_BYTES,
-   * PHOTO_RESTRICT_TRIGGERS, BULK_POLL_SECONDS, POWERTOOLS_LOG_LEVEL…). Never secrets: a name
-   * that looks like one is refused.
+   * PHOTO_RESTRICT_TRIGGERS, BULK_POLL_SECONDS, POWERTOOLS_LOG_LEVEL…), checked at synth by the
+   * functions' own loadConfig. Never secrets: a name that looks like one is refused, and so is a
+   * name the construct sets from its props (ZOHO_DC, RESULTS_PREFIX…).
    * @default none
    */
   readonly environment?: Record<string, string> | undefined;
@@ -266,6 +268,41 @@ export class S3ToZoho extends Construct {
     const resultsPrefix = props.resultsPrefix ?? DEFAULT_RESULTS_PREFIX;
     checkPrefixes(prefixes, resultsPrefix);
     checkEnvironment(props.environment ?? {});
+    const namespace = props.metricsNamespace ?? 's3-to-zoho';
+    /** Each function's environment; the values CloudFormation resolves are passed in. */
+    const environmentOf = (
+      kind: Kind,
+      deployTime: { secretArn: string; tokenTable: string; idempotencyTable: string; queueUrl: string },
+    ): Record<string, string> => ({
+      ...props.environment,
+      ZOHO_DC: dataCentre,
+      ZOHO_SECRET_ARN: deployTime.secretArn,
+      ZOHO_MAX_IN_FLIGHT: String(inFlight),
+      ...(callsPerMinute ? { ZOHO_CALLS_PER_MINUTE: String(callsPerMinute) } : {}),
+      TOKEN_TABLE: deployTime.tokenTable,
+      IDEMPOTENCY_TABLE: deployTime.idempotencyTable,
+      POWERTOOLS_METRICS_NAMESPACE: namespace,
+      POWERTOOLS_SERVICE_NAME: serviceName(kind),
+      NODE_OPTIONS: '--enable-source-maps',
+      ...(kind === 'bulk-write'
+        ? { FOLLOW_UP_QUEUE_URL: deployTime.queueUrl, RESULTS_PREFIX: resultsPrefix }
+        : {}),
+    });
+    // Before anything is built (or bundled): a setting the functions would refuse fails here.
+    checkFunctionConfigs(
+      Object.fromEntries(
+        KINDS.map((kind) => [
+          kind,
+          environmentOf(kind, {
+            secretArn: DEPLOY_TIME_PLACEHOLDERS.secretArn,
+            tokenTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
+            idempotencyTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
+            queueUrl: DEPLOY_TIME_PLACEHOLDERS.queueUrl,
+          }),
+        ]),
+      ) as Record<Kind, Record<string, string>>,
+      prefixes,
+    );
 
     const created = props.bucket ? undefined : this.createBucket(props, removalPolicy);
     this.bucket = props.bucket ?? asInterface<IBucket>(created?.bucket);
@@ -274,17 +311,10 @@ export class S3ToZoho extends Construct {
     this.tokenTable = this.createTable('TokenTable', 'pk', removalPolicy);
     this.idempotencyTable = this.createTable('IdempotencyTable', 'id', removalPolicy, 'expiration');
 
-    const namespace = props.metricsNamespace ?? 's3-to-zoho';
-    const sharedEnvironment: Record<string, string> = {
-      ...props.environment,
-      ZOHO_DC: dataCentre,
-      ZOHO_SECRET_ARN: this.secret.secretArn,
-      ZOHO_MAX_IN_FLIGHT: String(inFlight),
-      ...(callsPerMinute ? { ZOHO_CALLS_PER_MINUTE: String(callsPerMinute) } : {}),
-      TOKEN_TABLE: this.tokenTable.tableName,
-      IDEMPOTENCY_TABLE: this.idempotencyTable.tableName,
-      POWERTOOLS_METRICS_NAMESPACE: namespace,
-      NODE_OPTIONS: '--enable-source-maps',
+    const deployTime = {
+      secretArn: this.secret.secretArn,
+      tokenTable: this.tokenTable.tableName,
+      idempotencyTable: this.idempotencyTable.tableName,
     };
 
     const built = {} as Record<Kind, S3ToZohoKind>;
@@ -295,7 +325,7 @@ export class S3ToZoho extends Construct {
         maxConcurrency: this.concurrency[kind],
         maxReceiveCount,
         resultsPrefix,
-        environment: sharedEnvironment,
+        environment: (queueUrl: string) => environmentOf(kind, { ...deployTime, queueUrl }),
         runtime: props.runtime ?? Runtime.NODEJS_24_X,
         logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
         bucketKey: props.bucketKey,
@@ -411,7 +441,8 @@ export class S3ToZoho extends Construct {
       maxConcurrency: number;
       maxReceiveCount: number;
       resultsPrefix: string;
-      environment: Record<string, string>;
+      /** The function's environment, given its queue's URL. */
+      environment: (queueUrl: string) => Record<string, string>;
       runtime: Runtime;
       logRetention: RetentionDays;
       bucketKey: IKey | undefined;
@@ -460,11 +491,7 @@ export class S3ToZoho extends Construct {
       // bulk-write follows its jobs with delayed messages on its own queue, a loop by design
       // that Lambda would otherwise stop after 16 rounds.
       ...(isBulk ? { recursiveLoop: RecursiveLoop.ALLOW } : {}),
-      environment: {
-        ...options.environment,
-        POWERTOOLS_SERVICE_NAME: serviceName(kind),
-        ...(isBulk ? { FOLLOW_UP_QUEUE_URL: queue.queueUrl, RESULTS_PREFIX: options.resultsPrefix } : {}),
-      },
+      environment: options.environment(queue.queueUrl),
       bundling: {
         format: OutputFormat.ESM,
         target: LAMBDA_ESBUILD.target,
@@ -600,6 +627,7 @@ function checkPrefixes(prefixes: Record<Kind, string>, resultsPrefix: string) {
 }
 
 function checkEnvironment(environment: Record<string, string>) {
+  refuseManagedNames(environment);
   for (const name of Object.keys(environment)) {
     if (SECRET_ENV_NAME.test(name)) {
       throw new Error(

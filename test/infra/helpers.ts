@@ -12,16 +12,22 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context as Record<string, unknown>;
 }
 
-export function newApp(): App {
-  return new App({ context: cdkJsonContext() });
+export function newApp(context: Record<string, unknown> = {}): App {
+  return new App({ context: { ...cdkJsonContext(), ...context } });
 }
+
+/** Context that skips bundling the entries: for tests that read the template, not the code. */
+export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 
 /**
  * Stacks built in one app (the real entries are bundled, slowly, once for all of them), then
  * synthesized: build once per test file.
  */
-export function synthStacks<Id extends string>(stacks: Record<Id, S3ToZohoStackProps>) {
-  const app = newApp();
+export function synthStacks<Id extends string>(
+  stacks: Record<Id, S3ToZohoStackProps>,
+  context: Record<string, unknown> = {},
+) {
+  const app = newApp(context);
   const built = Object.fromEntries(
     Object.entries<S3ToZohoStackProps>(stacks).map(([id, props]) => [id, new S3ToZohoStack(app, id, props)]),
   ) as Record<Id, S3ToZohoStack>;

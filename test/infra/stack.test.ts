@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -476,6 +477,31 @@ describe('observability', () => {
     expect(body).toContain('"AWS/SQS","ApproximateNumberOfMessagesVisible"');
     expect(body).toContain('"AWS/Lambda","Errors"');
     expect(body).toContain('"AWS/Lambda","Throttles"');
+  });
+
+  it('graphs every metric the pipeline emits, with the dimensions Powertools gives it', () => {
+    // The names the pipeline passes to addMetric, and the outcome names counted in deps.ts.
+    const sources = ['deps.ts', 'handler.ts'].map((file) =>
+      readFileSync(new URL(`../../functions/lib/pipeline/${file}`, import.meta.url), 'utf8'),
+    );
+    const emitted = new Set(
+      sources.flatMap((source) => [
+        ...[...source.matchAll(/addMetric\(\s*'([A-Za-z]+)'/g)].map((m) => m[1]),
+        ...[...source.matchAll(/^\s+(?:done|failed|skipped|pushing): '([A-Za-z]+)'/gm)].map((m) => m[1]),
+      ]),
+    );
+    expect([...emitted].sort()).toEqual(
+      expect.arrayContaining(['FilesFailed', 'FilesPushed', 'FilesStarted', 'RecordsReceived', 'ZohoErrors']),
+    );
+    const body = flatten(singleProperties(fresh, 'AWS::CloudWatch::Dashboard').DashboardBody);
+    for (const name of emitted) {
+      if (name === 'ZohoErrors') continue; // by code: a search, checked above
+      for (const kind of ['attachment', 'photo', 'bulk-write']) {
+        expect(body, name).toContain(
+          `"s3-to-zoho","${name}","kind","${kind}","service","s3-to-zoho-${kind}"`,
+        );
+      }
+    }
   });
 
   it('raises the ten alarms on the encrypted, SSL-only topic', () => {
