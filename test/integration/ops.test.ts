@@ -9,7 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { HeadObjectCommand, PutObjectCommand, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Event } from 'aws-lambda';
@@ -29,7 +36,13 @@ import {
   shellExports,
   storeCredentials,
 } from '#lib/ops/auth.ts';
-import { listRedrives, REPLAY_CONFIGURATION_ID, replayObjects, startRedrive } from '#lib/ops/replay.ts';
+import {
+  listRedrives,
+  REPLAY_CONFIGURATION_ID,
+  replayObjects,
+  replayTarget,
+  startRedrive,
+} from '#lib/ops/replay.ts';
 import { bucketStatus, formatStatus } from '#lib/ops/status.ts';
 import { type ObjectEvent, parseSqsRecord } from '#lib/s3/event.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
@@ -339,6 +352,60 @@ describe('replay', () => {
     expect(keysOf(drain(queue)).sort()).toEqual(keys);
   });
 
+  it('reads every page of a long listing, with at most `concurrency` tag reads at once', async () => {
+    const keys = Array.from(
+      { length: 13 },
+      (_, i) => `paged/Deals/${RECORD}/page ${String(i).padStart(2, '0')}.pdf`,
+    );
+    for (const key of keys) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }));
+    let pages = 0;
+    let inFlight = 0;
+    let mostInFlight = 0;
+    // S3 lists up to 1,000 keys a page (s3rver cannot continue a listing): pages of 4 cut here.
+    const paged = {
+      config: s3.config,
+      async send(command: { input: Record<string, unknown> }, options?: unknown) {
+        if (command instanceof ListObjectsV2Command) {
+          pages++;
+          const { ContinuationToken, ...input } = command.input;
+          const all = await s3.send(new ListObjectsV2Command(input as never), options as never);
+          const from = Number(ContinuationToken ?? 0);
+          const contents = (all.Contents ?? []).slice(from, from + 4);
+          const more = from + 4 < (all.Contents ?? []).length;
+          return {
+            Contents: contents,
+            IsTruncated: more,
+            ...(more ? { NextContinuationToken: String(from + 4) } : {}),
+          };
+        }
+        const isTagRead = command instanceof GetObjectTaggingCommand;
+        if (isTagRead) mostInFlight = Math.max(mostInFlight, ++inFlight);
+        try {
+          return await s3.send(command as never, options as never);
+        } finally {
+          if (isTagRead) inFlight--;
+        }
+      },
+    } as unknown as S3Client;
+
+    const result = await replayObjects({
+      s3: paged,
+      sqs,
+      bucket: BUCKET,
+      prefix: 'paged/',
+      queueUrl: sqsEndpoint.queueUrl('attachments'),
+      select: 'unprocessed',
+      concurrency: 3,
+    });
+
+    expect(pages).toBe(4);
+    expect(result.scanned).toBe(13);
+    expect(result.sent).toEqual(keys);
+    expect(mostInFlight).toBeGreaterThan(1);
+    expect(mostInFlight).toBeLessThanOrEqual(3);
+    expect(keysOf(drain(queue)).sort()).toEqual(keys);
+  });
+
   it('runs from the command line, listing what it queues', async () => {
     const { code, stdout } = await cli('replay.ts', [
       '--bucket',
@@ -636,5 +703,26 @@ describe('auth', () => {
       expect(nowhere.stderr).toContain('--secret-id <arn or name>, or --print');
       expect(tokenRequests()).toBe(before);
     });
+  });
+});
+
+describe('which objects replay takes', () => {
+  const object = (status?: string) => ({
+    key: 'attachments/Leads/1/a.pdf',
+    size: 1,
+    eTag: 'e',
+    lastModified: undefined,
+    versionId: undefined,
+    tags: status ? { 'zoho-status': status } : {},
+  });
+
+  it('takes failed and retrying objects as failed, untagged ones as unprocessed, nothing else', () => {
+    expect(replayTarget(object('failed'), 'failed')?.reason).toBe('failed');
+    expect(replayTarget(object('retrying'), 'failed')?.reason).toBe('failed');
+    expect(replayTarget(object(), 'unprocessed')?.reason).toBe('unprocessed');
+    expect(replayTarget(object(), 'failed')).toBeUndefined();
+    for (const status of ['done', 'skipped', 'pushing']) {
+      expect(replayTarget(object(status), 'all')).toBeUndefined();
+    }
   });
 });

@@ -123,10 +123,11 @@ export async function replayObjects(options: ReplayOptions): Promise<ReplayResul
   return result;
 }
 
-/** The object, if the selection takes it: failed, or never processed (no `zoho-status`). */
+/** The object, if the selection takes it: failed or retrying, or never processed (no `zoho-status`). */
 export function replayTarget(object: ScannedObject, select: ReplaySelection): ReplayTarget | undefined {
   const status = object.tags['zoho-status'];
-  const reason = status === 'failed' ? 'failed' : status ? undefined : 'unprocessed';
+  // `retrying` is a failure too once its message is dead-lettered (or past the DLQ's 14 days).
+  const reason = status === 'failed' || status === 'retrying' ? 'failed' : status ? undefined : 'unprocessed';
   if (!reason || (select !== 'all' && select !== reason)) return undefined;
   return {
     key: object.key,
