@@ -78,6 +78,23 @@ describe('bulk write', () => {
     expect((await h.followBulk(key))['zoho-status']).toBe('done');
   });
 
+  it('reports a job Zoho ends FAILED as a failed import, with its job id', async () => {
+    const key = 'bulk-write/Leads/insert/doomed.zip';
+    h.sandbox.faults.set({ failBulkJobs: 1 });
+    try {
+      await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'd.csv', data: csvText(4) }])));
+      const tags = await h.followBulk(key);
+      expect(tags).toMatchObject({
+        'zoho-status': 'failed',
+        'zoho-error': 'BULK_JOB_FAILED',
+        'zoho-added': '0',
+      });
+      expect(tags['zoho-id']).toMatch(/^\d+$/);
+    } finally {
+      h.sandbox.faults.reset();
+    }
+  });
+
   it('makes a new import when the same ZIP is dropped again (a new write)', async () => {
     const key = 'bulk-write/Leads/insert/weekly.zip';
     const zip = await buildZip([{ name: 'weekly.csv', data: csvText(3) }]);
