@@ -15,11 +15,10 @@ import { finished } from 'node:stream/promises';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify/sync';
-import { fromBuffer, type ZipFile } from 'yauzl';
 import { inspectBulkZip } from '#lib/inspect/bulk.ts';
-import { s3RangeReader } from '#lib/inspect/range-reader.ts';
+import { bufferRangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { splitCsvToZips } from '#lib/inspect/split.ts';
-import { openEntry } from '#lib/inspect/zip.ts';
+import { listZipEntries, openEntry } from '#lib/inspect/zip.ts';
 import type { RouteMatch } from '#lib/routing/route.ts';
 import { headObject, type StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
@@ -27,9 +26,6 @@ import type { BulkJobCounts, BulkOperation } from '#zoho/types.ts';
 import type { PipelineDeps } from './deps.ts';
 import { type Outcome, PipelineError } from './outcome.ts';
 import { record } from './process.ts';
-
-/** Zoho: each CSV in a bulk write ZIP holds at most 25,000 records. */
-export const ROWS_PER_JOB = 25_000;
 
 type PartState = 'pending' | 'creating' | 'created' | 'finished';
 
@@ -43,7 +39,7 @@ interface ManifestPart {
   downloadUrl?: string;
 }
 
-export interface Manifest {
+interface Manifest {
   /** The write this import is for (`writeId`): the same file dropped again is a new import. */
   source: { bucket: string; key: string; versionId?: string | undefined; eTag: string; write: string };
   module: string;
@@ -90,7 +86,6 @@ export async function startBulkWrite(
   const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
   try {
     const parts = await splitCsvToZips(await openEntry(reader, csv.entry), {
-      rowsPerPart: ROWS_PER_JOB,
       dir,
       entryName: csv.entry.name,
     });
@@ -275,7 +270,7 @@ async function writeManifest(deps: PipelineDeps, manifest: Manifest) {
 }
 
 /** `bulk-write/Leads/insert/a.zip` → `bulk-write-results/bulk-write/Leads/insert/a.zip.results.csv`. */
-export function resultsKey(deps: PipelineDeps, sourceKey: string, suffix: string): string {
+function resultsKey(deps: PipelineDeps, sourceKey: string, suffix: string): string {
   return `${deps.config.resultsPrefix}${sourceKey}${suffix}`;
 }
 
@@ -309,18 +304,10 @@ async function bufferStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The result ZIP holds one CSV; it is small (one row of status per input row). */
-function firstEntry(zip: Buffer): Promise<NodeJS.ReadableStream> {
-  return new Promise((resolve, reject) => {
-    fromBuffer(zip, { lazyEntries: true }, (error, file: ZipFile) => {
-      if (error) return reject(error);
-      file.once('entry', (entry) => {
-        file.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream)));
-      });
-      file.once('end', () =>
-        reject(new PipelineError('ZOHO_RESULT_EMPTY', 'The bulk write result ZIP is empty.')),
-      );
-      file.readEntry();
-    });
-  });
+/** The result ZIP holds one CSV; it is small (one row of status per input row), so it is held. */
+async function firstEntry(zip: Buffer): Promise<NodeJS.ReadableStream> {
+  const reader = bufferRangeReader(zip);
+  const [entry] = (await listZipEntries(reader, { maxBytes: zip.length })).filter((e) => !e.isDirectory);
+  if (!entry) throw new PipelineError('ZOHO_RESULT_EMPTY', 'The bulk write result ZIP is empty.');
+  return openEntry(reader, entry);
 }

@@ -49,7 +49,7 @@ export async function processObject(
   try {
     const write = writeId(object, event);
     return await deps.once(write, async () => {
-      const previous = ownTags(await readTags(deps.s3, object.bucket, object.key, object.versionId), object);
+      const previous = await readOwnTags(deps, object);
       if (previous['zoho-status'] === 'done') {
         deps.log.info('Already pushed (zoho-status=done); not pushing again');
         return { status: 'done', ...(previous['zoho-id'] ? { zohoId: previous['zoho-id'] } : {}) };
@@ -77,7 +77,7 @@ export async function processObject(
 async function noteRetry(deps: PipelineDeps, object: StoredObject, error: unknown): Promise<void> {
   const { code, reason } = failedOutcome(error);
   try {
-    const previous = ownTags(await readTags(deps.s3, object.bucket, object.key, object.versionId), object);
+    const previous = await readOwnTags(deps, object);
     const attempt = previous['zoho-status'] === 'pushing' ? previous['zoho-attempt'] : undefined;
     await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, {
       ...(attempt ? { 'zoho-status': 'pushing', 'zoho-attempt': attempt } : { 'zoho-status': 'retrying' }),
@@ -115,7 +115,7 @@ async function pushFile(
 }
 
 /** A record named by a field's value: exactly one exact match, never a guess. */
-export async function resolveTarget(
+async function resolveTarget(
   deps: PipelineDeps,
   route: FileRouteMatch,
   signal: AbortSignal,
@@ -170,10 +170,8 @@ export function writeId(object: StoredObject, event: ObjectEvent): string {
  * Our tags as this object's own. Tags written before the object itself are inherited (a copy
  * takes its source's tags) and say nothing about it.
  */
-function ownTags(
-  tags: Array<{ Key?: string | undefined; Value?: string | undefined }>,
-  object: StoredObject,
-): Record<string, string> {
+async function readOwnTags(deps: PipelineDeps, object: StoredObject): Promise<Record<string, string>> {
+  const tags = await readTags(deps.s3, object.bucket, object.key, object.versionId);
   const map = Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
   const writtenAt = parseDate(map['zoho-at'] ?? map['zoho-attempt']);
   const inherited = writtenAt && object.lastModified && writtenAt < object.lastModified;
