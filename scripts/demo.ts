@@ -4,9 +4,9 @@
  * object's tags and prints them. With the real Zoho, DEMO_LEAD_ID names the Lead to use.
  */
 import { GetObjectTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DEFAULT_BUCKET, DEFAULT_S3_PORT, DEFAULT_SANDBOX_PORT } from '#lib/local/pipeline.ts';
-import { createLocalS3Client } from '#lib/local/s3.ts';
-import { sampleBulkZip, samplePdf, samplePng } from '#lib/local/samples.ts';
+import { DEFAULT_BUCKET, DEFAULT_S3_PORT, DEFAULT_SANDBOX_PORT } from '#tools/local/pipeline.ts';
+import { createLocalS3Client } from '#tools/local/s3.ts';
+import { sampleBulkZip, samplePdf, samplePng } from '#tools/local/samples.ts';
 
 const FINAL = new Set(['done', 'failed', 'skipped']);
 // With the real Zoho a bulk job is looked at every BULK_POLL_SECONDS (default 60 s), not every 2 s.

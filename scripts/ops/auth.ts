@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { checkSecret, exchangeGrantCode, shellExports, storeCredentials } from '#lib/ops/auth.ts';
+import { checkSecret, exchangeGrantCode, shellExports, storeCredentials } from '#tools/ops/auth.ts';
 import { DATA_CENTRES, isDataCentre, resolveHosts } from '#zoho/hosts.ts';
 import { awsClientConfig, parseOrUsage, promptHidden, runCli, UsageError } from './cli.ts';
 

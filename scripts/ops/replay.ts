@@ -11,8 +11,8 @@ import {
   type ReplayTarget,
   replayObjects,
   startRedrive,
-} from '#lib/ops/replay.ts';
-import { DEFAULT_RESULTS_PREFIX, DEFAULT_TAG_CONCURRENCY } from '#lib/ops/scan.ts';
+} from '#tools/ops/replay.ts';
+import { DEFAULT_RESULTS_PREFIX, DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
 import { awsClientConfig, integerOption, parseOrUsage, runCli, UsageError } from './cli.ts';
 
 const HELP = `Usage:

@@ -1,13 +1,13 @@
 /** `npm run status -- --bucket <name>`: how many objects are done, failed, skipped, pushing, never processed. */
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_RESULTS_PREFIX, DEFAULT_TAG_CONCURRENCY } from '#lib/ops/scan.ts';
+import { DEFAULT_RESULTS_PREFIX, DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
 import {
   bucketStatus,
   DEFAULT_FAILURE_LIMIT,
   DEFAULT_STATUS_PREFIXES,
   formatStatus,
-} from '#lib/ops/status.ts';
+} from '#tools/ops/status.ts';
 import { awsClientConfig, integerOption, parseOrUsage, runCli, UsageError } from './cli.ts';
 
 const HELP = `Usage: node scripts/ops/status.ts --bucket <name> [options]

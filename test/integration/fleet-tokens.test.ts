@@ -4,8 +4,8 @@
  * (Zoho allows 10 per refresh token per 10 minutes).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from '#lib/local/dynamodb.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
+import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { resolveHosts } from '#zoho/hosts.ts';
 import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';

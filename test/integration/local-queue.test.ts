@@ -17,7 +17,7 @@ import {
   type SqsHandler,
   startEventSource,
   startSqsEndpoint,
-} from '#lib/local/queue.ts';
+} from '#tools/local/queue.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -15,8 +15,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalS3Client, type LocalS3, type S3Notification, startLocalS3 } from '#lib/local/s3.ts';
 import { decodeS3EventKey } from '#lib/s3/event.ts';
+import { createLocalS3Client, type LocalS3, type S3Notification, startLocalS3 } from '#tools/local/s3.ts';
 
 let s3: LocalS3;
 let client: S3Client;

@@ -22,30 +22,30 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ObjectEvent, parseSqsRecord } from '#lib/s3/event.ts';
+import { type Sandbox, startSandbox } from '#sandbox/server.ts';
 import {
   createLocalQueue,
   type LocalQueue,
   type SqsEndpoint,
   startSqsEndpoint,
   toSqsRecord,
-} from '#lib/local/queue.ts';
+} from '#tools/local/queue.ts';
 import {
   checkSecret,
   exchangeGrantCode,
   secretString,
   shellExports,
   storeCredentials,
-} from '#lib/ops/auth.ts';
+} from '#tools/ops/auth.ts';
 import {
   listRedrives,
   REPLAY_CONFIGURATION_ID,
   replayObjects,
   replayTarget,
   startRedrive,
-} from '#lib/ops/replay.ts';
-import { bucketStatus, formatStatus } from '#lib/ops/status.ts';
-import { type ObjectEvent, parseSqsRecord } from '#lib/s3/event.ts';
-import { type Sandbox, startSandbox } from '#sandbox/server.ts';
+} from '#tools/ops/replay.ts';
+import { bucketStatus, formatStatus } from '#tools/ops/status.ts';
 import { ZohoAuthError } from '#zoho/errors.ts';
 import {
   type MoveTaskStub,

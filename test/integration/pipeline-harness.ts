@@ -16,12 +16,17 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Event, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '#lib/config.ts';
-import { createPipelineTables, startLocalDynamoDb } from '#lib/local/dynamodb.ts';
-import { createLambdaContext, createLocalQueue, startSqsEndpoint, toSqsRecord } from '#lib/local/queue.ts';
-import { createLocalS3Client, type S3Notification, S3RVER_CREDENTIALS, startLocalS3 } from '#lib/local/s3.ts';
 import { createDeps, type Kind } from '#lib/pipeline/deps.ts';
 import { createHandler, type PipelineHandler } from '#lib/pipeline/handler.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
+import { createPipelineTables, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
+import { createLambdaContext, createLocalQueue, startSqsEndpoint, toSqsRecord } from '#tools/local/queue.ts';
+import {
+  createLocalS3Client,
+  type S3Notification,
+  S3RVER_CREDENTIALS,
+  startLocalS3,
+} from '#tools/local/s3.ts';
 
 export interface Harness {
   sandbox: Sandbox;

@@ -1,7 +1,7 @@
 /** The fleet's shared access token on a real DynamoDB API (dynalite): one minter at a time. */
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from '#lib/local/dynamodb.ts';
+import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
 import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
 
 let dynamo: LocalDynamoDb;
