@@ -10,9 +10,9 @@
  * calls open. That sum must stay within the budget.
  */
 
-export type Kind = 'attachment' | 'photo' | 'bulk-write';
+import { KINDS, type Kind } from '#lib/routing/route.ts';
 
-export const KINDS: readonly Kind[] = ['attachment', 'photo', 'bulk-write'];
+export { KINDS, type Kind };
 
 /** Zoho CRM Standard edition: 10 concurrent API calls per org (higher editions allow more). */
 export const DEFAULT_ZOHO_CONCURRENCY_BUDGET = 10;

@@ -31,6 +31,8 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
+import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
+import { DEFAULT_PREFIXES } from '#lib/routing/route.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
 import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
 import {
@@ -188,12 +190,6 @@ export interface S3ToZohoProps {
   readonly removalPolicy?: RemovalPolicy | undefined;
 }
 
-export const DEFAULT_PREFIXES: Record<Kind, string> = {
-  attachment: 'attachments/',
-  photo: 'photos/',
-  'bulk-write': 'bulk-write/',
-};
-export const DEFAULT_RESULTS_PREFIX = 'bulk-write-results/';
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 export const DEFAULT_BATCH_SIZE = 5;
 export const DEFAULT_MEMORY_MB = 512;

@@ -5,6 +5,10 @@
  */
 import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
 import { DATA_CENTRES, type DataCentre, isDataCentre, resolveHosts, type ZohoHosts } from '#zoho/hosts.ts';
+import { API_VERSION } from '#zoho/types.ts';
+
+/** Where the bulk write results and ledgers go unless RESULTS_PREFIX says otherwise. */
+export const DEFAULT_RESULTS_PREFIX = 'bulk-write-results/';
 
 export interface Config {
   /** AWS_REGION (then AWS_DEFAULT_REGION); default `us-east-1`. Lambda always sets it. */
@@ -16,7 +20,7 @@ export interface Config {
    * when set (http(s) URLs: a sandbox, a proxy). The token's api_domain still replaces the API host.
    */
   zohoHosts: ZohoHosts;
-  /** ZOHO_API_VERSION: `v` and digits; default `v8`. */
+  /** ZOHO_API_VERSION: a Zoho API version (v8, v2.1); default `v8`. */
   zohoApiVersion: string;
   /**
    * ZOHO_SECRET_ARN: the Secrets Manager secret holding {client_id, client_secret, refresh_token}.
@@ -83,12 +87,12 @@ export function loadConfig(env: Env = process.env): Config {
   const uploadUrl = read.url('ZOHO_UPLOAD_URL');
 
   const apiVersion = read.text('ZOHO_API_VERSION') ?? 'v8';
-  if (!/^v[0-9]+$/.test(apiVersion))
-    problems.push(`ZOHO_API_VERSION must be v and digits, e.g. v8; got "${apiVersion}"`);
+  if (!API_VERSION.test(apiVersion))
+    problems.push(`ZOHO_API_VERSION must be a Zoho API version such as v8 or v2.1; got "${apiVersion}"`);
 
   // undefined when ROUTES is set but wrong: that is reported, and nothing else is checked against it.
   const routes = read.text('ROUTES') === undefined ? compileRoutes(DEFAULT_ROUTES) : read.routes('ROUTES');
-  const resultsPrefix = read.text('RESULTS_PREFIX') ?? 'bulk-write-results/';
+  const resultsPrefix = read.text('RESULTS_PREFIX') ?? DEFAULT_RESULTS_PREFIX;
   checkResultsPrefix(resultsPrefix, routes, problems);
 
   const config: Config = {

@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import {
   listRedrives,
   type ReplaySelection,
@@ -12,7 +13,7 @@ import {
   replayObjects,
   startRedrive,
 } from '#tools/ops/replay.ts';
-import { DEFAULT_RESULTS_PREFIX, DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
+import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
 import { awsClientConfig, integerOption, parseOrUsage, runCli, UsageError } from './cli.ts';
 
 const HELP = `Usage:

@@ -1,7 +1,8 @@
 /** `npm run status -- --bucket <name>`: how many objects are done, failed, skipped, pushing, never processed. */
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_RESULTS_PREFIX, DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
+import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
+import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
 import {
   bucketStatus,
   DEFAULT_FAILURE_LIMIT,

@@ -95,6 +95,13 @@ describe('loadConfig', () => {
     expect(config.zohoCallsPerMinute).toBeUndefined();
   });
 
+  it('takes the API versions Zoho names, v2.1 as well as v8, as the client does', () => {
+    expect(loadConfig({ ...required, ZOHO_API_VERSION: 'v2.1' }).zohoApiVersion).toBe('v2.1');
+    expect(problems({ ZOHO_API_VERSION: 'v2.' })).toEqual([
+      'ZOHO_API_VERSION must be a Zoho API version such as v8 or v2.1; got "v2."',
+    ]);
+  });
+
   it.each([
     ['true', true],
     ['TRUE', true],
@@ -128,7 +135,7 @@ describe('loadConfig', () => {
     expect(error.problems).toEqual([
       'ZOHO_DC must be one of us, eu, in, au, jp, ca, sa, cn; got "xx"',
       'ZOHO_API_URL must be an http(s) URL; got "ftp://example.com"',
-      'ZOHO_API_VERSION must be v and digits, e.g. v8; got "8"',
+      'ZOHO_API_VERSION must be a Zoho API version such as v8 or v2.1; got "8"',
       'ZOHO_MAX_IN_FLIGHT must be a positive integer; got "0"',
       'ZOHO_CALLS_PER_MINUTE must be a positive integer; got "1.5"',
       'ATTACHMENT_MAX_BYTES must be a positive integer; got "-1"',

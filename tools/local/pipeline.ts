@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Kind } from '#lib/pipeline/handler.ts';
+import { KINDS } from '#lib/routing/route.ts';
 import { decodeS3EventKey, FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
@@ -32,7 +33,6 @@ import {
 } from './s3.ts';
 
 export type { Kind };
-export const KINDS: readonly Kind[] = ['attachment', 'photo', 'bulk-write'];
 
 /** Queue and function names, as the stack names them. */
 export const LOCAL_NAMES: Record<Kind, string> = {

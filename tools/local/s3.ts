@@ -10,6 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import S3rver, { type S3rverEvent } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
+import { DEFAULT_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { applyWriteTags } from './s3rver-tags.ts';
 
@@ -32,9 +33,9 @@ export interface NotificationRule {
  * prefix, and the bulk results written under `bulk-write-results/`, reach no queue.
  */
 export const PIPELINE_NOTIFICATIONS: readonly NotificationRule[] = [
-  { id: 'attachments', target: 'attachment', prefix: 'attachments/' },
-  { id: 'photos', target: 'photo', prefix: 'photos/' },
-  { id: 'bulk-write', target: 'bulk-write', prefix: 'bulk-write/', suffix: '.zip' },
+  { id: 'attachments', target: 'attachment', prefix: DEFAULT_PREFIXES.attachment },
+  { id: 'photos', target: 'photo', prefix: DEFAULT_PREFIXES.photo },
+  { id: 'bulk-write', target: 'bulk-write', prefix: DEFAULT_PREFIXES['bulk-write'], suffix: '.zip' },
 ];
 
 /** The rule an object-created event for `key` goes to, if any (S3 matches the raw key, case-sensitively). */

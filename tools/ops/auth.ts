@@ -7,9 +7,11 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { stringOf } from '#zoho/answers.ts';
+import { readTokenAnswer } from '#zoho/auth.ts';
 import {
+  isZohoError,
   ZohoAuthError,
-  type ZohoError,
   ZohoNetworkError,
   ZohoProtocolError,
   ZohoServerError,
@@ -83,55 +85,46 @@ export async function exchangeGrantCode(
     );
   }
 
-  const body = parseJson(text);
-  if (typeof body?.refresh_token === 'string' && body.refresh_token) {
-    return {
-      refreshToken: body.refresh_token,
-      apiDomain: typeof body.api_domain === 'string' ? body.api_domain : undefined,
-      scope: typeof body.scope === 'string' ? body.scope : undefined,
-    };
+  let answer: Record<string, unknown>;
+  try {
+    answer = readTokenAnswer(response.status, text).json;
+  } catch (error) {
+    throw grantError(error);
   }
-  throw grantError(body, response.status);
-}
-
-function grantError(body: Record<string, unknown> | undefined, status: number): ZohoError {
-  const fields = { status };
-  const zohoCode = typeof body?.error === 'string' ? body.error : undefined;
-  const description = typeof body?.error_description === 'string' ? body.error_description : undefined;
-  if (zohoCode === 'Access Denied' || status === 429) {
-    return new ZohoThrottledError(
-      `Zoho's accounts server is throttling this client: wait a few minutes, then use a new grant code. ${description ?? ''}`.trim(),
-      { ...fields, zohoCode },
-    );
-  }
-  if (zohoCode) {
-    const message =
-      GRANT_ERRORS[zohoCode] ??
-      `Zoho refused the grant code exchange: ${zohoCode}${description ? ` (${description})` : ''}.`;
-    return new ZohoAuthError(message, { ...fields, zohoCode });
-  }
-  if (status >= 500)
-    return new ZohoServerError(`Zoho's accounts server answered HTTP ${status}: try again.`, fields);
-  if (typeof body?.access_token === 'string') {
-    return new ZohoProtocolError(
+  const refreshToken = stringOf(answer.refresh_token);
+  if (!refreshToken) {
+    throw new ZohoProtocolError(
       'Zoho answered with an access token but no refresh token: make the grant code with a Self Client ' +
         '(or, for a server-based client, with access_type=offline).',
+      { status: response.status },
+    );
+  }
+  return { refreshToken, apiDomain: stringOf(answer.api_domain), scope: stringOf(answer.scope) };
+}
+
+/** The token answer's error, told for a grant code exchange: what a person does about it. */
+function grantError(error: unknown): unknown {
+  if (!isZohoError(error)) return error;
+  const fields = { status: error.status, zohoCode: error.zohoCode, details: error.details };
+  const description = stringOf(
+    (error.details as { error_description?: unknown } | undefined)?.error_description,
+  );
+  if (error instanceof ZohoThrottledError) {
+    return new ZohoThrottledError(
+      `Zoho's accounts server is throttling this client: wait a few minutes, then use a new grant code. ${description ?? ''}`.trim(),
       fields,
     );
   }
-  return new ZohoProtocolError(
-    `Zoho's accounts server answered HTTP ${status} without a refresh token or an error.`,
-    fields,
-  );
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
+  if (error instanceof ZohoAuthError && error.zohoCode) {
+    const message =
+      GRANT_ERRORS[error.zohoCode] ??
+      `Zoho refused the grant code exchange: ${error.zohoCode}${description ? ` (${description})` : ''}.`;
+    return new ZohoAuthError(message, fields);
   }
+  if (error instanceof ZohoServerError) {
+    return new ZohoServerError(`Zoho's accounts server answered HTTP ${error.status}: try again.`, fields);
+  }
+  return error;
 }
 
 /** The secret's JSON, in the shape the pipeline reads (contract.md). */

@@ -3,9 +3,8 @@
  * `replay` selects from. Tag reads run concurrently, but never more than `concurrency` at once.
  */
 import { GetObjectTaggingCommand, ListObjectsV2Command, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 
-/** The bulk write results the pipeline writes back into the bucket (RESULTS_PREFIX's default). */
-export const DEFAULT_RESULTS_PREFIX = 'bulk-write-results/';
 export const DEFAULT_TAG_CONCURRENCY = 16;
 
 export interface ScannedObject {

@@ -3,18 +3,17 @@
  * many none: never processed), then the latest failures with their error code.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { DEFAULT_PREFIXES, KINDS } from '#lib/routing/route.ts';
 import { scanObjects } from './scan.ts';
 
-export const DEFAULT_STATUS_PREFIXES = ['attachments/', 'photos/', 'bulk-write/'] as const;
+export const DEFAULT_STATUS_PREFIXES = KINDS.map((kind) => DEFAULT_PREFIXES[kind]);
 export const DEFAULT_FAILURE_LIMIT = 10;
 export const STATUSES = ['done', 'failed', 'skipped', 'pushing', 'unprocessed'] as const;
 
 /** The pipeline's kind for each default prefix (the bucket notifications of the stack). */
-const KIND_OF_PREFIX: Record<string, string> = {
-  'attachments/': 'attachment',
-  'photos/': 'photo',
-  'bulk-write/': 'bulk-write',
-};
+const KIND_OF_PREFIX: Record<string, string> = Object.fromEntries(
+  KINDS.map((kind) => [DEFAULT_PREFIXES[kind], kind]),
+);
 
 export interface PrefixStatus {
   prefix: string;

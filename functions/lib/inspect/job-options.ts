@@ -4,6 +4,8 @@
  * Metadata overrides job.json key by key. Both are checked strictly: an unknown key or a wrong
  * type is refused with a message naming it, never ignored.
  */
+import { isObject } from '#lib/json.ts';
+import { API_NAME } from '#zoho/types.ts';
 import { InspectionError } from './errors.ts';
 
 export interface FieldMapping {
@@ -23,16 +25,11 @@ export interface JobOptions {
   ignore_empty?: boolean;
 }
 
-const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const JOB_KEYS = ['find_by', 'field_mappings', 'ignore_empty'];
 const MAPPING_KEYS = ['api_name', 'index', 'format', 'find_by'];
 const MAX_FORMAT_LENGTH = 100;
 
 type Refuse = (problem: string) => InspectionError;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
@@ -68,7 +65,7 @@ function fieldMappings(value: unknown, where: string, refuse: Refuse): FieldMapp
   const seen = new Set<string>();
   return value.map((item: unknown, position) => {
     const at = `${where}[${position}]`;
-    if (!isPlainObject(item)) throw refuse(`${at} must be an object, not ${describe(item)}`);
+    if (!isObject(item)) throw refuse(`${at} must be an object, not ${describe(item)}`);
     checkKeys(item, MAPPING_KEYS, at, refuse);
     const mapping: FieldMapping = { api_name: apiName(item.api_name, `${at}.api_name`, refuse) };
     if (seen.has(mapping.api_name)) throw refuse(`${at} maps "${mapping.api_name}" a second time`);
@@ -103,7 +100,7 @@ function ignoreEmpty(value: unknown, where: string, refuse: Refuse): boolean {
 
 /** `value` is job.json once parsed. */
 export function validateJobOptions(value: unknown, refuse: Refuse = refuseJobJson): JobOptions {
-  if (!isPlainObject(value)) throw refuse(`it must be a JSON object, not ${describe(value)}`);
+  if (!isObject(value)) throw refuse(`it must be a JSON object, not ${describe(value)}`);
   checkKeys(value, JOB_KEYS, 'it', refuse);
   const options: JobOptions = {};
   if (value.find_by !== undefined) options.find_by = apiName(value.find_by, 'find_by', refuse);

@@ -13,7 +13,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { Config } from '#lib/config.ts';
-import type { CompiledRoutes } from '#lib/routing/route.ts';
+import type { CompiledRoutes, Kind } from '#lib/routing/route.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { isZohoError } from '#zoho/errors.ts';
@@ -22,7 +22,7 @@ import type { OAuthCredentials, ZohoClient } from '#zoho/types.ts';
 import type { FollowUpPayload } from './bulk-write.ts';
 import type { Outcome } from './outcome.ts';
 
-export type Kind = 'attachment' | 'photo' | 'bulk-write';
+export type { Kind };
 
 export interface PipelineDeps {
   kind: Kind;

@@ -4,7 +4,7 @@
  */
 import type { BulkOperation } from '#zoho/types.ts';
 import { type RoutingCode, RoutingError } from './errors.ts';
-import type { CompiledRoute, CompiledRoutes, Placeholder, RouteKind } from './table.ts';
+import type { CompiledRoute, CompiledRoutes, Kind, Placeholder } from './table.ts';
 import {
   BULK_OPERATIONS,
   checkApiName,
@@ -20,9 +20,11 @@ export { RouteTableError, type RoutingCode, RoutingError } from './errors.ts';
 export {
   type CompiledRoutes,
   compileRoutes,
+  DEFAULT_PREFIXES,
   DEFAULT_ROUTES,
+  KINDS,
+  type Kind,
   type RouteDefinition,
-  type RouteKind,
 } from './table.ts';
 
 /** The record a file goes to: named by the key, or found by a field's value (Search Records). */
@@ -123,7 +125,7 @@ export function routeKey(
     return { ok: true, value: { kind: 'bulk-write', route: definition.name, module, operation, fileName } };
   }
 
-  const kind: Exclude<RouteKind, 'bulk-write'> = definition.kind;
+  const kind: Exclude<Kind, 'bulk-write'> = definition.kind;
   if (override.recordId !== undefined) {
     const badId = checkRecordId(override.recordId);
     if (badId) {

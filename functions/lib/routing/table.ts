@@ -14,12 +14,22 @@ import type { BulkOperation } from '#zoho/types.ts';
 import { RouteTableError } from './errors.ts';
 import { BULK_OPERATIONS, checkApiName, checkOperation } from './validate.ts';
 
-export type RouteKind = 'attachment' | 'photo' | 'bulk-write';
+/** The three kinds of push: one Lambda function, one queue and one default prefix each. */
+export type Kind = 'attachment' | 'photo' | 'bulk-write';
+
+export const KINDS: readonly Kind[] = ['attachment', 'photo', 'bulk-write'];
+
+/** Each kind's key prefix in the default routes: the stack's bucket notifications and the operator commands use them. */
+export const DEFAULT_PREFIXES: Readonly<Record<Kind, string>> = {
+  attachment: 'attachments/',
+  photo: 'photos/',
+  'bulk-write': 'bulk-write/',
+};
 
 export interface RouteDefinition {
   /** Names the route in logs, tags and errors. */
   name: string;
-  kind: RouteKind;
+  kind: Kind;
   /** e.g. `attachments/{module}/{recordId}/{fileName}`. Starts with a literal segment. */
   pattern: string;
   /** A fixed module, for a pattern without {module}. */
@@ -33,20 +43,34 @@ export interface RouteDefinition {
 export const PLACEHOLDERS = ['module', 'recordId', 'field', 'value', 'operation', 'fileName', 'ext'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
-export const ROUTE_KINDS: readonly RouteKind[] = ['attachment', 'photo', 'bulk-write'];
-
 /** The default routes (DESIGN.md): specific before generic. */
 export const DEFAULT_ROUTES: readonly RouteDefinition[] = [
   {
     name: 'attachment-lookup',
     kind: 'attachment',
-    pattern: 'attachments/{module}/by/{field}/{value}/{fileName}',
+    pattern: `${DEFAULT_PREFIXES.attachment}{module}/by/{field}/{value}/{fileName}`,
   },
-  { name: 'attachment', kind: 'attachment', pattern: 'attachments/{module}/{recordId}/{fileName}' },
-  { name: 'photo-lookup', kind: 'photo', pattern: 'photos/{module}/by/{field}/{value}/{fileName}' },
-  { name: 'photo', kind: 'photo', pattern: 'photos/{module}/{recordId}.{ext}' },
-  { name: 'photo-in-folder', kind: 'photo', pattern: 'photos/{module}/{recordId}/{fileName}' },
-  { name: 'bulk-write', kind: 'bulk-write', pattern: 'bulk-write/{module}/{operation}/{fileName}.zip' },
+  {
+    name: 'attachment',
+    kind: 'attachment',
+    pattern: `${DEFAULT_PREFIXES.attachment}{module}/{recordId}/{fileName}`,
+  },
+  {
+    name: 'photo-lookup',
+    kind: 'photo',
+    pattern: `${DEFAULT_PREFIXES.photo}{module}/by/{field}/{value}/{fileName}`,
+  },
+  { name: 'photo', kind: 'photo', pattern: `${DEFAULT_PREFIXES.photo}{module}/{recordId}.{ext}` },
+  {
+    name: 'photo-in-folder',
+    kind: 'photo',
+    pattern: `${DEFAULT_PREFIXES.photo}{module}/{recordId}/{fileName}`,
+  },
+  {
+    name: 'bulk-write',
+    kind: 'bulk-write',
+    pattern: `${DEFAULT_PREFIXES['bulk-write']}{module}/{operation}/{fileName}.zip`,
+  },
 ];
 
 export interface CompiledSegment {
@@ -125,8 +149,8 @@ function readDefinition(entry: unknown, forward: (problem: string) => void): Rou
   if (typeof name !== 'string' || !ROUTE_NAME.test(name)) {
     report('"name" must be 1 to 64 letters, digits, _ . or - (starting with a letter or digit)');
   }
-  if (typeof kind !== 'string' || !(ROUTE_KINDS as readonly string[]).includes(kind)) {
-    report(`"kind" must be one of ${ROUTE_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+  if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) {
+    report(`"kind" must be one of ${KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
   }
   if (typeof pattern !== 'string' || pattern === '') report('"pattern" must be a non-empty string');
   for (const [property, value] of [

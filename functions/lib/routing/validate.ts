@@ -2,11 +2,10 @@
  * What a value taken from a key must look like before it can get anywhere near a URL. Each check
  * answers undefined when the value is fine, else what was expected (to finish a sentence).
  */
-import type { BulkOperation } from '#zoho/types.ts';
+import { API_NAME, BULK_OPERATIONS, type BulkOperation } from '#zoho/types.ts';
 
-export const BULK_OPERATIONS: readonly BulkOperation[] = ['insert', 'update', 'upsert'];
+export { BULK_OPERATIONS };
 
-const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const RECORD_ID = /^[0-9]{1,30}$/;
 const EXTENSION = /^[A-Za-z0-9]{1,16}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.

@@ -4,6 +4,7 @@
  * `ObjectCreated:*` are dropped here, so the core only ever sees real new objects.
  */
 import type { S3Event, S3EventRecord, SQSRecord } from 'aws-lambda';
+import { isObject } from '#lib/json.ts';
 
 /** One new object, its key decoded. */
 export interface ObjectEvent {
@@ -197,10 +198,6 @@ function parseJson(text: string, what: string): unknown {
   } catch (error) {
     throw new S3EventError('INVALID_EVENT', `${what} is not JSON: ${text.slice(0, 80)}`, { cause: error });
   }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function optionalString(value: unknown): string | undefined {

@@ -12,6 +12,7 @@
  * INVALID_DATA about the record id) → ZohoNotFoundError; other 4xx or a 200 holding an error →
  * ZohoRequestError; a body that is not Zoho's contract → ZohoProtocolError.
  */
+import { isObject } from '../json.ts';
 import {
   ZohoAuthError,
   type ZohoError,
@@ -138,10 +139,6 @@ function describeRaw(text: string | undefined): string {
 
 function faultOf(item: Record<string, unknown>): Fault {
   return { code: stringOf(item.code), message: stringOf(item.message), details: item.details };
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function stringOf(value: unknown): string | undefined {

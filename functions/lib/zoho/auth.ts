@@ -11,8 +11,9 @@
  * Tokens, the secret and the refresh token are never logged.
  */
 import type { Dispatcher } from 'undici';
+import { isObject } from '../json.ts';
 import type { Log } from '../log.ts';
-import { isObject, parseJson, stringOf } from './answers.ts';
+import { parseJson, stringOf } from './answers.ts';
 import {
   ZohoAuthError,
   ZohoDeadlineError,
@@ -198,16 +199,27 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   };
 }
 
-/**
- * The accounts server's answer → a token. Success is the presence of `access_token`, never the
- * HTTP status: errors come with 200 and an `error` key.
- */
+/** The accounts server's answer to a refresh → a token. */
 export function parseTokenAnswer(
   status: number,
   text: string,
   now: number,
   defaultApiDomain: string,
 ): AccessToken {
+  const { accessToken, json } = readTokenAnswer(status, text);
+  const apiDomain = stringOf(json.api_domain) ?? defaultApiDomain;
+  return { accessToken, apiDomain: apiDomain.replace(/\/+$/, ''), expiresAt: now + lifetimeMs(json) };
+}
+
+/**
+ * Any answer of `POST {accounts}/oauth/v2/token` (a refresh, a grant code exchange) → its JSON, or
+ * the error it stands for. Success is the presence of `access_token`, never the HTTP status:
+ * errors come with 200 and an `error` key.
+ */
+export function readTokenAnswer(
+  status: number,
+  text: string,
+): { accessToken: string; json: Record<string, unknown> } {
   const json = parseJson(text);
   if (!isObject(json)) {
     const fields = { status };
@@ -220,10 +232,7 @@ export function parseTokenAnswer(
     );
   }
   const accessToken = stringOf(json.access_token);
-  if (accessToken) {
-    const apiDomain = stringOf(json.api_domain) ?? defaultApiDomain;
-    return { accessToken, apiDomain: apiDomain.replace(/\/+$/, ''), expiresAt: now + lifetimeMs(json) };
-  }
+  if (accessToken) return { accessToken, json };
   const code = stringOf(json.error) ?? stringOf(json.code);
   const description = stringOf(json.error_description) ?? stringOf(json.message) ?? '';
   const fields = {

@@ -13,8 +13,9 @@
  */
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
+import { isObject } from '../json.ts';
 import { type Log, silentLog } from '../log.ts';
-import { findFault, isObject, parseAnswer, stringOf } from './answers.ts';
+import { findFault, parseAnswer, stringOf } from './answers.ts';
 import { createTokenProvider } from './auth.ts';
 import {
   isZohoError,
@@ -38,20 +39,23 @@ import {
   type Sleep,
   sleepWithin,
 } from './retry.ts';
-import type {
-  AccessToken,
-  AttachmentInfo,
-  BulkJobCounts,
-  BulkJobStatus,
-  BulkWriteJob,
-  BulkWriteJobSpec,
-  CallOptions,
-  OAuthCredentials,
-  RecordRef,
-  TokenStore,
-  UploadFile,
-  ZohoClient,
-  ZohoRecord,
+import {
+  type AccessToken,
+  API_NAME,
+  API_VERSION,
+  type AttachmentInfo,
+  BULK_OPERATIONS,
+  type BulkJobCounts,
+  type BulkJobStatus,
+  type BulkWriteJob,
+  type BulkWriteJobSpec,
+  type CallOptions,
+  type OAuthCredentials,
+  type RecordRef,
+  type TokenStore,
+  type UploadFile,
+  type ZohoClient,
+  type ZohoRecord,
 } from './types.ts';
 
 export interface ZohoClientOptions {
@@ -78,9 +82,7 @@ export interface ZohoClientOptions {
   onTokenRefresh?: ((token: { expiresAt: number }) => void) | undefined;
 }
 
-const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const DIGITS = /^\d+$/;
-const API_VERSION = /^v\d+(\.\d+)?$/;
 /** Zoho's list and search APIs give at most 200 records a page. */
 const PER_PAGE = 200;
 /** Search answers at most 2,000 records (10 pages of 200); attachments are capped as a safety net. */
@@ -88,7 +90,6 @@ const MAX_SEARCH_PAGES = 10;
 const MAX_ATTACHMENT_PAGES = 50;
 const ATTACHMENT_FIELDS = 'id,File_Name,Size,Created_Time';
 const BULK_STATUSES: readonly BulkJobStatus[] = ['ADDED', 'IN PROGRESS', 'COMPLETED', 'FAILED'];
-const BULK_OPERATIONS = new Set(['insert', 'update', 'upsert']);
 /** Hosts a download URL may point at before our access token goes with it: Zoho's domains in its DCs' TLDs. */
 const ZOHO_HOST = /(^|\.)zoho(apis|cloud|public)?\.(com|eu|in|com\.au|jp|ca|sa|com\.cn)$/i;
 
@@ -467,7 +468,7 @@ export function fieldEquals(actual: unknown, expected: string, caseInsensitive: 
 }
 
 function bulkJobBody(spec: BulkWriteJobSpec): Record<string, unknown> {
-  if (!BULK_OPERATIONS.has(spec.operation)) {
+  if (!BULK_OPERATIONS.includes(spec.operation)) {
     throw new ZohoRequestError(`Invalid bulk write operation ${JSON.stringify(spec.operation)}`);
   }
   if (spec.resources.length === 0) throw new ZohoRequestError('A bulk write job needs at least one resource');

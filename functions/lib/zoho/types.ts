@@ -70,6 +70,17 @@ export interface AttachmentInfo {
 
 export type BulkOperation = 'insert' | 'update' | 'upsert';
 
+export const BULK_OPERATIONS: readonly BulkOperation[] = ['insert', 'update', 'upsert'];
+
+/** A module or field API name: a letter, then letters, digits or _ (`Leads`, `My_Module__c`). */
+export const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/**
+ * A version in Zoho's API paths: v2, v2.1, v3 ... v8
+ * (https://www.zoho.com/crm/developer/docs/api/v2.1/change-log.html).
+ */
+export const API_VERSION = /^v\d+(\.\d+)?$/;
+
 export interface FieldMapping {
   api_name: string;
   index?: number;
