@@ -247,6 +247,13 @@ export function createMonitoring(scope: Construct, props: MonitoringProps): Moni
       width: 12,
     }),
   );
+  dashboard.addWidgets(
+    new GraphWidget({
+      title: "Outcomes not tagged: the object's own 10 tags left no room (see the WARN log)",
+      left: perKind('OutcomeTagsDropped'),
+      width: 24,
+    }),
+  );
   dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
   return { dashboard, alarms };
 }

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import {
   CopyObjectCommand,
   GetObjectCommand,
@@ -47,7 +48,13 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: { env?: Record<string, string> } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** The handlers' logger; default Powertools' own (silenced by the test environment). */
+  log?: Logger;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-test-'));
   const bucket = 'inbox';
   const localS3 = await startLocalS3({ directory: dir, bucket });
@@ -71,7 +78,11 @@ export async function startHarness(options: { env?: Record<string, string> } = {
     AWS_REGION: 'us-east-1',
     ...options.env,
   });
-  const overrides = { credentials: sandbox.credentials, awsCredentials: S3RVER_CREDENTIALS };
+  const overrides = {
+    credentials: sandbox.credentials,
+    awsCredentials: S3RVER_CREDENTIALS,
+    ...(options.log ? { log: options.log } : {}),
+  };
   const handlers = {
     attachment: createHandler('attachment', await createDeps('attachment', config, overrides)),
     photo: createHandler('photo', await createDeps('photo', config, overrides)),

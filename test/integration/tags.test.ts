@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Log, silentLog } from '#lib/log.ts';
 import { readTags, writeOutcome } from '#lib/s3/tags.ts';
 
 const BUCKET = 'inbox';
@@ -62,10 +63,17 @@ describe('readTags / writeOutcome against a real S3 server', () => {
   it("writes the outcome beside the user's tags", async () => {
     const key = 'attachments/Leads/1/Résumé 東京.pdf';
     await put(key, { project: 'apollo', owner: 'sales' });
-    await writeOutcome(s3, BUCKET, key, undefined, {
-      'zoho-status': 'done',
-      'zoho-id': '4876876000000624001',
-    });
+    await writeOutcome(
+      s3,
+      BUCKET,
+      key,
+      undefined,
+      {
+        'zoho-status': 'done',
+        'zoho-id': '4876876000000624001',
+      },
+      { log: silentLog },
+    );
     expect(await storedTags(key)).toEqual({
       project: 'apollo',
       owner: 'sales',
@@ -77,10 +85,14 @@ describe('readTags / writeOutcome against a real S3 server', () => {
   it('replaces our previous outcome and keeps what the user set meanwhile', async () => {
     const key = 'attachments/Leads/2/a+b.txt';
     await put(key, { project: 'apollo' });
-    await writeOutcome(s3, BUCKET, key, undefined, {
-      'zoho-status': 'pushing',
-      'zoho-attempt': '2026-11-23T10:00:00.000Z',
-    });
+    await writeOutcome(
+      s3,
+      BUCKET,
+      key,
+      undefined,
+      { 'zoho-status': 'pushing', 'zoho-attempt': '2026-11-23T10:00:00.000Z' },
+      { log: silentLog },
+    );
     const during = await readTags(s3, BUCKET, key);
     await s3.send(
       new PutObjectTaggingCommand({
@@ -89,11 +101,18 @@ describe('readTags / writeOutcome against a real S3 server', () => {
         Tagging: { TagSet: [...during, { Key: 'reviewed', Value: 'yes' }] },
       }),
     );
-    await writeOutcome(s3, BUCKET, key, undefined, {
-      'zoho-status': 'failed',
-      'zoho-error': 'RECORD_LOCKED',
-      'zoho-reason': 'The record is locked (approval): unlock it, then drop the file again',
-    });
+    await writeOutcome(
+      s3,
+      BUCKET,
+      key,
+      undefined,
+      {
+        'zoho-status': 'failed',
+        'zoho-error': 'RECORD_LOCKED',
+        'zoho-reason': 'The record is locked (approval): unlock it, then drop the file again',
+      },
+      { log: silentLog },
+    );
     const tags = await readTags(s3, BUCKET, key);
     expect(Object.fromEntries(tags.map((t) => [t.Key, t.Value]))).toEqual({
       project: 'apollo',
@@ -114,12 +133,36 @@ describe('readTags / writeOutcome against a real S3 server', () => {
       key,
       undefined,
       { 'zoho-status': 'done', 'zoho-at': '2026-11-23T10:00:00.000Z', 'zoho-id': '3' },
-      { onDropped: (keys) => dropped.push(...keys) },
+      { log: silentLog, onDropped: (keys) => dropped.push(...keys) },
     );
     const tags = await storedTags(key);
     expect(Object.keys(tags)).toHaveLength(10);
     expect(tags['zoho-status']).toBe('done');
     expect(tags['zoho-id']).toBe('3');
     expect(dropped).toEqual(['zoho-at']);
+  });
+
+  it("says which of ours it dropped, with the key, when the user's ten tags leave no room", async () => {
+    const key = 'attachments/Leads/4/full.txt';
+    const theirs = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`team-${i}`, `v${i}`]));
+    await put(key, theirs);
+    const warnings: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
+    const log: Log = { ...silentLog, warn: (message, fields) => warnings.push({ message, fields }) };
+    const dropped: string[] = [];
+
+    await writeOutcome(
+      s3,
+      BUCKET,
+      key,
+      undefined,
+      { 'zoho-status': 'done', 'zoho-id': '4', 'zoho-at': '2026-11-23T10:00:00.000Z' },
+      { log, onDropped: (keys) => dropped.push(...keys) },
+    );
+
+    expect(await storedTags(key)).toEqual(theirs);
+    expect(dropped).toEqual(['zoho-status', 'zoho-id', 'zoho-at']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.message).toMatch(/10 tags of its own.*S3 allows 10/);
+    expect(warnings[0]?.fields).toMatchObject({ bucket: BUCKET, key, dropped });
   });
 });

@@ -39,6 +39,8 @@ export interface PipelineDeps {
   /** Counts an outcome in the metrics. */
   count: (outcome: Outcome, bytes: number) => void;
   countRetry: (error: unknown) => void;
+  /** Counts an outcome whose tags found no room beside the user's own (S3 allows 10). */
+  countDroppedTags: () => void;
   registerContext: (context: Context) => void;
   now: () => Date;
 }
@@ -147,6 +149,7 @@ export async function createDeps(
     countRetry(error) {
       countError(metrics, isZohoError(error) ? error.code : 'RETRY');
     },
+    countDroppedTags: () => metrics.addMetric('OutcomeTagsDropped', MetricUnit.Count, 1),
     registerContext: (context) => idempotencyConfig.registerLambdaContext(context),
     now: () => new Date(),
   };

@@ -6,7 +6,7 @@ import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempo
 import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
 import type { ObjectEvent } from '#lib/s3/event.ts';
 import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
-import { readTags, writeOutcome } from '#lib/s3/tags.ts';
+import { type OutcomeWriting, readTags, writeOutcome } from '#lib/s3/tags.ts';
 import type { RecordRef } from '#zoho/types.ts';
 import { startBulkWrite } from './bulk-write.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -79,12 +79,19 @@ async function noteRetry(deps: PipelineDeps, object: StoredObject, error: unknow
   try {
     const previous = await readOwnTags(deps, object);
     const attempt = previous['zoho-status'] === 'pushing' ? previous['zoho-attempt'] : undefined;
-    await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, {
-      ...(attempt ? { 'zoho-status': 'pushing', 'zoho-attempt': attempt } : { 'zoho-status': 'retrying' }),
-      'zoho-at': deps.now().toISOString(),
-      ...(code ? { 'zoho-error': code } : {}),
-      ...(reason ? { 'zoho-reason': reason } : {}),
-    });
+    await writeOutcome(
+      deps.s3,
+      object.bucket,
+      object.key,
+      object.versionId,
+      {
+        ...(attempt ? { 'zoho-status': 'pushing', 'zoho-attempt': attempt } : { 'zoho-status': 'retrying' }),
+        'zoho-at': deps.now().toISOString(),
+        ...(code ? { 'zoho-error': code } : {}),
+        ...(reason ? { 'zoho-reason': reason } : {}),
+      },
+      writing(deps),
+    );
   } catch (tagError) {
     deps.log.warn('Could not write the retry reason on the object', { error: tagError });
   }
@@ -106,10 +113,14 @@ async function pushFile(
     earlierAttemptAt: attemptAt,
     signal,
     beforeUpload: () =>
-      writeOutcome(deps.s3, object.bucket, object.key, object.versionId, {
-        'zoho-status': 'pushing',
-        'zoho-attempt': (attemptAt ?? deps.now()).toISOString(),
-      }),
+      writeOutcome(
+        deps.s3,
+        object.bucket,
+        object.key,
+        object.versionId,
+        { 'zoho-status': 'pushing', 'zoho-attempt': (attemptAt ?? deps.now()).toISOString() },
+        writing(deps),
+      ),
   };
   return route.kind === 'photo' ? pushPhoto(deps, push) : pushAttachment(deps, push);
 }
@@ -142,7 +153,8 @@ async function resolveTarget(
 
 /** Writes the outcome on the object, logs it and counts it. */
 export async function record(deps: PipelineDeps, object: StoredObject, outcome: Outcome): Promise<Outcome> {
-  await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, outcomeTags(outcome, deps.now()));
+  const tags = outcomeTags(outcome, deps.now());
+  await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, tags, writing(deps));
   const fields = {
     outcome: outcome.status,
     zohoId: outcome.zohoId,
@@ -153,6 +165,11 @@ export async function record(deps: PipelineDeps, object: StoredObject, outcome: 
   else deps.log.info(`Push ${outcome.status}`, fields);
   deps.count(outcome, object.size);
   return outcome;
+}
+
+/** Our tags that do not fit beside the user's are warned about (with the key) and counted. */
+function writing(deps: PipelineDeps): OutcomeWriting {
+  return { log: deps.log, onDropped: () => deps.countDroppedTags() };
 }
 
 /**

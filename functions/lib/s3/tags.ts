@@ -8,8 +8,9 @@ import {
   type S3Client,
   type Tag,
 } from '@aws-sdk/client-s3';
+import type { Log } from '#lib/log.ts';
 
-export const OUR_TAG_PREFIX = 'zoho-';
+const OUR_TAG_PREFIX = 'zoho-';
 /** S3: at most 10 tags per object. */
 export const MAX_TAGS = 10;
 /** S3: tag keys up to 128 characters, values up to 256. */
@@ -23,7 +24,7 @@ const TAG_CHARACTER = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]$/u;
  * the pipeline and a person read first); the attempt time next (a `pushing` status is useless
  * without it), then the Zoho id, the error, the reason. Tags not listed come last, in given order.
  */
-export const OUTCOME_TAG_PRIORITY: readonly string[] = [
+const OUTCOME_TAG_PRIORITY: readonly string[] = [
   'zoho-status',
   'zoho-attempt',
   'zoho-id',
@@ -46,7 +47,7 @@ export interface MergedTags {
  * The user's tags, untouched, then our outcome in priority order, as many as fit in 10. Should the
  * user already have 10 of their own, none of ours is written (not even `zoho-status`): deleting a
  * person's tag to make room would surprise more than an outcome found only in the logs, metrics
- * and the idempotency ledger.
+ * and the idempotency ledger. What is dropped is said (writeOutcome warns).
  */
 export function planOutcomeTags(existing: readonly Tag[], outcome: Record<string, string>): MergedTags {
   const userTags = existing.filter((tag) => !(tag.Key ?? '').startsWith(OUR_TAG_PREFIX));
@@ -60,13 +61,8 @@ export function planOutcomeTags(existing: readonly Tag[], outcome: Record<string
   };
 }
 
-/** The merged tags only; see planOutcomeTags for the rules. */
-export function mergeOutcomeTags(existing: readonly Tag[], outcome: Record<string, string>): Tag[] {
-  return planOutcomeTags(existing, outcome).tags;
-}
-
 /** A tag key or value S3 accepts: other characters become `_`, too long is cut (ending in `...`). */
-export function sanitize(text: string, maxLength: number): string {
+function sanitize(text: string, maxLength: number): string {
   const characters = Array.from(text, (c) => (TAG_CHARACTER.test(c) ? c : '_'));
   if (characters.length <= maxLength) return characters.join('');
   return `${characters.slice(0, maxLength - 3).join('')}...`;
@@ -93,6 +89,13 @@ export async function readTags(
   return answer.TagSet ?? [];
 }
 
+export interface OutcomeWriting {
+  /** Told, as a warning with the key, of our tags the user's own left no room for. */
+  log: Log;
+  /** Called with the tags dropped (e.g. to count them). */
+  onDropped?: ((dropped: string[]) => void) | undefined;
+}
+
 /**
  * Reads the tags, merges the outcome, writes them back. S3 has no conditional tagging, so a tag a
  * user changes between the read and the write is lost: the window is one round trip.
@@ -103,11 +106,18 @@ export async function writeOutcome(
   key: string,
   versionId: string | undefined,
   outcome: Record<string, string>,
-  options: { onDropped?: (dropped: string[]) => void } = {},
+  writing: OutcomeWriting,
 ): Promise<void> {
   const existing = await readTags(s3, bucket, key, versionId);
   const { tags, dropped } = planOutcomeTags(existing, outcome);
-  if (dropped.length > 0) options.onDropped?.(dropped);
+  if (dropped.length > 0) {
+    const userTags = tags.length - (Object.keys(outcome).length - dropped.length);
+    writing.log.warn(
+      `No room for ${dropped.length} of our outcome tags: the object has ${userTags} tags of its own and S3 allows ${MAX_TAGS}; remove some of them to see the outcome on the object`,
+      { bucket, key, dropped, outcome },
+    );
+    writing.onDropped?.(dropped);
+  }
   if (sameTags(tags, existing)) return;
   await s3.send(
     new PutObjectTaggingCommand({
