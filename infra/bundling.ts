@@ -24,7 +24,7 @@ export function defaultEntry(kind: Kind): string {
  * The entries are ESM (top-level await builds the dependencies once per container), but some
  * dependencies are CommonJS and call `require` for Node built-ins: give the module one.
  */
-export const ESM_REQUIRE_BANNER =
+const ESM_REQUIRE_BANNER =
   "import { createRequire as __s3ToZohoCreateRequire } from 'node:module';" +
   ' const require = __s3ToZohoCreateRequire(import.meta.url);';
 
@@ -34,7 +34,7 @@ export const ESM_REQUIRE_BANNER =
  * up the runtime's SDK fixes without a redeploy. The price: the SDK that runs is the runtime's, not
  * the one in package-lock.json; the code uses nothing newer than the SDK the Lambda runtime ships.
  */
-export const EXTERNAL_MODULES: string[] = ['@aws-sdk/*', '@smithy/*'];
+const EXTERNAL_MODULES: string[] = ['@aws-sdk/*', '@smithy/*'];
 
 export const LAMBDA_ESBUILD = {
   format: 'esm',

@@ -18,10 +18,10 @@ export { KINDS, type Kind };
 export const DEFAULT_ZOHO_CONCURRENCY_BUDGET = 10;
 
 /** The smallest maximum concurrency an SQS event source accepts. */
-export const SQS_MIN_MAX_CONCURRENCY = 2;
+const SQS_MIN_MAX_CONCURRENCY = 2;
 
 /** The largest maximum concurrency an SQS event source accepts. */
-export const SQS_MAX_MAX_CONCURRENCY = 1000;
+const SQS_MAX_MAX_CONCURRENCY = 1000;
 
 /** Attachments and photos are the busy kinds; a bulk write is a few calls spread over minutes. */
 const WEIGHTS: Record<Kind, number> = { attachment: 2, photo: 2, 'bulk-write': 1 };

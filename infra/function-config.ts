@@ -11,7 +11,7 @@ import { KINDS, type Kind } from './concurrency.ts';
  * Variables the construct sets itself from its props. Given in `environment`, they would be
  * silently replaced (and the dashboard, the alarms and the concurrency arithmetic rely on them).
  */
-export const MANAGED_ENVIRONMENT: Record<string, string> = {
+const MANAGED_ENVIRONMENT: Record<string, string> = {
   ZOHO_DC: 'zohoDataCentre',
   ZOHO_SECRET_ARN: 'zohoSecret',
   ZOHO_MAX_IN_FLIGHT: 'zohoMaxInFlightPerInvocation',

@@ -190,9 +190,9 @@ export interface S3ToZohoProps {
   readonly removalPolicy?: RemovalPolicy | undefined;
 }
 
-export const DEFAULT_MAX_RECEIVE_COUNT = 5;
-export const DEFAULT_BATCH_SIZE = 5;
-export const DEFAULT_MEMORY_MB = 512;
+const DEFAULT_MAX_RECEIVE_COUNT = 5;
+const DEFAULT_BATCH_SIZE = 5;
+const DEFAULT_MEMORY_MB = 512;
 const DEFAULT_TIMEOUTS: Record<Kind, Duration> = {
   attachment: Duration.minutes(5),
   photo: Duration.minutes(2),

@@ -48,7 +48,7 @@ export class S3ToZohoStack extends Stack {
 }
 
 /** Every context key the app reads; the README lists them with their defaults. */
-export const CONTEXT_KEYS = [
+const CONTEXT_KEYS = [
   'stackName',
   'bucketName',
   'bucketArn',

@@ -83,7 +83,7 @@ export async function readCsvFromZip(path: string): Promise<ZipCsv> {
 }
 
 /** Zoho detects the delimiter (comma, semicolon, colon or pipe) from the header line (Bulk write limitations). */
-export function detectDelimiter(headerLine: string): string {
+function detectDelimiter(headerLine: string): string {
   const counts = new Map<string, number>([
     [',', 0],
     [';', 0],

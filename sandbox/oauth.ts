@@ -13,12 +13,12 @@ export interface Credentials {
 }
 
 /** Zoho: at most 10 access tokens per refresh token per 10 minutes. */
-export const MINTS_PER_WINDOW = 10;
-export const MINT_WINDOW_MS = 10 * 60_000;
+const MINTS_PER_WINDOW = 10;
+const MINT_WINDOW_MS = 10 * 60_000;
 /** Zoho: at most 15 access tokens alive per refresh token; the 16th invalidates the oldest. */
-export const MAX_ALIVE_TOKENS = 15;
+const MAX_ALIVE_TOKENS = 15;
 /** Self Client grant codes are valid for minutes; the sandbox gives 3. */
-export const GRANT_CODE_TTL_MS = 3 * 60_000;
+const GRANT_CODE_TTL_MS = 3 * 60_000;
 
 const SCOPE = 'ZohoCRM.modules.ALL ZohoCRM.org.READ ZohoCRM.bulk.ALL ZohoFiles.files.ALL';
 

@@ -1,7 +1,7 @@
 /** `page` / `per_page` as Zoho's list and search APIs take them (at most 200 per page). */
 import { invalidData } from './http.ts';
 
-export const MAX_PER_PAGE = 200;
+const MAX_PER_PAGE = 200;
 
 export function pageParams(query: URLSearchParams): { page: number; perPage: number } {
   return {

@@ -40,7 +40,7 @@ interface StoredPhoto {
   uploadedAt: number;
 }
 
-export function formatOf(data: Buffer): ImageFormat | undefined {
+function formatOf(data: Buffer): ImageFormat | undefined {
   if (data.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
   if (data[0] === 0xff && data[1] === 0xd8 && data[2] === 0xff) return 'jpeg';
   const head = data.subarray(0, 6).toString('latin1');

@@ -33,7 +33,7 @@ const invalidQuery = (reason: string, details: Record<string, unknown> = {}) =>
   new ZohoFailure(400, 'INVALID_QUERY', 'invalid query formed', { reason, ...details });
 
 /** Parses `(A:equals:x)`, `((A:equals:x)and(B:starts_with:y))`, … (URL-decoded already). */
-export function parseCriteria(text: string): Criteria {
+function parseCriteria(text: string): Criteria {
   let at = 0;
   let depth = 0;
   const skipSpaces = () => {
@@ -130,7 +130,7 @@ function fieldText(record: CrmRecord, field: string): string {
   return String(value);
 }
 
-export function matcher(
+function matcher(
   module: ModuleSpec,
   criteria: Criteria,
   options: { equalsIsContains: boolean },

@@ -39,10 +39,7 @@ export const PIPELINE_NOTIFICATIONS: readonly NotificationRule[] = [
 ];
 
 /** The rule an object-created event for `key` goes to, if any (S3 matches the raw key, case-sensitively). */
-export function matchNotification(
-  key: string,
-  rules: readonly NotificationRule[],
-): NotificationRule | undefined {
+function matchNotification(key: string, rules: readonly NotificationRule[]): NotificationRule | undefined {
   return rules.find((rule) => key.startsWith(rule.prefix ?? '') && key.endsWith(rule.suffix ?? ''));
 }
 

@@ -140,7 +140,7 @@ export function replayTarget(object: ScannedObject, select: ReplaySelection): Re
 }
 
 /** The event S3 sends a queue when an object is created: version 2.1, one record, the key URL-encoded. */
-export function s3EventFor(
+function s3EventFor(
   bucket: string,
   object: Pick<ReplayTarget, 'key' | 'size' | 'eTag' | 'versionId'>,
   at: { region: string; eventTime: Date; sequencer: string },

@@ -64,7 +64,7 @@ export async function* scanObjects(options: ScanOptions): AsyncGenerator<Scanned
 }
 
 /** A zero-byte `folder/` object made by the console: not a file, nothing to push. */
-export function isFolderMarker(key: string): boolean {
+function isFolderMarker(key: string): boolean {
   return key.endsWith('/');
 }
 
@@ -95,7 +95,7 @@ export function sendOptions(signal: AbortSignal | undefined): { abortSignal?: Ab
 }
 
 /** `map` with at most `limit` calls in flight; results in input order. */
-export async function mapBounded<T, R>(
+async function mapBounded<T, R>(
   items: readonly T[],
   limit: number,
   map: (item: T, index: number) => Promise<R>,

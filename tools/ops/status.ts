@@ -8,7 +8,7 @@ import { scanObjects } from './scan.ts';
 
 export const DEFAULT_STATUS_PREFIXES = KINDS.map((kind) => DEFAULT_PREFIXES[kind]);
 export const DEFAULT_FAILURE_LIMIT = 10;
-export const STATUSES = ['done', 'failed', 'skipped', 'pushing', 'unprocessed'] as const;
+const STATUSES = ['done', 'failed', 'skipped', 'pushing', 'unprocessed'] as const;
 
 /** The pipeline's kind for each default prefix (the bucket notifications of the stack). */
 const KIND_OF_PREFIX: Record<string, string> = Object.fromEntries(

@@ -53,10 +53,6 @@ export class InspectionError extends Error {
   }
 }
 
-export function isInspectionError(error: unknown): error is InspectionError {
-  return error instanceof InspectionError;
-}
-
 /** `26214400` → `"25 MB"`, `1536` → `"1.5 KB"`, `7` → `"7 bytes"` (1 KB = 1024 bytes). */
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;

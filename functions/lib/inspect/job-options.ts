@@ -99,7 +99,7 @@ function ignoreEmpty(value: unknown, where: string, refuse: Refuse): boolean {
 }
 
 /** `value` is job.json once parsed. */
-export function validateJobOptions(value: unknown, refuse: Refuse = refuseJobJson): JobOptions {
+function validateJobOptions(value: unknown, refuse: Refuse = refuseJobJson): JobOptions {
   if (!isObject(value)) throw refuse(`it must be a JSON object, not ${describe(value)}`);
   checkKeys(value, JOB_KEYS, 'it', refuse);
   const options: JobOptions = {};

@@ -54,8 +54,8 @@ export type RouteMatch = FileRouteMatch | BulkRouteMatch;
 export type RouteResult = { ok: true; value: RouteMatch } | { ok: false; error: RoutingError };
 
 /** S3 user metadata (lower-case keys, without `x-amz-meta-`) that overrides the key. */
-export const METADATA_MODULE = 'zoho-module';
-export const METADATA_RECORD_ID = 'zoho-record-id';
+const METADATA_MODULE = 'zoho-module';
+const METADATA_RECORD_ID = 'zoho-record-id';
 
 /**
  * Routes a decoded key. The first route whose pattern fits the key decides; its values are then

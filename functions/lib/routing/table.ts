@@ -40,7 +40,7 @@ export interface RouteDefinition {
   operation?: BulkOperation;
 }
 
-export const PLACEHOLDERS = ['module', 'recordId', 'field', 'value', 'operation', 'fileName', 'ext'] as const;
+const PLACEHOLDERS = ['module', 'recordId', 'field', 'value', 'operation', 'fileName', 'ext'] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** The default routes (DESIGN.md): specific before generic. */

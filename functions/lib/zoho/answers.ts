@@ -109,7 +109,7 @@ export function findFault(json: unknown, headers: RawAnswer['headers'] = {}): Fa
   return undefined;
 }
 
-export function errorFor(status: number, fault: Fault | undefined, rawText?: string): ZohoError {
+function errorFor(status: number, fault: Fault | undefined, rawText?: string): ZohoError {
   const code = fault?.code;
   const fields: ZohoErrorFields = { zohoCode: code, status, details: fault?.details };
   const said = fault ? `${code ?? 'error'}: ${fault.message ?? '(no message)'}` : describeRaw(rawText);

@@ -268,7 +268,7 @@ export function readTokenAnswer(
  * `expires_in` is seconds; accounts that also send `expires_in_sec` may send `expires_in` in
  * milliseconds, so `expires_in_sec` wins.
  */
-export function lifetimeMs(answer: Record<string, unknown>): number {
+function lifetimeMs(answer: Record<string, unknown>): number {
   const seconds =
     positiveNumber(answer.expires_in_sec) ?? positiveNumber(answer.expires_in) ?? DEFAULT_LIFETIME_SECONDS;
   return seconds * 1000;

@@ -475,7 +475,6 @@ function bulkJobBody(spec: BulkWriteJobSpec): Record<string, unknown> {
   return {
     operation: spec.operation,
     ...(spec.ignoreEmpty === undefined ? {} : { ignore_empty: spec.ignoreEmpty }),
-    ...(spec.callback ? { callback: spec.callback } : {}),
     resource: spec.resources.map((resource) => {
       if (!resource.fileId) throw new ZohoRequestError('A bulk write resource needs the uploaded file id');
       return {

@@ -22,7 +22,7 @@ export interface RequestBody {
   dispose(): void;
 }
 
-export function bufferBody(bytes: Uint8Array, contentType: string): RequestBody {
+function bufferBody(bytes: Uint8Array, contentType: string): RequestBody {
   return {
     length: bytes.byteLength,
     contentType,
@@ -176,7 +176,7 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /** The URL without its query string: enough to say where, never a parameter value. */
-export function safeUrl(url: string): string {
+function safeUrl(url: string): string {
   const index = url.indexOf('?');
   return index < 0 ? url : url.slice(0, index);
 }

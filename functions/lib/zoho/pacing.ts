@@ -7,7 +7,7 @@
 import { deadlineError, realSleep, type Sleep, sleepWithin } from './retry.ts';
 
 /** Zoho Standard edition: 10 concurrent calls per org and app. */
-export const DEFAULT_MAX_IN_FLIGHT = 10;
+const DEFAULT_MAX_IN_FLIGHT = 10;
 const MINUTE_MS = 60_000;
 
 export interface PacerOptions {
@@ -24,7 +24,6 @@ export type Release = () => void;
 export interface Pacer {
   /** Waits for a turn (a slot in flight and room in the minute's window). */
   acquire(signal?: AbortSignal): Promise<Release>;
-  inFlight(): number;
 }
 
 export function createPacer(options: PacerOptions = {}): Pacer {
@@ -99,6 +98,5 @@ export function createPacer(options: PacerOptions = {}): Pacer {
         giveSlot();
       };
     },
-    inFlight: () => running,
   };
 }

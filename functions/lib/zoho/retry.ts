@@ -35,7 +35,7 @@ export interface RetryRule {
 }
 
 /** First match wins; an error no rule names is never retried (refusals, auth, protocol, outcome unknown). */
-export const RETRY_RULES: readonly RetryRule[] = [
+const RETRY_RULES: readonly RetryRule[] = [
   {
     code: 'ZOHO_THROTTLED',
     phase: 'token',

@@ -99,7 +99,6 @@ export interface BulkWriteResource {
 export interface BulkWriteJobSpec {
   operation: BulkOperation;
   ignoreEmpty?: boolean;
-  callback?: { url: string; method: 'post' };
   resources: BulkWriteResource[];
 }
 
