@@ -9,7 +9,7 @@ import {
   ZohoServerError,
   ZohoThrottledError,
 } from '#zoho/errors.ts';
-import { backoffDelay, DEFAULT_RETRY_POLICY, decideRetry, sleepWithin } from '#zoho/retry.ts';
+import { DEFAULT_RETRY_POLICY, decideRetry, sleepWithin } from '#zoho/retry.ts';
 
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, throttleDelayMs: 60_000 };
 const ask = (
@@ -48,10 +48,16 @@ describe('retry policy', () => {
   });
 
   it('backs off exponentially with full jitter, capped', () => {
-    expect(backoffDelay(policy, 1, () => 0.999)).toBe(99);
-    expect(backoffDelay(policy, 3, () => 0.999)).toBe(399);
-    expect(backoffDelay(policy, 10, () => 0.999)).toBe(999);
-    expect(backoffDelay(policy, 3, () => 0)).toBe(0);
+    const wait = (attempt: number, random: number) =>
+      decideRetry(
+        { ...policy, maxAttempts: 20 },
+        { error: new ZohoServerError('x'), phase: 'call', attempt, canResend: true },
+        () => random,
+      );
+    expect(wait(1, 0.999)).toEqual({ retry: true, delayMs: 99 });
+    expect(wait(3, 0.999)).toEqual({ retry: true, delayMs: 399 });
+    expect(wait(10, 0.999)).toEqual({ retry: true, delayMs: 999 });
+    expect(wait(3, 0)).toEqual({ retry: true, delayMs: 0 });
     expect(ask(new ZohoServerError('x'), { attempt: 2 })).toEqual({ retry: true, delayMs: 100 });
   });
 

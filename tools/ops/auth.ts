@@ -128,7 +128,7 @@ function grantError(error: unknown): unknown {
 }
 
 /** The secret's JSON, in the shape the pipeline reads (contract.md). */
-export function secretString(credentials: OAuthCredentials): string {
+function secretString(credentials: OAuthCredentials): string {
   return JSON.stringify({
     client_id: credentials.clientId,
     client_secret: credentials.clientSecret,

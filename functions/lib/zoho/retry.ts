@@ -73,7 +73,7 @@ export function decideRetry(
 }
 
 /** Exponential back-off with full jitter: a random wait in [0, min(max, base * 2^(attempt-1))). */
-export function backoffDelay(
+function backoffDelay(
   policy: RetryPolicy,
   attempt: number,
   random: () => number = Math.random,
