@@ -1,8 +1,9 @@
 /**
  * How each Lambda entry is bundled, in one place: the CDK stack hands these to NodejsFunction
- * (which runs the local esbuild, never Docker) and bench/bundle-size.ts hands the same ones to
- * esbuild directly to report the sizes.
+ * (which runs the local esbuild, never Docker); bundleEntry hands the same ones to esbuild directly,
+ * for the size test (test/infra/bundle-size.test.ts) and bench/bundle-size.ts.
  */
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Kind } from './concurrency.ts';
 
@@ -50,3 +51,33 @@ export const LAMBDA_ESBUILD = {
   banner: ESM_REQUIRE_BANNER,
   external: EXTERNAL_MODULES,
 } as const;
+
+/** Every bundle's minified code stays under 1 MB, counted as 1,000,000 bytes (the test fails beyond). */
+export const BUNDLE_LIMIT_BYTES = 1_000_000;
+
+/**
+ * Bundles a kind's entry in memory, as NodejsFunction does with LAMBDA_ESBUILD (`external`: what
+ * stays out of the bundle, by default the AWS SDK). The output holds `index.mjs` and its map.
+ */
+export async function bundleEntry(kind: Kind, external: readonly string[] = LAMBDA_ESBUILD.external) {
+  const { build } = await import('esbuild');
+  return build({
+    entryPoints: [defaultEntry(kind)],
+    bundle: true,
+    write: false,
+    outfile: join(REPO_ROOT, 'cdk.out', 'bundle-size', ENTRY_FOLDERS[kind], 'index.mjs'),
+    absWorkingDir: REPO_ROOT,
+    format: LAMBDA_ESBUILD.format,
+    platform: LAMBDA_ESBUILD.platform,
+    target: LAMBDA_ESBUILD.target,
+    minify: LAMBDA_ESBUILD.minify,
+    keepNames: LAMBDA_ESBUILD.keepNames,
+    sourcemap: LAMBDA_ESBUILD.sourcemap,
+    sourcesContent: LAMBDA_ESBUILD.sourcesContent,
+    mainFields: [...LAMBDA_ESBUILD.mainFields],
+    banner: { js: LAMBDA_ESBUILD.banner },
+    external: [...external],
+    metafile: true,
+    logLevel: 'error',
+  });
+}

@@ -1,24 +1,27 @@
+/**
+ * Each Lambda bundle, built as the stack builds it (infra/bundling.ts: NodejsFunction's options,
+ * the local esbuild), stays under 1 MB: 1,000,000 bytes of minified code.
+ */
 import { describe, expect, it } from 'vitest';
-import { replaceSection } from '../../bench/bundle-size.ts';
+import { BUNDLE_LIMIT_BYTES, bundleEntry } from '../../infra/bundling.ts';
+import { KINDS } from '../../infra/concurrency.ts';
 
-const OURS = '## Lambda bundle sizes\n\nnew numbers\n';
+async function codeBytes(...args: Parameters<typeof bundleEntry>): Promise<number> {
+  const result = await bundleEntry(...args);
+  const code = result.outputFiles.find((file) => file.path.endsWith('index.mjs'));
+  if (!code) throw new Error(`esbuild produced no index.mjs for ${args[0]}`);
+  return code.contents.byteLength;
+}
 
-describe('BENCHMARKS.md section replacement', () => {
-  it('creates the document when there is none', () => {
-    expect(replaceSection('', OURS)).toBe(`# Benchmarks\n\n${OURS}`);
+describe('Lambda bundle size', () => {
+  it.each(KINDS)('the %s bundle is under 1,000,000 bytes', async (kind) => {
+    const bytes = await codeBytes(kind);
+    // A real bundle: our code and its dependencies, not an entry that imports them at run time.
+    expect(bytes).toBeGreaterThan(100_000);
+    expect(bytes).toBeLessThan(BUNDLE_LIMIT_BYTES);
   });
 
-  it('appends the section after the others', () => {
-    expect(replaceSection('# Benchmarks\n\n## Client\n\nfast\n', OURS)).toBe(
-      `# Benchmarks\n\n## Client\n\nfast\n\n${OURS}`,
-    );
-  });
-
-  it('replaces only its own section, keeping the ones around it', () => {
-    const document =
-      '# Benchmarks\n\n## Client\n\nfast\n\n## Lambda bundle sizes\n\nold numbers\n\n## Local run\n\n3 s\n';
-    expect(replaceSection(document, OURS)).toBe(
-      `# Benchmarks\n\n## Client\n\nfast\n\n${OURS}\n## Local run\n\n3 s\n`,
-    );
+  it('sees a bundle over the limit: with the AWS SDK bundled too, it is', async () => {
+    expect(await codeBytes('attachment', [])).toBeGreaterThan(BUNDLE_LIMIT_BYTES);
   });
 });
