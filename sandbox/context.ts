@@ -11,11 +11,11 @@ import type { Crm } from './crm.ts';
 import type { FaultState } from './faults.ts';
 import { headerValue, invalidData, type Reply, requiredParamMissing } from './http.ts';
 import {
-  boundaryOf,
   discardSink,
   fileSink,
   MultipartError,
   memorySink,
+  multipartParser,
   type PartSink,
   parseMultipart,
 } from './multipart.ts';
@@ -147,8 +147,8 @@ export async function receiveForm(
   parts: SandboxParts,
   options: { maxBytes: number; mode: 'disk' | 'memory'; textFields?: string[] },
 ): Promise<ReceivedForm> {
-  const boundary = boundaryOf(headerValue(ctx.req, 'content-type'));
-  if (!boundary) throw requiredParamMissing('file');
+  const parser = multipartParser(headerValue(ctx.req, 'content-type'));
+  if (!parser) throw requiredParamMissing('file');
   if (parts.faults.takeResetDuringUpload()) await cutMidBody(ctx);
 
   const fields: Record<string, string> = {};
@@ -159,7 +159,7 @@ export async function receiveForm(
   };
 
   try {
-    await parseMultipart(bodyOf(ctx), boundary, (part): PartSink => {
+    await parseMultipart(bodyOf(ctx), parser, (part): PartSink => {
       if (part.name === 'file' && part.fileName !== undefined && !file) {
         const received: ReceivedFile = {
           fileName: part.fileName,

@@ -1,13 +1,15 @@
 /**
- * A streaming multipart/form-data reader (RFC 7578): it scans for the boundary chunk by chunk and
- * hands each part's bytes to a sink as they arrive, so a 100 MB file goes to disk (or is only
- * hashed) and never sits whole in memory. The whole body is always consumed, even when a sink
- * discards what it gets, so the answer reaches a client that is still sending.
+ * Reading multipart/form-data uploads (RFC 7578) with busboy, the field's parser: each part's
+ * bytes go to a sink as they arrive, so a 100 MB file goes to disk (or is only hashed) and never
+ * sits whole in memory. The whole body is always consumed, even after a malformed part or when a
+ * sink discards what it gets, so the answer reaches a client that is still sending.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import busboy, { type Busboy } from 'busboy';
 
 export interface PartInfo {
   name: string;
@@ -28,180 +30,86 @@ export class MultipartError extends Error {
   }
 }
 
-const MAX_HEADER_BYTES = 16 * 1024;
-const CRLF = Buffer.from('\r\n');
-const HEADER_END = Buffer.from('\r\n\r\n');
-
-/** The boundary of a `multipart/form-data` content type, or undefined for any other type. */
-export function boundaryOf(contentType: string | undefined): string | undefined {
-  if (!contentType) return undefined;
-  const { type, params } = parseHeaderParams(contentType);
-  if (type.toLowerCase() !== 'multipart/form-data') return undefined;
-  const boundary = params.boundary;
-  return boundary && boundary.length <= 200 ? boundary : undefined;
+/** A parser for a `multipart/form-data` body with a boundary, or undefined for any other type. */
+export function multipartParser(contentType: string | undefined): Busboy | undefined {
+  if (!contentType || !/^multipart\/form-data\s*(;|$)/i.test(contentType)) return undefined;
+  try {
+    return busboy({
+      headers: { 'content-type': contentType },
+      // The file name as sent, folders and all (busboy keeps only the last segment by default).
+      preservePath: true,
+      // A plain filename="…" is UTF-8, as undici and browsers send it (busboy's default is latin1).
+      defParamCharset: 'utf8',
+    });
+  } catch {
+    return undefined; // no boundary
+  }
 }
 
+/** Feeds the body to the parser and each part to the sink `onPart` gives; throws MultipartError for a malformed body. */
 export async function parseMultipart(
   source: AsyncIterable<Buffer>,
-  boundary: string,
+  parser: Busboy,
   onPart: (part: PartInfo) => PartSink | Promise<PartSink>,
 ): Promise<void> {
-  const delimiter = Buffer.from(`\r\n--${boundary}`);
-  // A leading CRLF lets the first boundary, at the very start of the body, match the delimiter.
-  let buffer: Buffer = Buffer.from(CRLF);
-  // Moved by `step`, so the declared union is kept (`as`) rather than narrowed here.
-  let state = 'preamble' as 'preamble' | 'afterDelimiter' | 'headers' | 'body' | 'done';
-  let sink: PartSink | undefined;
-
-  const step = async (): Promise<void> => {
-    for (;;) {
-      if (state === 'preamble') {
-        const at = buffer.indexOf(delimiter);
-        if (at < 0) {
-          buffer = buffer.subarray(Math.max(0, buffer.length - delimiter.length + 1));
-          return;
-        }
-        buffer = buffer.subarray(at + delimiter.length);
-        state = 'afterDelimiter';
-      } else if (state === 'afterDelimiter') {
-        if (buffer.length < 2) return;
-        if (buffer[0] === 0x2d && buffer[1] === 0x2d) {
-          state = 'done';
-          buffer = Buffer.alloc(0);
-          return;
-        }
-        const eol = buffer.indexOf(CRLF);
-        if (eol < 0) {
-          if (buffer.length > 1024) throw new MultipartError('a boundary line is not followed by CRLF');
-          return;
-        }
-        // RFC 2046 allows transport padding (spaces, tabs) between the boundary and its CRLF.
-        if (!/^[ \t]*$/.test(buffer.subarray(0, eol).toString('latin1'))) {
-          throw new MultipartError('a boundary line holds more than the boundary');
-        }
-        buffer = buffer.subarray(eol + 2);
-        state = 'headers';
-      } else if (state === 'headers') {
-        const empty = buffer.length >= 2 && buffer[0] === 0x0d && buffer[1] === 0x0a;
-        const end = empty ? -2 : buffer.indexOf(HEADER_END);
-        if (end === -1) {
-          if (buffer.length > MAX_HEADER_BYTES)
-            throw new MultipartError('a part has more than 16 KB of headers');
-          return;
-        }
-        const info = parsePartHeaders(empty ? '' : buffer.subarray(0, end).toString('utf8'));
-        buffer = buffer.subarray(end + 4);
-        sink = await onPart(info);
-        state = 'body';
-      } else if (state === 'body') {
-        const current = sink as PartSink;
-        const at = buffer.indexOf(delimiter);
-        if (at < 0) {
-          // Keep what could be the start of a delimiter split across chunks.
-          const safe = buffer.length - delimiter.length + 1;
-          if (safe > 0) {
-            await current.write(buffer.subarray(0, safe));
-            buffer = buffer.subarray(safe);
-          }
-          return;
-        }
-        if (at > 0) await current.write(buffer.subarray(0, at));
-        await current.end();
-        sink = undefined;
-        buffer = buffer.subarray(at + delimiter.length);
-        state = 'afterDelimiter';
-      } else {
-        return;
-      }
-    }
-  };
-
-  // Leaving the loop early would destroy the request and lose the answer: after a failure the rest
-  // of the body is read and dropped, then the failure is thrown.
+  const parts: Promise<void>[] = [];
   let failure: unknown;
+  const fail = (error: unknown) => {
+    failure ??= error;
+  };
+  const take = (name: string | undefined, info: Omit<PartInfo, 'name'>, stream: Readable) => {
+    if (name === undefined) {
+      stream.resume();
+      fail(new MultipartError('a part is not form-data with a name'));
+      return;
+    }
+    parts.push(readPart({ name, ...info }, stream, onPart).catch(fail));
+  };
+  parser.on('file', (name, stream, { filename, mimeType }) =>
+    take(
+      name,
+      { ...(filename === undefined ? {} : { fileName: unescapeFormName(filename) }), contentType: mimeType },
+      stream,
+    ),
+  );
+  parser.on('field', (name, value) => take(name, {}, Readable.from([Buffer.from(value, 'utf8')])));
+  const closed = new Promise<void>((resolve) => {
+    parser.on('error', (error: Error) => {
+      fail(new MultipartError(error.message));
+      resolve();
+    });
+    parser.on('close', resolve);
+  });
+
   for await (const chunk of source) {
-    if (state === 'done' || failure !== undefined) continue; // the epilogue is read and ignored
-    buffer = buffer.length > 0 ? Buffer.concat([buffer, chunk]) : chunk;
-    try {
-      await step();
-    } catch (error) {
-      failure = error;
-    }
+    if (failure !== undefined) continue; // the rest is read and dropped
+    if (!parser.write(chunk)) await Promise.race([once(parser, 'drain').catch(() => undefined), closed]);
   }
+  if (failure === undefined) parser.end();
+  else parser.destroy();
+  await closed;
+  await Promise.all(parts);
   if (failure !== undefined) throw failure;
-  if (state !== 'done') throw new MultipartError('the body ends before the closing boundary');
 }
 
-function parsePartHeaders(text: string): PartInfo {
-  const headers = new Map<string, string>();
-  for (const line of text.split('\r\n')) {
-    const colon = line.indexOf(':');
-    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+/** One part's bytes to its sink. A failing sink leaves the part to be read and dropped, so the parser goes on. */
+async function readPart(
+  info: PartInfo,
+  stream: Readable,
+  onPart: (part: PartInfo) => PartSink | Promise<PartSink>,
+): Promise<void> {
+  let broken: Error | undefined;
+  stream.on('error', (error) => {
+    broken = error;
+  });
+  try {
+    const sink = await onPart(info);
+    for await (const chunk of stream) await sink.write(chunk as Buffer);
+    await sink.end();
+  } catch (error) {
+    stream.resume();
+    throw broken !== undefined && error === broken ? new MultipartError(broken.message) : error;
   }
-  const disposition = headers.get('content-disposition');
-  if (!disposition) throw new MultipartError('a part has no Content-Disposition');
-  const { type, params } = parseHeaderParams(disposition);
-  if (type.toLowerCase() !== 'form-data' || params.name === undefined) {
-    throw new MultipartError('a part is not form-data with a name');
-  }
-  const info: PartInfo = { name: params.name };
-  const fileName = params['filename*'] !== undefined ? decodeExtValue(params['filename*']) : params.filename;
-  if (fileName !== undefined) info.fileName = unescapeFormName(fileName);
-  const contentType = headers.get('content-type');
-  if (contentType) info.contentType = contentType;
-  return info;
-}
-
-/** `type; a=b; c="d \"e\""` → type and parameters (names lower-cased, quoted strings unescaped). */
-export function parseHeaderParams(value: string): { type: string; params: Record<string, string> } {
-  const semicolon = value.indexOf(';');
-  const type = (semicolon < 0 ? value : value.slice(0, semicolon)).trim();
-  const params: Record<string, string> = {};
-  let at = semicolon < 0 ? value.length : semicolon + 1;
-  while (at < value.length) {
-    const eq = value.indexOf('=', at);
-    if (eq < 0) break;
-    const name = value.slice(at, eq).trim().toLowerCase();
-    at = eq + 1;
-    while (value[at] === ' ' || value[at] === '\t') at += 1;
-    let paramValue = '';
-    if (value[at] === '"') {
-      at += 1;
-      while (at < value.length && value[at] !== '"') {
-        if (value[at] === '\\' && at + 1 < value.length) at += 1;
-        paramValue += value[at];
-        at += 1;
-      }
-      const next = value.indexOf(';', at);
-      at = next < 0 ? value.length : next + 1;
-    } else {
-      const next = value.indexOf(';', at);
-      paramValue = (next < 0 ? value.slice(at) : value.slice(at, next)).trim();
-      at = next < 0 ? value.length : next + 1;
-    }
-    if (name && !(name in params)) params[name] = paramValue;
-  }
-  return { type, params };
-}
-
-/** RFC 5987 `charset'language'pct-encoded`; UTF-8 and ISO-8859-1 are the charsets it names. */
-function decodeExtValue(value: string): string {
-  const match = /^([^']*)'[^']*'(.*)$/.exec(value);
-  if (!match) throw new MultipartError('filename* is not an RFC 5987 value');
-  const charset = (match[1] ?? '').toLowerCase();
-  const bytes: number[] = [];
-  const encoded = match[2] ?? '';
-  for (let i = 0; i < encoded.length; i += 1) {
-    if (encoded[i] === '%' && /^[0-9a-fA-F]{2}$/.test(encoded.slice(i + 1, i + 3))) {
-      bytes.push(Number.parseInt(encoded.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(encoded.charCodeAt(i) & 0xff);
-    }
-  }
-  if (charset === 'utf-8') return new TextDecoder('utf-8', { fatal: false }).decode(Uint8Array.from(bytes));
-  if (charset === 'iso-8859-1') return Buffer.from(bytes).toString('latin1');
-  throw new MultipartError(`filename* uses an unsupported charset: ${charset}`);
 }
 
 /** Browsers and undici percent-escape `"`, CR and LF inside a quoted form-data file name (WHATWG). */
