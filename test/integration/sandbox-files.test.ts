@@ -157,6 +157,17 @@ describe('attachments', () => {
       'INVALID_DATA',
     ],
     [
+      'a file whose body ends before the closing boundary',
+      {
+        contentType: 'multipart/form-data; boundary=b',
+        body: Buffer.from(
+          '--b\r\nContent-Disposition: form-data; name="file"; filename="cut.txt"\r\n\r\nhalf a file',
+        ),
+      },
+      400,
+      'INVALID_DATA',
+    ],
+    [
       'a file and a link at once',
       multipart([
         { name: 'file', data: 'x', filename: 'x.txt' },
