@@ -1,8 +1,8 @@
 /**
- * A multipart/form-data body with one streamed file part, never held in memory. form-data counts
- * a plain stream as zero bytes unless given `knownLength`, so the exact total is computed up front
- * and sent as `Content-Length`. The form is built only when the first byte is asked for: until
- * then the source stream is untouched and the request may still be sent again.
+ * A multipart/form-data body with one streamed file part, never held in memory. The exact total
+ * is known up front (the part's head, the file's size, form-data's closing lines) and sent as
+ * `Content-Length`. The form is built only when the first byte is asked for: until then the
+ * source stream is untouched and the request may still be sent again.
  */
 import { randomBytes } from 'node:crypto';
 import { PassThrough } from 'node:stream';
@@ -17,11 +17,10 @@ const CHUNK_BYTES = 64 * 1024;
 export function multipartFileBody(field: string, file: UploadFile): RequestBody {
   const boundary = `----s3-to-zoho-${randomBytes(12).toString('hex')}`;
   // form-data only fills in headers it lacks, so the whole part head is given as a string.
-  const partOptions = {
-    knownLength: file.size,
-    header: partHead(boundary, field, file.fileName, file.contentType || DEFAULT_CONTENT_TYPE),
-  };
-  const length = measure(boundary, field, partOptions);
+  const header = partHead(boundary, field, file.fileName, file.contentType || DEFAULT_CONTENT_TYPE);
+  const partOptions = { knownLength: file.size, header };
+  // What form-data writes after the file: a line break, then the closing boundary.
+  const length = Buffer.byteLength(header) + file.size + Buffer.byteLength(`\r\n--${boundary}--\r\n`);
   const source = file.body;
   let sourceError: unknown;
   const noteError = (error: unknown) => {
@@ -61,14 +60,6 @@ export function multipartFileBody(field: string, file: UploadFile): RequestBody 
 function partHead(boundary: string, field: string, fileName: string, contentType: string): string {
   const safeType = contentType.replace(/[^\x20-\x7e]/g, '');
   return `--${boundary}\r\nContent-Disposition: ${contentDisposition(field, fileName)}\r\nContent-Type: ${safeType}\r\n\r\n`;
-}
-
-/** The exact byte length of the form: form-data adds it up from `knownLength` and the headers. */
-function measure(boundary: string, field: string, partOptions: FormData.AppendOptions): number {
-  const probe = new FormData();
-  probe.setBoundary(boundary);
-  probe.append(field, Buffer.alloc(0), partOptions);
-  return probe.getLengthSync();
 }
 
 /**
