@@ -123,43 +123,43 @@ describe('readTags / writeOutcome against a real S3 server', () => {
     });
   });
 
+  /** Writes a three-tag `done` outcome on `key`; answers what was dropped and the warnings logged. */
+  async function writeDone(key: string, id: string) {
+    const warnings: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
+    const log: Log = { ...silentLog, warn: (message, fields) => warnings.push({ message, fields }) };
+    const dropped: string[] = [];
+    const outcome = { 'zoho-status': 'done', 'zoho-at': '2026-11-23T10:00:00.000Z', 'zoho-id': id };
+    await writeOutcome(s3, BUCKET, key, undefined, outcome, {
+      log,
+      onDropped: (keys) => dropped.push(...keys),
+    });
+    return { dropped, warnings };
+  }
+
+  const userTags = (count: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`t${i}`, `v${i}`]));
+
   it('stays within ten tags, dropping our least important ones and saying which', async () => {
     const key = 'photos/Leads/3.png';
-    await put(key, Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`t${i}`, `v${i}`])));
-    const dropped: string[] = [];
-    await writeOutcome(
-      s3,
-      BUCKET,
-      key,
-      undefined,
-      { 'zoho-status': 'done', 'zoho-at': '2026-11-23T10:00:00.000Z', 'zoho-id': '3' },
-      { log: silentLog, onDropped: (keys) => dropped.push(...keys) },
-    );
+    await put(key, userTags(8));
+    const { dropped, warnings } = await writeDone(key, '3');
     const tags = await storedTags(key);
     expect(Object.keys(tags)).toHaveLength(10);
     expect(tags['zoho-status']).toBe('done');
     expect(tags['zoho-id']).toBe('3');
     expect(dropped).toEqual(['zoho-at']);
+    expect(warnings[0]?.message).toMatch(
+      /No room for 1 of our outcome tags: the object has 8 tags of its own/,
+    );
   });
 
   it("says which of ours it dropped, with the key, when the user's ten tags leave no room", async () => {
     const key = 'attachments/Leads/4/full.txt';
-    const theirs = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`team-${i}`, `v${i}`]));
-    await put(key, theirs);
-    const warnings: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
-    const log: Log = { ...silentLog, warn: (message, fields) => warnings.push({ message, fields }) };
-    const dropped: string[] = [];
+    await put(key, userTags(10));
 
-    await writeOutcome(
-      s3,
-      BUCKET,
-      key,
-      undefined,
-      { 'zoho-status': 'done', 'zoho-id': '4', 'zoho-at': '2026-11-23T10:00:00.000Z' },
-      { log, onDropped: (keys) => dropped.push(...keys) },
-    );
+    const { dropped, warnings } = await writeDone(key, '4');
 
-    expect(await storedTags(key)).toEqual(theirs);
+    expect(await storedTags(key)).toEqual(userTags(10));
     expect(dropped).toEqual(['zoho-status', 'zoho-id', 'zoho-at']);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.message).toMatch(/10 tags of its own.*S3 allows 10/);
