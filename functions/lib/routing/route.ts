@@ -2,11 +2,10 @@
  * Object key (+ its metadata) → what to push where. Pure: no S3, no Zoho. Everything taken from
  * the key is checked here, so nothing unchecked reaches a URL.
  */
-import type { BulkOperation } from '#zoho/types.ts';
+import { BULK_OPERATIONS, type BulkOperation } from '#zoho/types.ts';
 import { type RoutingCode, RoutingError } from './errors.ts';
 import type { CompiledRoute, CompiledRoutes, Kind, Placeholder } from './table.ts';
 import {
-  BULK_OPERATIONS,
   checkApiName,
   checkExtension,
   checkFileName,

@@ -10,9 +10,9 @@
  * Routes are tried in order and the first whose pattern fits the key decides. A deployment
  * replaces the whole table (ROUTES); it is checked here, once, at start.
  */
-import type { BulkOperation } from '#zoho/types.ts';
+import { BULK_OPERATIONS, type BulkOperation } from '#zoho/types.ts';
 import { RouteTableError } from './errors.ts';
-import { BULK_OPERATIONS, checkApiName, checkOperation } from './validate.ts';
+import { checkApiName, checkOperation } from './validate.ts';
 
 /** The three kinds of push: one Lambda function, one queue and one default prefix each. */
 export type Kind = 'attachment' | 'photo' | 'bulk-write';

@@ -4,8 +4,6 @@
  */
 import { API_NAME, BULK_OPERATIONS, type BulkOperation } from '#zoho/types.ts';
 
-export { BULK_OPERATIONS };
-
 const RECORD_ID = /^[0-9]{1,30}$/;
 const EXTENSION = /^[A-Za-z0-9]{1,16}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.

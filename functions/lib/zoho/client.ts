@@ -39,24 +39,22 @@ import {
   type Sleep,
   sleepWithin,
 } from './retry.ts';
-import {
-  type AccessToken,
-  API_NAME,
-  API_VERSION,
-  type AttachmentInfo,
-  BULK_OPERATIONS,
-  type BulkJobCounts,
-  type BulkJobStatus,
-  type BulkWriteJob,
-  type BulkWriteJobSpec,
-  type CallOptions,
-  type OAuthCredentials,
-  type RecordRef,
-  type TokenStore,
-  type UploadFile,
-  type ZohoClient,
-  type ZohoRecord,
+import type {
+  AccessToken,
+  AttachmentInfo,
+  BulkJobCounts,
+  BulkJobStatus,
+  BulkWriteJob,
+  BulkWriteJobSpec,
+  CallOptions,
+  OAuthCredentials,
+  RecordRef,
+  TokenStore,
+  UploadFile,
+  ZohoClient,
+  ZohoRecord,
 } from './types.ts';
+import { API_NAME, API_VERSION, BULK_OPERATIONS } from './types.ts';
 
 export interface ZohoClientOptions {
   hosts: ZohoHosts;
