@@ -62,7 +62,7 @@ export function splitConcurrencyBudget(options: ConcurrencyOptions): Concurrency
 }
 
 /** Sum over kinds of invocations × calls per invocation: the most Zoho calls the fleet can have open. */
-export function maxZohoCallsInFlight(split: ConcurrencySplit, inFlightPerInvocation: number): number {
+function maxZohoCallsInFlight(split: ConcurrencySplit, inFlightPerInvocation: number): number {
   return KINDS.reduce((sum, kind) => sum + split[kind] * inFlightPerInvocation, 0);
 }
 

@@ -75,7 +75,7 @@ export function contentDisposition(field: string, fileName: string): string {
 }
 
 /** `Résumé 東京.pdf` → `Resume __.pdf`: accents dropped, anything else outside printable ASCII, `"` and `\` → `_`. */
-export function asciiFileName(name: string): string {
+function asciiFileName(name: string): string {
   const ascii = name
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
@@ -84,7 +84,7 @@ export function asciiFileName(name: string): string {
 }
 
 /** RFC 5987 value-chars: attr-char stays, every other UTF-8 byte is %XX (lone surrogates become U+FFFD). */
-export function encodeRfc5987(value: string): string {
+function encodeRfc5987(value: string): string {
   let out = '';
   for (const byte of Buffer.from(value, 'utf8')) {
     const char = String.fromCharCode(byte);
