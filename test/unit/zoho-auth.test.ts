@@ -1,7 +1,7 @@
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Log } from '#lib/log.ts';
-import { createMemoryTokenStore, createTokenProvider, parseTokenAnswer } from '#zoho/auth.ts';
+import { createMemoryTokenStore, createTokenProvider, readTokenAnswer } from '#zoho/auth.ts';
 import { ZohoAuthError, ZohoProtocolError, ZohoServerError, ZohoThrottledError } from '#zoho/errors.ts';
 import type { AccessToken, TokenStore } from '#zoho/types.ts';
 import { type FakeServer, json, readBody, startFakeServer, TEST_CREDENTIALS } from './zoho-fake-server.ts';
@@ -9,23 +9,6 @@ import { type FakeServer, json, readBody, startFakeServer, TEST_CREDENTIALS } fr
 const NOW = 1_700_000_000_000;
 
 describe('the token answer', () => {
-  it('reads a token, its API domain and its lifetime in seconds', () => {
-    const text = JSON.stringify({ access_token: 'a', api_domain: 'http://x/api/', expires_in: 3600 });
-    expect(parseTokenAnswer(200, text, NOW, 'http://default')).toEqual({
-      accessToken: 'a',
-      apiDomain: 'http://x/api',
-      expiresAt: NOW + 3_600_000,
-    });
-  });
-
-  it('prefers expires_in_sec: expires_in may then be milliseconds', () => {
-    const text = JSON.stringify({ access_token: 'a', expires_in: 3_600_000, expires_in_sec: 3600 });
-    expect(parseTokenAnswer(200, text, NOW, 'http://default')).toMatchObject({
-      apiDomain: 'http://default',
-      expiresAt: NOW + 3_600_000,
-    });
-  });
-
   it.each([
     ['invalid_code', ZohoAuthError],
     ['invalid_client', ZohoAuthError],
@@ -38,7 +21,7 @@ describe('the token answer', () => {
     });
     const error = (() => {
       try {
-        parseTokenAnswer(200, text, NOW, 'http://d');
+        readTokenAnswer(200, text);
       } catch (e) {
         return e;
       }
@@ -48,9 +31,9 @@ describe('the token answer', () => {
   });
 
   it('maps what is not JSON by status', () => {
-    expect(() => parseTokenAnswer(502, '<html>', NOW, 'd')).toThrow(ZohoServerError);
-    expect(() => parseTokenAnswer(200, '<html>', NOW, 'd')).toThrow(ZohoProtocolError);
-    expect(() => parseTokenAnswer(429, '', NOW, 'd')).toThrow(ZohoThrottledError);
+    expect(() => readTokenAnswer(502, '<html>')).toThrow(ZohoServerError);
+    expect(() => readTokenAnswer(200, '<html>')).toThrow(ZohoProtocolError);
+    expect(() => readTokenAnswer(429, '')).toThrow(ZohoThrottledError);
   });
 });
 
@@ -90,6 +73,31 @@ describe('the token provider', () => {
       ...extra,
     });
   }
+
+  it('reads a token, its API domain and its lifetime in seconds', async () => {
+    const fake = await tokenServer(() => ({
+      access_token: 'a',
+      api_domain: 'http://x/api/',
+      expires_in: 3600,
+    }));
+    expect(await provider(fake.url, { now: () => NOW }).current()).toEqual({
+      accessToken: 'a',
+      apiDomain: 'http://x/api',
+      expiresAt: NOW + 3_600_000,
+    });
+  });
+
+  it('prefers expires_in_sec: expires_in may then be milliseconds', async () => {
+    const fake = await tokenServer(() => ({
+      access_token: 'a',
+      expires_in: 3_600_000,
+      expires_in_sec: 3600,
+    }));
+    expect(await provider(fake.url, { now: () => NOW }).current()).toMatchObject({
+      apiDomain: fake.url,
+      expiresAt: NOW + 3_600_000,
+    });
+  });
 
   it('makes exactly one token request for 50 concurrent callers on a cold process', async () => {
     const fake = await tokenServer(

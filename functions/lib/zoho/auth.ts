@@ -200,12 +200,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
 }
 
 /** The accounts server's answer to a refresh → a token. */
-export function parseTokenAnswer(
-  status: number,
-  text: string,
-  now: number,
-  defaultApiDomain: string,
-): AccessToken {
+function parseTokenAnswer(status: number, text: string, now: number, defaultApiDomain: string): AccessToken {
   const { accessToken, json } = readTokenAnswer(status, text);
   const apiDomain = stringOf(json.api_domain) ?? defaultApiDomain;
   return { accessToken, apiDomain: apiDomain.replace(/\/+$/, ''), expiresAt: now + lifetimeMs(json) };
