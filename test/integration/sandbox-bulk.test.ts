@@ -307,6 +307,17 @@ describe('bulk write jobs', () => {
     });
   });
 
+  it('answers an unknown job id with 404 RESOURCE_NOT_FOUND, as Zoho does for bulk jobs', async () => {
+    const answer = await call('/crm/bulk/v8/write/5725767999999999999');
+    expect(answer.status).toBe(404);
+    expect(await answer.json()).toEqual({
+      code: 'RESOURCE_NOT_FOUND',
+      details: { resource: '5725767999999999999' },
+      message: 'the requested resource does not exist',
+      status: 'error',
+    });
+  });
+
   it('needs the token to download a result', async () => {
     const { details } = await runJob({
       operation: 'insert',
