@@ -494,6 +494,16 @@ describe('the client, precisely', () => {
     });
   });
 
+  it.each([
+    ['INPROGRESS', 'IN PROGRESS'],
+    ['in_progress', 'IN PROGRESS'],
+    ['SKIPPED', 'SKIPPED'],
+    ['QUEUED_FOR_LATER', 'QUEUED FOR LATER'],
+  ])('takes the job status %s (Zoho’s examples and spec spell more than four) as %s', async (sent, seen) => {
+    const fakeServer = await fake((_req, res) => json(res, 200, { id: '1', status: sent, resource: [] }));
+    expect((await clientFor(fakeServer).getBulkWriteJob('1')).status).toBe(seen);
+  });
+
   it('downloads a result as a stream, and never sends the token to a foreign host', async () => {
     const fakeServer = await fake((req, res) => {
       expect(req.headers.authorization).toBe('Zoho-oauthtoken token-1');

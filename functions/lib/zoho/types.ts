@@ -102,7 +102,8 @@ export interface BulkWriteJobSpec {
   resources: BulkWriteResource[];
 }
 
-export type BulkJobStatus = 'ADDED' | 'IN PROGRESS' | 'COMPLETED' | 'FAILED';
+/** The four Zoho documents; others (`SKIPPED`, later ones) come through as sent, upper case. */
+export type BulkJobStatus = 'ADDED' | 'IN PROGRESS' | 'COMPLETED' | 'FAILED' | (string & {});
 
 export interface BulkJobCounts {
   added: number;
