@@ -41,6 +41,8 @@ export interface Config {
   tokenTable: string;
   /** IDEMPOTENCY_TABLE: the DynamoDB table of pushed object versions. Required. */
   idempotencyTable: string;
+  /** IMPORTS_TABLE: the DynamoDB table of bulk imports (one item per import). Bulk-write only. */
+  importsTable: string | undefined;
   /** DYNAMODB_ENDPOINT, S3_ENDPOINT, SQS_ENDPOINT: local endpoints (http(s) URLs); unset in AWS. */
   dynamodbEndpoint: string | undefined;
   s3Endpoint: string | undefined;
@@ -51,6 +53,12 @@ export interface Config {
   resultsPrefix: string;
   /** BULK_POLL_SECONDS: how long between two looks at a bulk job, 1 to 900 (SQS DelaySeconds max); default 60. */
   bulkPollSeconds: number;
+  /** BULK_MAX_FOLLOW_SECONDS: how long an import's jobs are followed before it ends `expired`; default 21600 (6 h). */
+  bulkMaxFollowSeconds: number;
+  /** BULK_MAX_ROWS: the most rows one bulk import may hold (all parts together); default 1000000. */
+  bulkMaxRows: number;
+  /** BULK_MAX_INFLATED_BYTES: the most bytes a bulk ZIP's CSV may inflate to; default 1073741824 (1 GiB). */
+  bulkMaxInflatedBytes: number;
   /** POWERTOOLS_METRICS_NAMESPACE (Powertools' own setting); default `s3-to-zoho`. */
   metricsNamespace: string;
 }
@@ -112,12 +120,16 @@ export function loadConfig(env: Env = process.env): Config {
     routes: routes ?? { routes: [] },
     tokenTable: read.tableName('TOKEN_TABLE'),
     idempotencyTable: read.tableName('IDEMPOTENCY_TABLE'),
+    importsTable: read.text('IMPORTS_TABLE') === undefined ? undefined : read.tableName('IMPORTS_TABLE'),
     dynamodbEndpoint: read.url('DYNAMODB_ENDPOINT'),
     s3Endpoint: read.url('S3_ENDPOINT'),
     sqsEndpoint: read.url('SQS_ENDPOINT'),
     followUpQueueUrl: read.url('FOLLOW_UP_QUEUE_URL'),
     resultsPrefix,
     bulkPollSeconds: read.integer('BULK_POLL_SECONDS', MAX_POLL_SECONDS) ?? 60,
+    bulkMaxFollowSeconds: read.integer('BULK_MAX_FOLLOW_SECONDS') ?? 21_600,
+    bulkMaxRows: read.integer('BULK_MAX_ROWS') ?? 1_000_000,
+    bulkMaxInflatedBytes: read.integer('BULK_MAX_INFLATED_BYTES') ?? 1_073_741_824,
     metricsNamespace: read.text('POWERTOOLS_METRICS_NAMESPACE') ?? 's3-to-zoho',
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -59,7 +59,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const bucket = 'inbox';
   const localS3 = await startLocalS3({ directory: dir, bucket });
   const dynamo = await startLocalDynamoDb();
-  await createPipelineTables(dynamo.client, { tokenTable: 'tokens', idempotencyTable: 'ledger' });
+  await createPipelineTables(dynamo.client, {
+    tokenTable: 'tokens',
+    idempotencyTable: 'ledger',
+    importsTable: 'imports',
+  });
   const sandbox = await startSandbox({ port: 0, bulkJobStepMs: 50 });
   const bulkQueue = createLocalQueue({ name: 's3-to-zoho-bulk-write' });
   const sqs = await startSqsEndpoint({ queues: [bulkQueue] });
@@ -74,6 +78,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     FOLLOW_UP_QUEUE_URL: sqs.queueUrl(bulkQueue.name),
     TOKEN_TABLE: 'tokens',
     IDEMPOTENCY_TABLE: 'ledger',
+    IMPORTS_TABLE: 'imports',
     BULK_POLL_SECONDS: '1',
     AWS_REGION: 'us-east-1',
     ...options.env,

@@ -45,14 +45,16 @@ function createLocalDynamoDbClient(endpoint: string): DynamoDBClient {
 
 /**
  * The tables of the pipeline contract: tokens keyed by `pk`, Powertools idempotency records keyed
- * by `id` (its TTL attribute `expiration` needs no declaration to be written).
+ * by `id` (its TTL attribute `expiration` needs no declaration to be written), bulk imports by `id`.
  */
 export async function createPipelineTables(
   client: DynamoDBClient,
-  tables: { tokenTable: string; idempotencyTable: string },
+  tables: { tokenTable: string; idempotencyTable: string; importsTable?: string },
 ): Promise<void> {
   await createTable(client, tables.tokenTable, 'pk');
   await createTable(client, tables.idempotencyTable, 'id');
+  // Bulk imports, one item per import keyed by its write id (functions/lib/pipeline/bulk/store.ts).
+  if (tables.importsTable) await createTable(client, tables.importsTable, 'id');
 }
 
 async function createTable(client: DynamoDBClient, name: string, partitionKey: string): Promise<void> {

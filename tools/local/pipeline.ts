@@ -58,6 +58,7 @@ const BATCH_SIZE = 5;
 const MAX_RECEIVE_COUNT = 5;
 const TOKEN_TABLE = 's3-to-zoho-tokens';
 const IDEMPOTENCY_TABLE = 's3-to-zoho-idempotency';
+const IMPORTS_TABLE = 's3-to-zoho-imports';
 /** The sandbox finishes bulk jobs in seconds; following them every minute would only make the demo wait. */
 const SANDBOX_BULK_POLL_SECONDS = '2';
 
@@ -194,6 +195,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     await createPipelineTables(dynamo.client, {
       tokenTable: TOKEN_TABLE,
       idempotencyTable: IDEMPOTENCY_TABLE,
+      importsTable: IMPORTS_TABLE,
     });
 
     const queues = Object.fromEntries(
@@ -239,6 +241,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         FOLLOW_UP_QUEUE_URL: kind === 'bulk-write' ? sqs.queueUrl(LOCAL_NAMES[kind]) : undefined,
         TOKEN_TABLE,
         IDEMPOTENCY_TABLE,
+        IMPORTS_TABLE: kind === 'bulk-write' ? IMPORTS_TABLE : undefined,
         POWERTOOLS_SERVICE_NAME: LOCAL_NAMES[kind],
         // One handler here stands for all the kind's concurrent Lambdas, so it gets all their Zoho calls.
         ZOHO_MAX_IN_FLIGHT: String(settings[kind].maxConcurrency * Number(env.ZOHO_MAX_IN_FLIGHT ?? 1)),

@@ -11,13 +11,12 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { encodeS3EventKey } from '#lib/s3/event.ts';
+import { encodeS3EventKey, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
 import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
 
 /** SQS: at most 10 entries per SendMessageBatch. */
 const SQS_BATCH_ENTRIES = 10;
-/** Carried as the event's configuration id, so a replayed event can be told from S3's own in the logs. */
-export const REPLAY_CONFIGURATION_ID = 's3-to-zoho-replay';
+export { REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
 
 export type ReplaySelection = 'failed' | 'unprocessed' | 'all';
 

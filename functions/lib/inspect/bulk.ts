@@ -48,6 +48,12 @@ export interface BulkZipOptions {
   maxBytes?: number | undefined;
   /** Default 200. */
   maxColumns?: number | undefined;
+  /** The most rows the CSV may hold (the import is split into parts of 25,000 later). Default none. */
+  maxRows?: number | undefined;
+  /** The most bytes the CSV may inflate to, from its declared size (inflation past it is refused while reading). */
+  maxInflatedBytes?: number | undefined;
+  /** The bulk operation: an `update` needs a `find_by` or an `id` column. */
+  operation?: 'insert' | 'update' | 'upsert' | undefined;
 }
 
 const JOB_JSON = 'job.json';
@@ -99,8 +105,17 @@ export async function inspectBulkZip(
   const fromMetadata = parseJobOptionsFromMetadata(options.metadata ?? {});
   const jobOptions = mergeJobOptions(fromZip, fromMetadata);
 
+  if (options.maxInflatedBytes !== undefined && csv.uncompressedSize > options.maxInflatedBytes) {
+    throw new InspectionError(
+      'BULK_TOO_LARGE_INFLATED',
+      `"${csv.name}" unzips to ${formatBytes(csv.uncompressedSize)}, more than the ${formatBytes(options.maxInflatedBytes)} one import takes (BULK_MAX_INFLATED_BYTES): split it into several files.`,
+      { uncompressedSize: csv.uncompressedSize, maxInflatedBytes: options.maxInflatedBytes },
+    );
+  }
+  // openEntry refuses an entry that inflates past its declared size, so the check above holds while inflating.
   const facts = await countCsv(await openEntry(reader, csv), {
     maxColumns: options.maxColumns,
+    maxRows: options.maxRows,
     name: `"${csv.name}"`,
   });
   if (facts.rows === 0) {
@@ -119,6 +134,8 @@ export async function inspectBulkZip(
     mappingsFromMetadata ? refuseMetadata : refuseJobJson,
     mappingsFromMetadata ? 'x-amz-meta-zoho-field-mappings' : 'field_mappings',
   );
+
+  if (options.operation === 'update') checkUpdateFindsRecords(jobOptions, facts.header, csv.name);
 
   const used = new Set<ZipEntry>([csv, ...(jobEntry === undefined ? [] : [jobEntry])]);
   return {
@@ -143,4 +160,17 @@ async function readJobJson(reader: RangeReader, entry: ZipEntry): Promise<JobOpt
     throw refuseJobJson('it is not UTF-8 text');
   }
   return parseJobJson(decoded);
+}
+
+/** Zoho refuses an update that names no way to find the records: `find_by`, or an `id` column. */
+function checkUpdateFindsRecords(options: JobOptions, header: string[], csvName: string): void {
+  if (options.find_by !== undefined) return;
+  const mapsId = options.field_mappings
+    ? options.field_mappings.some((m) => m.api_name === 'id')
+    : header.some((column) => column.trim() === 'id');
+  if (mapsId) return;
+  throw new InspectionError(
+    'BULK_UPDATE_NEEDS_FIND_BY',
+    `An update must say how to find each record: set "find_by" in job.json (e.g. "Email") or the x-amz-meta-zoho-find-by metadata, or add an "id" column to "${csvName}".`,
+  );
 }

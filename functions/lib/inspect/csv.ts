@@ -22,6 +22,8 @@ export interface CsvLimits {
   maxRecordBytes?: number | undefined;
   /** Named in messages, e.g. the ZIP entry's name. */
   name?: string | undefined;
+  /** The most rows (after the header) accepted: counting stops at the first one over. Default none. */
+  maxRows?: number | undefined;
 }
 
 export const DEFAULT_MAX_RECORD_BYTES = MB;
@@ -48,9 +50,11 @@ export async function countCsv(stream: Readable, limits: CsvLimits = {}): Promis
     for await (const record of records as AsyncIterable<string[]>) {
       if (header !== undefined) {
         rows += 1;
+        if (limits.maxRows !== undefined && rows > limits.maxRows) throw tooManyRows(name, limits.maxRows);
         continue;
       }
       header = record;
+      checkHeaderNames(header, name);
       if (header.length > maxColumns) {
         throw new InspectionError(
           'CSV_TOO_MANY_COLUMNS',
@@ -67,6 +71,25 @@ export async function countCsv(stream: Readable, limits: CsvLimits = {}): Promis
     throw new InspectionError('CSV_EMPTY', `${name} is empty: it has not even a header line.`);
   }
   return { header, rows, columns: header.length };
+}
+
+function tooManyRows(name: string, maxRows: number): InspectionError {
+  return new InspectionError(
+    'BULK_TOO_MANY_ROWS',
+    `${name} has more than ${maxRows.toLocaleString('en-US')} rows, the most one import takes (BULK_MAX_ROWS): split it into several files.`,
+    { maxRows },
+  );
+}
+
+/** Zoho maps columns by their header names: an empty one (`a,,b`) names no field. */
+function checkHeaderNames(header: string[], name: string): void {
+  const empty = header.flatMap((column, index) => (column.trim() === '' ? [index + 1] : []));
+  if (empty.length === 0) return;
+  throw new InspectionError(
+    'CSV_EMPTY_HEADER',
+    `${name} has no name for column ${empty.join(', ')} of its header line: name every column after the Zoho field it fills, or remove the empty ones.`,
+    { columns: empty },
+  );
 }
 
 /** csv-parse's refusals become INVALID_CSV with the line; anything else (an S3 or ZIP error) passes through. */

@@ -2,6 +2,8 @@
  * Random access to an object without loading it: the checks read only the ranges they need,
  * from S3 (ranged GetObject) or from a Buffer in tests.
  */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
@@ -77,6 +79,29 @@ export function s3RangeReader(
       checkRange(size, start, end);
       if (start === end) return Readable.from([], { objectMode: false });
       return getRange(start, end);
+    },
+  };
+}
+
+/** A file on local disk (e.g. a result ZIP downloaded to /tmp), read by ranges. */
+export function fileRangeReader(path: string, size: number): RangeReader {
+  return {
+    size,
+    async read(start, end) {
+      checkRange(size, start, end);
+      const handle = await open(path, 'r');
+      try {
+        const bytes = Buffer.alloc(end - start);
+        const { bytesRead } = await handle.read(bytes, 0, end - start, start);
+        return bytes.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+    },
+    async stream(start = 0, end = size) {
+      checkRange(size, start, end);
+      if (start === end) return Readable.from([], { objectMode: false });
+      return createReadStream(path, { start, end: end - 1 });
     },
   };
 }

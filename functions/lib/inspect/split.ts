@@ -30,6 +30,11 @@ export interface SplitOptions {
   /** A part larger than this is refused. Default 25 MB (Zoho's limit per ZIP). */
   maxPartBytes?: number | undefined;
   maxRecordBytes?: number | undefined;
+  /**
+   * Told of each part as soon as it is written (its upload may start while the next is cut);
+   * the split waits for it, so it can hold the split back.
+   */
+  onPart?: ((part: CsvPart, index: number) => Promise<void>) | undefined;
 }
 
 export interface CsvPart {
@@ -66,8 +71,10 @@ export async function splitCsvToZips(source: Readable, options: SplitOptions): P
 
   const closePart = async (current: PartWriter) => {
     const size = await current.finish();
-    parts.push({ path: current.path, size, rows: partRows });
+    const done = { path: current.path, size, rows: partRows };
+    parts.push(done);
     part = undefined;
+    await options.onPart?.(done, parts.length - 1);
   };
   const openPart = (headerLine: Buffer): PartWriter => {
     const path = join(options.dir, `${stem}-part-${String(parts.length + 1).padStart(3, '0')}.zip`);

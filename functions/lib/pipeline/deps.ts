@@ -19,7 +19,8 @@ import { createZohoClient } from '#zoho/client.ts';
 import { isZohoError } from '#zoho/errors.ts';
 import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
 import type { OAuthCredentials, ZohoClient } from '#zoho/types.ts';
-import type { FollowUpPayload } from './bulk-write.ts';
+import type { FollowUpPayload } from './bulk/advance.ts';
+import { createImportStore, type ImportStore } from './bulk/store.ts';
 import type { Outcome } from './outcome.ts';
 
 export type { Kind };
@@ -34,6 +35,8 @@ export interface PipelineDeps {
   metrics: Metrics;
   /** Runs the push of one write at most once across the fleet (a duplicate gets the stored outcome); see `writeId`. */
   once: (write: string, push: () => Promise<Outcome>) => Promise<Outcome>;
+  /** Bulk imports' records (IMPORTS_TABLE); bulk-write only. */
+  imports: ImportStore | undefined;
   /** Sends a bulk write follow-up back onto the function's own queue, delayed. */
   followUp: (payload: FollowUpPayload) => Promise<void>;
   /** Counts an outcome in the metrics. */
@@ -124,6 +127,7 @@ export async function createDeps(
     log,
     metrics,
     once: (write, push) => once({ write }, push),
+    imports: config.importsTable ? createImportStore(dynamo, config.importsTable) : undefined,
     async followUp(payload) {
       if (!config.followUpQueueUrl)
         throw new Error('FOLLOW_UP_QUEUE_URL is not set: bulk write jobs cannot be followed');

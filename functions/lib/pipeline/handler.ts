@@ -10,7 +10,8 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ObjectEvent, parseS3Event, parseSqsRecord } from '#lib/s3/event.ts';
-import { type FollowUpPayload, followBulkWrite } from './bulk-write.ts';
+import { followBulkImport } from './bulk/follow.ts';
+import { importStore } from './bulk/store.ts';
 import type { Kind, PipelineDeps } from './deps.ts';
 import { processObject } from './process.ts';
 
@@ -68,11 +69,8 @@ async function handleSqsRecord(deps: PipelineDeps, record: SQSRecord, signal: Ab
       });
       return;
     }
-    await followBulkWrite(
-      withKeys(deps, { messageId: record.messageId }),
-      parsed.followUp.payload as FollowUpPayload,
-      signal,
-    );
+    const scoped = withKeys(deps, { messageId: record.messageId });
+    await followBulkImport(scoped, importStore(deps), parsed.followUp.payload, signal);
     return;
   }
   for (const object of parsed.objects)

@@ -6,12 +6,14 @@ import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempo
 import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
 import type { ObjectEvent } from '#lib/s3/event.ts';
 import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
-import { type OutcomeWriting, readTags, writeOutcome } from '#lib/s3/tags.ts';
+import { readTags, writeOutcome } from '#lib/s3/tags.ts';
 import type { RecordRef } from '#zoho/types.ts';
-import { startBulkWrite } from './bulk-write.ts';
+import { startBulkImport } from './bulk/start.ts';
+import { importStore } from './bulk/store.ts';
 import type { PipelineDeps } from './deps.ts';
-import { failedOutcome, isRetryable, type Outcome, outcomeTags, PipelineError } from './outcome.ts';
+import { failedOutcome, isRetryable, type Outcome, PipelineError } from './outcome.ts';
 import { pushAttachment, pushPhoto } from './push-file.ts';
+import { record, writing } from './record.ts';
 
 export async function processObject(
   deps: PipelineDeps,
@@ -48,17 +50,18 @@ export async function processObject(
 
   try {
     const write = writeId(object, event);
+    if (route.kind === 'bulk-write') {
+      // The import's own record decides, and records its outcome itself (bulk/machine.ts).
+      const request = { object, write, replay: event.replay === true, route, signal };
+      return await startBulkImport(deps, importStore(deps), request);
+    }
     return await deps.once(write, async () => {
       const previous = await readOwnTags(deps, object);
       if (previous['zoho-status'] === 'done') {
         deps.log.info('Already pushed (zoho-status=done); not pushing again');
         return { status: 'done', ...(previous['zoho-id'] ? { zohoId: previous['zoho-id'] } : {}) };
       }
-      const outcome =
-        route.kind === 'bulk-write'
-          ? await startBulkWrite(deps, { object, write, route, signal })
-          : await pushFile(deps, object, route, previous, signal);
-      return await record(deps, object, outcome);
+      return await record(deps, object, await pushFile(deps, object, route, previous, signal));
     });
   } catch (error) {
     if (isRetryable(error)) {
@@ -149,27 +152,6 @@ async function resolveTarget(
   }
   const [match] = matches as [{ id: string }];
   return { module: route.module, recordId: match.id };
-}
-
-/** Writes the outcome on the object, logs it and counts it. */
-export async function record(deps: PipelineDeps, object: StoredObject, outcome: Outcome): Promise<Outcome> {
-  const tags = outcomeTags(outcome, deps.now());
-  await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, tags, writing(deps));
-  const fields = {
-    outcome: outcome.status,
-    zohoId: outcome.zohoId,
-    code: outcome.code,
-    reason: outcome.reason,
-  };
-  if (outcome.status === 'failed') deps.log.error('Push failed', fields);
-  else deps.log.info(`Push ${outcome.status}`, fields);
-  deps.count(outcome, object.size);
-  return outcome;
-}
-
-/** Our tags that do not fit beside the user's are warned about (with the key) and counted. */
-function writing(deps: PipelineDeps): OutcomeWriting {
-  return { log: deps.log, onDropped: () => deps.countDroppedTags() };
 }
 
 /**

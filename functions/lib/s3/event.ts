@@ -22,7 +22,12 @@ export interface ObjectEvent {
   eventTime: string;
   /** The SQS message it came in, when it came through SQS. */
   messageId?: string;
+  /** Sent by `npm run replay` (configuration id REPLAY_CONFIGURATION_ID): a failed import may start again. */
+  replay?: true;
 }
+
+/** Carried as the event's configuration id, so a replayed event can be told from S3's own. */
+export const REPLAY_CONFIGURATION_ID = 's3-to-zoho-replay';
 
 export const FOLLOW_UP_KIND = 's3-to-zoho/follow-up';
 
@@ -181,6 +186,7 @@ function readRecord(record: unknown, index: number): ObjectEvent | string {
     sequencer: optionalString(object.sequencer),
     eventName: eventName.replace(/^s3:/, ''),
     eventTime: typeof eventTime === 'string' ? eventTime : '',
+    ...(s3?.configurationId === REPLAY_CONFIGURATION_ID ? { replay: true as const } : {}),
   };
 }
 

@@ -1,0 +1,70 @@
+/**
+ * Feeds an event to the machine, runs the effects it answers, and saves the new state with a
+ * conditional write. Effects run before the save: a crash in between leaves the old version, so
+ * the message that carried the event is retried and does the same again (each effect is safe to
+ * repeat: tags, a results object under a fixed key, a follow-up that is stale once its version is).
+ */
+import type { StoredObject } from '#lib/s3/object.ts';
+import type { PipelineDeps } from '../deps.ts';
+import { failedOutcome, isRetryable } from '../outcome.ts';
+import { record } from '../record.ts';
+import { type ImportEvent, type ImportState, next } from './machine.ts';
+import { collectResults } from './results.ts';
+import type { ImportStore } from './store.ts';
+
+export interface FollowUpPayload {
+  write: string;
+  attempt: number;
+  /** The version of the import record this look is for: an older one is a duplicate, dropped. */
+  version: number;
+}
+
+export interface ImportContext {
+  deps: PipelineDeps;
+  store: ImportStore;
+  object: StoredObject;
+  signal: AbortSignal;
+}
+
+/** Answers the saved state, or undefined when another delivery moved the import on first. */
+export async function advance(
+  ctx: ImportContext,
+  state: ImportState,
+  event: ImportEvent,
+): Promise<ImportState | undefined> {
+  const { deps } = ctx;
+  let current = state;
+  const events: ImportEvent[] = [event];
+  for (let pending = events.shift(); pending; pending = events.shift()) {
+    const transition = next(current, pending);
+    if (transition.state === current) {
+      deps.log.info('Bulk import: event ignored in this state', {
+        event: pending.type,
+        status: current.status,
+      });
+      continue;
+    }
+    current = transition.state;
+    for (const effect of transition.effects) {
+      if (effect.type === 'record') await record(deps, ctx.object, effect.outcome);
+      else if (effect.type === 'follow-up')
+        await deps.followUp({ write: current.write, attempt: current.attempt, version: current.version + 1 });
+      else events.push(await collect(ctx, current));
+    }
+  }
+  if (current === state) return state;
+  const saved = await ctx.store.save(current);
+  if (!saved)
+    deps.log.warn('Bulk import moved on by another delivery; this one is dropped', { write: state.write });
+  return saved;
+}
+
+async function collect(ctx: ImportContext, state: ImportState): Promise<ImportEvent> {
+  try {
+    return { type: 'results', results: await collectResults(ctx.deps, state, ctx.object, ctx.signal) };
+  } catch (error) {
+    if (isRetryable(error)) throw error;
+    const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
+    return { type: 'follow-failed', code, reason };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * One look at an import's jobs, a thin adapter around the machine: check the follow-up message,
+ * read the import's record, ask Zoho for each running job (side by side, within the client's
+ * in-flight budget), and feed what it said to the machine. A look for an older version of the
+ * record is a duplicate and is dropped, so a repeated message never doubles the polling chain.
+ * A permanent error (not found, auth, protocol) ends the import `failed`; a retryable one is
+ * thrown for the queue to retry.
+ */
+import { headObject } from '#lib/s3/object.ts';
+import type { PipelineDeps } from '../deps.ts';
+import { failedOutcome, isRetryable } from '../outcome.ts';
+import { advance, type FollowUpPayload } from './advance.ts';
+import type { ImportEvent, ImportState, JobLook } from './machine.ts';
+import type { ImportStore } from './store.ts';
+
+/** The follow-up message's payload, or why it is not one of ours. */
+export function parseFollowUp(payload: unknown): FollowUpPayload | string {
+  if (typeof payload !== 'object' || payload === null) return 'the payload is not an object';
+  const { write, attempt, version } = payload as Record<string, unknown>;
+  if (typeof write !== 'string' || write === '' || write.length > 2048) return 'no write id';
+  if (!Number.isSafeInteger(attempt) || (attempt as number) < 1) return 'no attempt';
+  if (!Number.isSafeInteger(version) || (version as number) < 1) return 'no version';
+  return { write, attempt: attempt as number, version: version as number };
+}
+
+export async function followBulkImport(
+  deps: PipelineDeps,
+  store: ImportStore,
+  message: unknown,
+  signal: AbortSignal,
+): Promise<void> {
+  const payload = parseFollowUp(message);
+  if (typeof payload === 'string') {
+    deps.log.warn('Dropping a bulk write follow-up that is not ours', { reason: payload });
+    return;
+  }
+  const state = await store.get(payload.write);
+  if (
+    !state ||
+    state.attempt !== payload.attempt ||
+    state.version !== payload.version ||
+    state.status !== 'following'
+  ) {
+    deps.log.info('Dropping a stale bulk write follow-up', {
+      ...payload,
+      status: state?.status,
+      current: state && { attempt: state.attempt, version: state.version },
+    });
+    return;
+  }
+  const object = await headObject(deps.s3, state.source);
+  if (!object) {
+    deps.log.warn('Bulk write follow-up for an object that is gone; dropping it', { ...payload });
+    return;
+  }
+  await advance({ deps, store, object, signal }, state, await look(deps, state, signal));
+}
+
+async function look(deps: PipelineDeps, state: ImportState, signal: AbortSignal): Promise<ImportEvent> {
+  const at = deps.now().getTime();
+  try {
+    const jobs = await Promise.all(
+      state.parts.flatMap((part, index): Array<Promise<JobLook>> => {
+        if (part.state !== 'created' || !part.jobId) return [];
+        return [
+          deps.zoho.getBulkWriteJob(part.jobId, { signal }).then((job) => ({
+            index,
+            status: job.status,
+            counts: sumCounts(job.resources.map((r) => r.counts)),
+            downloadUrl: job.downloadUrl,
+          })),
+        ];
+      }),
+    );
+    return { type: 'polled', at, jobs };
+  } catch (error) {
+    if (isRetryable(error)) throw error;
+    const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
+    return { type: 'follow-failed', code, reason };
+  }
+}
+
+function sumCounts(all: Array<{ added: number; updated: number; skipped: number; total: number }>) {
+  return all.reduce(
+    (sum, c) => ({
+      added: sum.added + c.added,
+      updated: sum.updated + c.updated,
+      skipped: sum.skipped + c.skipped,
+      total: sum.total + c.total,
+    }),
+    { added: 0, updated: 0, skipped: 0, total: 0 },
+  );
+}

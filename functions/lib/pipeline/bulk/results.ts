@@ -1,0 +1,176 @@
+/**
+ * Results people can act on. Zoho's result file keeps only the first three mapped columns, so
+ * each input row is joined back, in order, to its STATUS, RECORD_ID and ERRORS:
+ * `results.csv` holds every input row with those three columns, and `failed-rows.zip` holds
+ * exactly the rows that did not land, with the import's own job.json, ready to fix and drop again.
+ * Everything streams: the source CSV from S3, each result ZIP through a file in /tmp.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify';
+import { ZipFile } from 'yazl';
+import { csvParseOptions, DEFAULT_MAX_RECORD_BYTES } from '#lib/inspect/csv.ts';
+import { fileRangeReader, type RangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
+import { listZipEntries, openEntry, type ZipEntry } from '#lib/inspect/zip.ts';
+import type { StoredObject } from '#lib/s3/object.ts';
+import type { BulkJobCounts } from '#zoho/types.ts';
+import type { PipelineDeps } from '../deps.ts';
+import { PipelineError } from '../outcome.ts';
+import type { ImportPart, ImportResults, ImportState } from './machine.ts';
+
+const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
+const LANDED = new Set(['ADDED', 'UPDATED']);
+
+/** `bulk-write/Leads/insert/a.zip` → `bulk-write-results/bulk-write/Leads/insert/a.zip.results.csv`. */
+export const resultsKey = (deps: PipelineDeps, sourceKey: string, suffix: string) =>
+  `${deps.config.resultsPrefix}${sourceKey}${suffix}`;
+
+export async function collectResults(
+  deps: PipelineDeps,
+  state: ImportState,
+  object: StoredObject,
+  signal: AbortSignal,
+): Promise<ImportResults> {
+  const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-results-'));
+  try {
+    const source = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
+    const entries = await listZipEntries(source);
+    const csvEntry = entries.find((e) => e.name === state.csv);
+    if (!csvEntry) throw new PipelineError('BULK_SOURCE_CHANGED', `The ZIP no longer holds "${state.csv}".`);
+    const records = (await openEntry(source, csvEntry)).pipe(
+      parse(csvParseOptions(DEFAULT_MAX_RECORD_BYTES)),
+    ) as AsyncIterable<string[]>;
+    const rows = records[Symbol.asyncIterator]();
+    const header = (await rows.next()).value as string[] | undefined;
+    const all = csvWriter(join(dir, 'results.csv'), [...(header ?? []), ...RESULT_COLUMNS]);
+    const failed = csvWriter(join(dir, 'failed.csv'), header ?? []);
+    let failedRows = 0;
+    let total = 0;
+    for (const part of state.parts) {
+      const results = await partResults(deps, part, dir, signal);
+      for (let i = 0; i < part.rows; i++) {
+        const row = (await rows.next()).value as string[] | undefined;
+        if (!row)
+          throw new PipelineError('BULK_SOURCE_CHANGED', 'The source CSV has fewer rows than were sent.');
+        const result = (await results.next()).value ?? notProcessed(part);
+        total += 1;
+        await all.write([...row, ...result]);
+        if (!LANDED.has(result[0] ?? '') || (result[2] ?? '') !== '') {
+          failedRows += 1;
+          await failed.write(row);
+        }
+      }
+    }
+    await Promise.all([all.end(), failed.end()]);
+    const key = resultsKey(deps, object.key, '.results.csv');
+    await put(deps, object.bucket, key, join(dir, 'results.csv'), 'text/csv; charset=utf-8');
+    const failedRowsKey =
+      failedRows > 0
+        ? await putFailedRows(deps, state, object, source, entries, join(dir, 'failed.csv'))
+        : undefined;
+    return { counts: sumCounts(state.parts), rows: total, failedRows, resultsKey: key, failedRowsKey };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A part's result rows (the kept columns dropped: the input row is joined whole instead). */
+async function partResults(
+  deps: PipelineDeps,
+  part: ImportPart,
+  dir: string,
+  signal: AbortSignal,
+): Promise<AsyncIterator<string[]>> {
+  if (!part.downloadUrl) return (async function* () {})();
+  const path = join(dir, `result-${part.jobId}.zip`);
+  await pipeline(
+    await deps.zoho.downloadBulkWriteResult(part.downloadUrl, { signal }),
+    createWriteStream(path),
+  );
+  const reader = fileRangeReader(path, (await stat(path)).size);
+  const [entry] = (await listZipEntries(reader)).filter((e) => !e.isDirectory && /\.csv$/i.test(e.name));
+  if (!entry)
+    throw new PipelineError('ZOHO_RESULT_EMPTY', `The result ZIP of job ${part.jobId} holds no CSV.`);
+  const parsed = (await openEntry(reader, entry)).pipe(parse({ bom: true, relax_column_count: true }));
+  return (async function* () {
+    let columns: number[] | undefined;
+    for await (const row of parsed as AsyncIterable<string[]>) {
+      if (!columns) {
+        columns = RESULT_COLUMNS.map((name) => row.indexOf(name));
+        continue;
+      }
+      yield columns.map((index) => (index < 0 ? '' : (row[index] ?? '')));
+    }
+  })();
+}
+
+/** A row Zoho gave no result for: its job failed, or the result file ended early. */
+function notProcessed(part: ImportPart): string[] {
+  return ['NOT_PROCESSED', '', part.jobStatus === 'FAILED' ? 'BULK_JOB_FAILED' : 'NO_RESULT_FROM_ZOHO'];
+}
+
+function csvWriter(path: string, header: string[]) {
+  const out = stringify({ record_delimiter: '\r\n' });
+  const done = pipeline(out, createWriteStream(path));
+  done.catch(() => {});
+  out.write(header);
+  return {
+    async write(row: string[]) {
+      if (!out.write(row)) await new Promise((resolve) => out.once('drain', resolve));
+    },
+    async end() {
+      out.end();
+      await done;
+    },
+  };
+}
+
+async function putFailedRows(
+  deps: PipelineDeps,
+  state: ImportState,
+  object: StoredObject,
+  source: RangeReader,
+  entries: ZipEntry[],
+  failedCsv: string,
+): Promise<string> {
+  const zip = new ZipFile();
+  zip.addReadStream(createReadStream(failedCsv), state.csv.replace(/^.*\//, ''));
+  const jobJson = entries.find((e) => e.name.toLowerCase() === 'job.json');
+  if (jobJson) zip.addReadStream((await openEntry(source, jobJson)) as Readable, jobJson.name);
+  zip.end();
+  const path = `${failedCsv}.zip`;
+  await pipeline(zip.outputStream as Readable, new PassThrough(), createWriteStream(path));
+  const key = resultsKey(deps, object.key, '.failed-rows.zip');
+  await put(deps, object.bucket, key, path, 'application/zip');
+  return key;
+}
+
+async function put(deps: PipelineDeps, bucket: string, key: string, path: string, contentType: string) {
+  await deps.s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: createReadStream(path),
+      ContentLength: (await stat(path)).size,
+      ContentType: contentType,
+    }),
+  );
+}
+
+function sumCounts(parts: ImportPart[]): BulkJobCounts {
+  const sum = { added: 0, updated: 0, skipped: 0, total: 0 };
+  for (const { counts } of parts) {
+    if (!counts) continue;
+    sum.added += counts.added;
+    sum.updated += counts.updated;
+    sum.skipped += counts.skipped;
+    sum.total += counts.total;
+  }
+  return sum;
+}

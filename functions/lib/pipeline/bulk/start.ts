@@ -1,0 +1,213 @@
+/**
+ * The start of a bulk import, a thin adapter around the machine: find or make the import's
+ * record (a replay of a failed or expired one resets it with a new attempt), then, under the
+ * ledger (which guards only this start), check the ZIP, split its CSV into parts of at most
+ * 25,000 rows while uploading the parts already cut, and once every part is uploaded and every
+ * check passed, create the jobs side by side. The client's in-flight budget bounds the overlap.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspectBulkZip, type JobOptions } from '#lib/inspect/bulk.ts';
+import { s3RangeReader } from '#lib/inspect/range-reader.ts';
+import { type CsvPart, splitCsvToZips } from '#lib/inspect/split.ts';
+import { openEntry } from '#lib/inspect/zip.ts';
+import type { RouteMatch } from '#lib/routing/route.ts';
+import type { StoredObject } from '#lib/s3/object.ts';
+import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
+import type { PipelineDeps } from '../deps.ts';
+import { failedOutcome, isRetryable, type Outcome, PipelineError } from '../outcome.ts';
+import { advance, type ImportContext } from './advance.ts';
+import { type ImportPart, type ImportState, isTerminal, next } from './machine.ts';
+import { createPool } from './pool.ts';
+import type { ImportStore } from './store.ts';
+
+export interface StartRequest {
+  object: StoredObject;
+  write: string;
+  /** The event came from `npm run replay`: a failed or expired import starts again. */
+  replay: boolean;
+  route: RouteMatch;
+  signal: AbortSignal;
+}
+
+export async function startBulkImport(
+  deps: PipelineDeps,
+  store: ImportStore,
+  request: StartRequest,
+): Promise<Outcome> {
+  const { object, write, route } = request;
+  if (!route.operation) throw new PipelineError('INVALID_KEY', 'A bulk write key must name its operation.');
+  const now = deps.now().getTime();
+  const maxFollowMs = deps.config.bulkMaxFollowSeconds * 1000;
+  let state = await store.get(write);
+  if (!state) {
+    const fresh: ImportState = {
+      write,
+      attempt: 1,
+      status: 'creating',
+      source: { bucket: object.bucket, key: object.key, versionId: object.versionId, eTag: object.eTag },
+      module: route.module,
+      operation: route.operation,
+      csv: '',
+      startedAt: now,
+      deadline: now + maxFollowMs,
+      parts: [],
+      version: 1,
+    };
+    state = (await store.create(fresh)) ? fresh : await store.get(write);
+  } else if (request.replay && isTerminal(state.status) && state.status !== 'done') {
+    const reset = next(state, { type: 'replay', at: now, maxFollowMs }).state;
+    state = await store.save(reset);
+    if (!state) throw new Error(`The bulk import ${write} was reset by another delivery at the same time`);
+    deps.log.info('Bulk import replayed', { attempt: state.attempt });
+  }
+  if (!state) throw new Error(`The bulk import record of ${write} vanished`);
+  if (state.status !== 'creating') {
+    deps.log.info('Bulk import already started; this event changes nothing', { status: state.status });
+    return { status: 'skipped', code: 'BULK_IMPORT_EXISTS', reason: `The import is ${state.status}.` };
+  }
+  const started = state;
+  return deps.once(`${write}#${started.attempt}`, () =>
+    createJobs({ deps, store, object, signal: request.signal }, started),
+  );
+}
+
+async function createJobs(ctx: ImportContext, initial: ImportState): Promise<Outcome> {
+  const run = createRun(ctx.store, initial);
+  try {
+    const options = await uploadParts(ctx, run);
+    await Promise.all(run.state.parts.map((_, index) => createJob(ctx, run, index, options)));
+    await advance(ctx, run.state, { type: 'jobs-created', parts: run.state.parts });
+    return { status: 'pushing', zohoId: run.state.parts.map((p) => p.jobId).join(' ') };
+  } catch (error) {
+    if (isRetryable(error)) throw error;
+    const outcome = failedOutcome(error);
+    const { code = 'INTERNAL', reason = '' } = outcome;
+    await advance(ctx, run.state, { type: 'start-failed', code, reason });
+    return outcome;
+  }
+}
+
+/** The running start's view of the record: part updates saved one after another, each conditional. */
+function createRun(store: ImportStore, initial: ImportState) {
+  let chain = Promise.resolve();
+  const run = {
+    state: initial,
+    update(change: (state: ImportState) => ImportState): Promise<void> {
+      chain = chain.then(async () => {
+        const saved = await store.save(change(run.state));
+        if (!saved) throw new Error(`The bulk import ${initial.write} changed under its running start`);
+        run.state = saved;
+      });
+      return chain;
+    },
+  };
+  return run;
+}
+type Run = ReturnType<typeof createRun>;
+
+const setPart = (index: number, part: ImportPart) => (state: ImportState) => {
+  const parts = [...state.parts];
+  parts[index] = part;
+  return { ...state, parts };
+};
+
+/** Checks the ZIP whole (before any Zoho call), then cuts and uploads its parts, overlapping. */
+async function uploadParts(ctx: ImportContext, run: Run): Promise<JobOptions> {
+  const { deps, object, signal } = ctx;
+  const unknown = run.state.parts.findIndex((p) => p.state === 'creating');
+  if (unknown >= 0) {
+    throw new PipelineError(
+      'BULK_JOB_OUTCOME_UNKNOWN',
+      `Creating the job for part ${unknown + 1} was cut off and it may exist in Zoho: check Zoho's bulk write jobs before replaying the file.`,
+    );
+  }
+  const reader = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
+  const zip = await inspectBulkZip(reader, {
+    metadata: object.metadata,
+    ...bulkLimits(deps),
+    operation: run.state.operation,
+  });
+  const [csv] = zip.csvEntries;
+  if (!csv) throw new PipelineError('ZIP_NO_CSV', 'The ZIP holds no .csv file.');
+  await run.update((state) => ({ ...state, csv: csv.entry.name }));
+  deps.log.info('Bulk write: uploading parts', { rows: csv.rows });
+
+  const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
+  const pool = createPool(Math.max(1, Math.min(deps.config.zohoMaxInFlight, 8)));
+  const upload = async (part: CsvPart, index: number) => {
+    try {
+      if (run.state.parts[index]?.state === 'created') return;
+      const { fileId } = await deps.zoho.uploadBulkFile(
+        {
+          body: createReadStream(part.path),
+          fileName: `${baseName(object.key)}-part${index + 1}.zip`,
+          size: part.size,
+          contentType: 'application/zip',
+        },
+        { signal },
+      );
+      await run.update(setPart(index, { rows: part.rows, state: 'pending', fileId }));
+    } finally {
+      await rm(part.path, { force: true });
+    }
+  };
+  try {
+    await splitCsvToZips(await openEntry(reader, csv.entry), {
+      dir,
+      entryName: csv.entry.name,
+      onPart: (part, index) => pool.add(() => upload(part, index)),
+    });
+    await pool.drain();
+    return zip.jobOptions ?? {};
+  } finally {
+    await pool.drain().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function createJob(ctx: ImportContext, run: Run, index: number, options: JobOptions): Promise<void> {
+  const { deps, signal } = ctx;
+  const part = run.state.parts[index];
+  if (part?.state !== 'pending' || !part.fileId) return;
+  await run.update(setPart(index, { ...part, state: 'creating' }));
+  try {
+    const { jobId } = await deps.zoho.createBulkWriteJob(
+      {
+        operation: run.state.operation,
+        ...(options.ignore_empty === undefined ? {} : { ignoreEmpty: options.ignore_empty }),
+        resources: [
+          {
+            module: run.state.module,
+            fileId: part.fileId,
+            ...(options.find_by ? { findBy: options.find_by } : {}),
+            ...(options.field_mappings ? { fieldMappings: options.field_mappings } : {}),
+          },
+        ],
+      },
+      { signal },
+    );
+    await run.update(setPart(index, { ...part, state: 'created', jobId }));
+  } catch (error) {
+    if (error instanceof ZohoOutcomeUnknownError) {
+      throw new PipelineError(
+        'BULK_JOB_OUTCOME_UNKNOWN',
+        `The connection was lost while creating the job for part ${index + 1}; it may exist in Zoho: check before replaying the file.`,
+        { cause: error },
+      );
+    }
+    // Zoho answered: the job was not made, so the part may be tried again.
+    await run.update(setPart(index, { rows: part.rows, state: 'pending' }));
+    throw error;
+  }
+}
+
+export function bulkLimits(deps: PipelineDeps) {
+  return { maxRows: deps.config.bulkMaxRows, maxInflatedBytes: deps.config.bulkMaxInflatedBytes };
+}
+
+function baseName(key: string): string {
+  return (key.split('/').pop() ?? 'bulk').replace(/\.zip$/i, '');
+}
