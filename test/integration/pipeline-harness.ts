@@ -40,6 +40,8 @@ export interface Harness {
   copy(from: string, to: string): Promise<S3Event>;
   /** Delivers S3 events to a kind's handler as one SQS batch; returns the ids of the records that failed. */
   deliver(kind: Kind, ...events: S3Event[]): Promise<string[]>;
+  /** The bulk function's own queue (follow-ups). */
+  bulkQueue: ReturnType<typeof createLocalQueue>;
   /** Runs the bulk function's follow-ups until the object has a final status (or the deadline). */
   followBulk(key: string, deadlineMs?: number): Promise<Record<string, string>>;
   tags(key: string): Promise<Record<string, string>>;
@@ -52,6 +54,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** The handlers' logger; default Powertools' own (silenced by the test environment). */
   log?: Logger;
+  /** The sandbox's bulk job step (default 50 ms). */
+  bulkJobStepMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -64,7 +68,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     idempotencyTable: 'ledger',
     importsTable: 'imports',
   });
-  const sandbox = await startSandbox({ port: 0, bulkJobStepMs: 50 });
+  const sandbox = await startSandbox({ port: 0, bulkJobStepMs: options.bulkJobStepMs ?? 50 });
   const bulkQueue = createLocalQueue({ name: 's3-to-zoho-bulk-write' });
   const sqs = await startSqsEndpoint({ queues: [bulkQueue] });
 
@@ -114,6 +118,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     s3,
     bucket,
     handlers,
+    bulkQueue,
     async put(key, body, metadata) {
       const delivered = new Promise<S3Event>((resolve) => notifications.set(key, (n) => resolve(n.event)));
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));

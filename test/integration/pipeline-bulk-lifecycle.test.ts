@@ -1,0 +1,169 @@
+/**
+ * A bulk import's life against the real pieces: replay in a versioned bucket, a follow that ends
+ * on a permanent Zoho error, a job that never finishes (expired, then replayed), duplicated
+ * follow-ups, and the bounds that refuse an import before any Zoho call.
+ *
+ * Versioning: s3rver keeps no versions, so the versioned path is driven by events that carry a
+ * versionId, as S3 sends them from a versioned bucket. The pipeline takes the version from the
+ * event (HeadObject answers none here), so the write id, the ledger key and the import record are
+ * exactly those of a versioned bucket; only the bytes are not pinned to a version by s3rver.
+ */
+import type { S3Event } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3EventFor } from '#tools/ops/replay.ts';
+import { buildZip, csvText } from '../unit/inspect-fixtures.ts';
+import { type Harness, startHarness } from './pipeline-harness.ts';
+
+const HOUR = 3_600_000;
+let h: Harness;
+
+beforeAll(async () => {
+  // Jobs take an hour of sandbox time per step: only clock moves finish them.
+  h = await startHarness({
+    bulkJobStepMs: HOUR,
+    env: { BULK_MAX_FOLLOW_SECONDS: '2', BULK_MAX_ROWS: '100', BULK_MAX_INFLATED_BYTES: String(64 * 1024) },
+  });
+});
+afterAll(() => h?.close());
+
+/** The event S3 sends for a versioned bucket: the same, with the version named. */
+function versioned(event: S3Event, versionId: string): S3Event {
+  const [record] = event.Records;
+  if (!record) throw new Error('no record');
+  return { Records: [{ ...record, s3: { ...record.s3, object: { ...record.s3.object, versionId } } }] };
+}
+
+const replayEvent = (key: string, size: number, versionId: string) =>
+  s3EventFor(
+    h.bucket,
+    { key, size, eTag: 'ignored', versionId },
+    { region: 'us-east-1', eventTime: new Date(), sequencer: '0A' },
+  );
+
+/** The next follow-up on the bulk queue (they are delayed by BULK_POLL_SECONDS). */
+async function nextFollowUp() {
+  for (let tries = 0; tries < 50; tries++) {
+    const [message] = h.bulkQueue.receive(1);
+    if (message) return message;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('no follow-up was sent');
+}
+
+/** Lets the sandbox's jobs end: two steps of its clock. */
+const finishJobs = () => h.sandbox.clock.advance(2 * HOUR + 1);
+
+describe('bulk import lifecycle', () => {
+  it('replays a failed import in a versioned bucket: a new attempt makes new jobs and lands', async () => {
+    const key = 'bulk-write/Leads/insert/versioned.zip';
+    const zip = await buildZip([{ name: 'v.csv', data: csvText(3) }]);
+    const event = versioned(await h.put(key, zip), 'v1');
+    h.sandbox.faults.set({ failBulkJobs: 1 });
+    try {
+      await h.deliver('bulk-write', event);
+    } finally {
+      h.sandbox.faults.reset();
+    }
+    finishJobs();
+    const failed = await h.followBulk(key);
+    expect(failed).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'BULK_JOB_FAILED' });
+
+    // The same event again (a duplicate delivery) does nothing: only a replay starts again.
+    const jobsBefore = h.sandbox.inspect().bulkJobs.length;
+    await h.deliver('bulk-write', event);
+    expect(h.sandbox.inspect().bulkJobs.length).toBe(jobsBefore);
+
+    await h.deliver('bulk-write', replayEvent(key, zip.length, 'v1'));
+    expect(h.sandbox.inspect().bulkJobs.length).toBe(jobsBefore + 1);
+    finishJobs();
+    const landed = await h.followBulk(key);
+    expect(landed).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '3', 'zoho-failed': '0' });
+    expect(landed['zoho-id']).not.toBe(failed['zoho-id']);
+  });
+
+  it('ends an import whose job Zoho no longer knows as failed, with Zoho’s code, not retried forever', async () => {
+    const key = 'bulk-write/Leads/insert/lost-job.zip';
+    await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'l.csv', data: csvText(2) }])));
+    h.sandbox.faults.set({
+      failNext: [{ status: 404, code: 'RESOURCE_NOT_FOUND', path: '/crm/bulk/v8/write/' }],
+    });
+    try {
+      const tags = await h.followBulk(key);
+      expect(tags).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'RESOURCE_NOT_FOUND' });
+      expect(h.bulkQueue.receive(10)).toEqual([]);
+    } finally {
+      h.sandbox.faults.reset();
+    }
+  });
+
+  it('ends an import whose jobs never finish as expired after the deadline, and a replay runs it again', async () => {
+    const key = 'bulk-write/Leads/insert/never.zip';
+    const zip = await buildZip([{ name: 'n.csv', data: csvText(2) }]);
+    const event = versioned(await h.put(key, zip), 'v7');
+    await h.deliver('bulk-write', event);
+    const expired = await h.followBulk(key);
+    expect(expired).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'BULK_IMPORT_EXPIRED' });
+    expect(expired['zoho-reason']).toMatch(/had not ended/);
+
+    await h.deliver('bulk-write', replayEvent(key, zip.length, 'v7'));
+    finishJobs();
+    expect(await h.followBulk(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '2' });
+  });
+
+  it('drops a duplicated follow-up instead of doubling the polling chain', async () => {
+    const key = 'bulk-write/Leads/insert/dup-follow.zip';
+    await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'd.csv', data: csvText(2) }])));
+    const message = await nextFollowUp();
+    const { toSqsRecord, createLambdaContext } = await import('#tools/local/queue.ts');
+    const record = toSqsRecord(message, h.bulkQueue.arn);
+    const context = createLambdaContext({ functionName: 's3-to-zoho-bulk-write', timeoutMs: 60_000 });
+    await h.handlers['bulk-write']({ Records: [record] }, context);
+    await h.handlers['bulk-write']({ Records: [{ ...record, messageId: 'duplicate' }] }, context);
+    h.bulkQueue.delete(message.receiptHandle);
+    // One look went on: exactly one follow-up is waiting.
+    await nextFollowUp();
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(h.bulkQueue.receive(10)).toEqual([]);
+  });
+
+  it.each([
+    ['a ZIP bomb: more rows than BULK_MAX_ROWS', () => csvText(101), 'BULK_TOO_MANY_ROWS'],
+    [
+      'a CSV that unzips past BULK_MAX_INFLATED_BYTES',
+      () => `Last_Name,Description\r\nA,${'x'.repeat(70 * 1024)}\r\n`,
+      'BULK_TOO_LARGE_INFLATED',
+    ],
+    ['a header with empty names (,,)', () => 'Last_Name,,Email\r\nA,,a@example.com\r\n', 'CSV_EMPTY_HEADER'],
+  ])('refuses %s before any Zoho call', async (_what, csv, code) => {
+    const key = `bulk-write/Leads/insert/refused-${code}.zip`;
+    const event = await h.put(key, await buildZip([{ name: 'r.csv', data: csv() }]));
+    const calls = h.sandbox.inspect().requests.length;
+    expect(await h.deliver('bulk-write', event)).toEqual([]);
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': code });
+    expect(h.sandbox.inspect().requests.length).toBe(calls);
+  });
+
+  it('refuses an update without find_by or an id column before any Zoho call, and takes one with an id column', async () => {
+    const key = 'bulk-write/Leads/update/no-find-by.zip';
+    const event = await h.put(
+      key,
+      await buildZip([{ name: 'u.csv', data: 'Email,Last_Name\r\na@example.com,A\r\n' }]),
+    );
+    const calls = h.sandbox.inspect().requests.length;
+    await h.deliver('bulk-write', event);
+    expect(await h.tags(key)).toMatchObject({
+      'zoho-status': 'failed',
+      'zoho-error': 'BULK_UPDATE_NEEDS_FIND_BY',
+    });
+    expect(h.sandbox.inspect().requests.length).toBe(calls);
+
+    const id = h.sandbox.inspect().records.Leads?.[0]?.id;
+    const byId = 'bulk-write/Leads/update/by-id.zip';
+    await h.deliver(
+      'bulk-write',
+      await h.put(byId, await buildZip([{ name: 'i.csv', data: `id,Last_Name\r\n${id},Renamed\r\n` }])),
+    );
+    finishJobs();
+    expect(await h.followBulk(byId)).toMatchObject({ 'zoho-status': 'done', 'zoho-updated': '1' });
+  });
+});
