@@ -1,0 +1,69 @@
+/** The bulk import record in DynamoDB (dynalite): conditional writes, and what is read back is checked. */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImportState } from '#lib/pipeline/bulk/machine.ts';
+import { createImportStore, type ImportStore } from '#lib/pipeline/bulk/store.ts';
+import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
+
+let dynamo: LocalDynamoDb;
+let store: ImportStore;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamoDb();
+  await createPipelineTables(dynamo.client, {
+    tokenTable: 'tokens',
+    idempotencyTable: 'ledger',
+    importsTable: 'imports',
+  });
+  store = createImportStore(dynamo.client, 'imports');
+});
+afterAll(() => dynamo?.close());
+
+const fresh = (write: string): ImportState => ({
+  write,
+  attempt: 1,
+  status: 'creating',
+  source: { bucket: 'inbox', key: 'bulk-write/Leads/insert/a.zip', eTag: '"e"' },
+  module: 'Leads',
+  operation: 'insert',
+  csv: 'a.csv',
+  startedAt: 1,
+  deadline: 2,
+  parts: [],
+  version: 1,
+});
+
+describe('import store', () => {
+  it('creates once, and saves only from the version it read', async () => {
+    const state = fresh('inbox/a#1');
+    expect(await store.create(state)).toBe(true);
+    expect(await store.create(state)).toBe(false);
+    const read = await store.get(state.write);
+    expect(read).toEqual(state);
+    const saved = await store.save({ ...(read as ImportState), status: 'following' });
+    expect(saved?.version).toBe(2);
+    // A second delivery that read version 1 loses.
+    expect(await store.save({ ...(read as ImportState), status: 'failed' })).toBeUndefined();
+    expect((await store.get(state.write))?.status).toBe('following');
+  });
+
+  it.each([
+    ['a job id that is not Zoho’s digits', { parts: [{ rows: 1, state: 'created', jobId: '../../evil' }] }],
+    ['an unknown status', { status: 'pushing' }],
+    ['another write’s record', { write: 'inbox/other#1' }],
+    ['counts of the wrong type', { parts: [{ rows: 1, state: 'finished', counts: { added: 'many' } }] }],
+  ])('refuses a damaged record: %s', async (_what, damage) => {
+    const write = `inbox/damaged-${Math.random()}`;
+    const { version: _v, ...body } = { ...fresh(write), ...damage };
+    await dynamo.client.send(
+      new PutItemCommand({
+        TableName: 'imports',
+        Item: { id: { S: write }, version: { N: '1' }, state: { S: JSON.stringify(body) } },
+      }),
+    );
+    await expect(store.get(write)).rejects.toMatchObject({
+      code: 'BULK_IMPORT_RECORD_INVALID',
+      retryable: false,
+    });
+  });
+});
