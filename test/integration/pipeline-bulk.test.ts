@@ -3,6 +3,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildZip, csvText } from '../unit/inspect-fixtures.ts';
 import { type Harness, startHarness } from './pipeline-harness.ts';
+import { unzip } from './sandbox-helpers.ts';
 
 let h: Harness;
 
@@ -25,6 +26,17 @@ describe('bulk write', () => {
     >;
     expect(rows).toHaveLength(20);
     expect(rows.every((r) => r.STATUS === 'ADDED' && /^\d+$/.test(r.RECORD_ID ?? ''))).toBe(true);
+    // Every input column comes back, not only the three Zoho's result file keeps.
+    expect(Object.keys(rows[0] ?? {})).toEqual([
+      'Last_Name',
+      'Email',
+      'Description',
+      'STATUS',
+      'RECORD_ID',
+      'ERRORS',
+    ]);
+    expect(rows[0]?.Description).toBe('line one of 0\r\nline two, with "quotes"');
+    expect(tags['zoho-failed-rows']).toBeUndefined();
   });
 
   it('splits a 60,000-row CSV into three jobs and reports them as one import', async () => {
@@ -66,6 +78,22 @@ describe('bulk write', () => {
     });
     const names = h.sandbox.inspect().records.Leads?.map((r) => r.Last_Name);
     expect(names).toContain('Renamed One');
+
+    // The failed rows, exactly, with the same job.json: ready to fix and drop again.
+    expect(tags['zoho-failed-rows']).toBe(`bulk-write-results/${key}.failed-rows.zip`);
+    const failed = await unzip(await h.readBytes(tags['zoho-failed-rows'] ?? ''));
+    expect(failed).toEqual({
+      'renames.csv': 'Email,Last_Name\r\nno-one@example.invalid,Ghost\r\n',
+      'job.json': JSON.stringify({ find_by: 'Email' }),
+    });
+    const results = parse(await h.read(tags['zoho-results'] ?? ''), { columns: true }) as Array<
+      Record<string, string>
+    >;
+    expect(results.map((r) => [r.Last_Name, r.STATUS, r.ERRORS])).toEqual([
+      ['Renamed One', 'UPDATED', ''],
+      ['Renamed Two', 'UPDATED', ''],
+      ['Ghost', 'SKIPPED', 'RESOURCE_NOT_FOUND-Email'],
+    ]);
   });
 
   it('does not make a second job when the event arrives again', async () => {
@@ -88,7 +116,15 @@ describe('bulk write', () => {
         'zoho-status': 'failed',
         'zoho-error': 'BULK_JOB_FAILED',
         'zoho-added': '0',
+        // Rows Zoho never processed are failures, not successes.
+        'zoho-failed': '4',
       });
+      const rows = parse(await h.read(tags['zoho-results'] ?? ''), { columns: true }) as Array<
+        Record<string, string>
+      >;
+      expect(rows.map((r) => [r.STATUS, r.ERRORS])).toEqual(
+        Array(4).fill(['NOT_PROCESSED', 'BULK_JOB_FAILED']),
+      );
       expect(tags['zoho-id']).toMatch(/^\d+$/);
     } finally {
       h.sandbox.faults.reset();
