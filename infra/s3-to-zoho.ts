@@ -34,6 +34,7 @@ import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { DEFAULT_PREFIXES } from '#lib/routing/route.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
+import { BulkImports } from './bulk-imports.ts';
 import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
 import {
   type ConcurrencySplit,
@@ -226,6 +227,8 @@ export class S3ToZoho extends Construct {
   readonly tokenTable: Table;
   /** The Powertools idempotency ledger: partition key `id`, TTL `expiration`. */
   readonly idempotencyTable: Table;
+  /** Bulk imports, one item each (partition key `id`), and the alarm for expired ones. */
+  readonly bulkImports: BulkImports;
   /** Per kind: function, queue, dead-letter queue, concurrency. */
   readonly kinds: Record<Kind, S3ToZohoKind>;
   /** Maximum concurrent invocations per kind; Σ × zohoMaxInFlightPerInvocation ≤ the budget. */
@@ -268,7 +271,13 @@ export class S3ToZoho extends Construct {
     /** Each function's environment; the values CloudFormation resolves are passed in. */
     const environmentOf = (
       kind: Kind,
-      deployTime: { secretArn: string; tokenTable: string; idempotencyTable: string; queueUrl: string },
+      deployTime: {
+        secretArn: string;
+        tokenTable: string;
+        idempotencyTable: string;
+        importsTable: string;
+        queueUrl: string;
+      },
     ): Record<string, string> => ({
       ...props.environment,
       ZOHO_DC: dataCentre,
@@ -281,7 +290,11 @@ export class S3ToZoho extends Construct {
       POWERTOOLS_SERVICE_NAME: serviceName(kind),
       NODE_OPTIONS: '--enable-source-maps',
       ...(kind === 'bulk-write'
-        ? { FOLLOW_UP_QUEUE_URL: deployTime.queueUrl, RESULTS_PREFIX: resultsPrefix }
+        ? {
+            FOLLOW_UP_QUEUE_URL: deployTime.queueUrl,
+            RESULTS_PREFIX: resultsPrefix,
+            IMPORTS_TABLE: deployTime.importsTable,
+          }
         : {}),
     });
     // Before anything is built (or bundled): a setting the functions would refuse fails here.
@@ -293,6 +306,7 @@ export class S3ToZoho extends Construct {
             secretArn: DEPLOY_TIME_PLACEHOLDERS.secretArn,
             tokenTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
             idempotencyTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
+            importsTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
             queueUrl: DEPLOY_TIME_PLACEHOLDERS.queueUrl,
           }),
         ]),
@@ -306,11 +320,13 @@ export class S3ToZoho extends Construct {
     this.secret = props.zohoSecret ?? asInterface<ISecret>(this.createSecret(removalPolicy));
     this.tokenTable = this.createTable('TokenTable', 'pk', removalPolicy);
     this.idempotencyTable = this.createTable('IdempotencyTable', 'id', removalPolicy, 'expiration');
+    this.bulkImports = new BulkImports(this, 'BulkImports', { removalPolicy, namespace });
 
     const deployTime = {
       secretArn: this.secret.secretArn,
       tokenTable: this.tokenTable.tableName,
       idempotencyTable: this.idempotencyTable.tableName,
+      importsTable: this.bulkImports.table.tableName,
     };
 
     const built = {} as Record<Kind, S3ToZohoKind>;
@@ -364,7 +380,8 @@ export class S3ToZoho extends Construct {
         ]),
       ) as Record<Kind, { fn: NodejsFunction; queue: Queue; deadLetterQueue: Queue }>,
     });
-    this.alarms = monitoring.alarms;
+    this.bulkImports.notify(this.alarmTopic);
+    this.alarms = [...monitoring.alarms, this.bulkImports.expiredAlarm];
     this.dashboard = monitoring.dashboard;
 
     acknowledgeNotificationsHandler(Stack.of(this));
@@ -572,6 +589,11 @@ export class S3ToZoho extends Construct {
           sid: 'WriteBulkResults',
           actions: ['s3:PutObject', 's3:GetObject'],
           resources: [results],
+        }),
+        new PolicyStatement({
+          sid: 'BulkImportRecords',
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+          resources: [this.bulkImports.table.tableArn],
         }),
         new PolicyStatement({
           sid: 'FollowUpOwnJobs',

@@ -93,7 +93,10 @@ describe('the functions read the environment the stack sets', () => {
     }
     expect(loaded['bulk-write']?.config.followUpQueueUrl).toMatch(/^https:\/\/sqs\./);
     expect(loaded['bulk-write']?.config.resultsPrefix).toBe('bulk-write-results/');
+    expect(loaded['bulk-write']?.config.importsTable).toBe(loaded['bulk-write']?.env.IMPORTS_TABLE);
+    expect(loaded['bulk-write']?.config.importsTable).toMatch(/BulkImports/);
     expect(loaded.attachment?.config.followUpQueueUrl).toBeUndefined();
+    expect(loaded.attachment?.config.importsTable).toBeUndefined();
   });
 
   it('sets no variable that neither the config, Powertools nor Node reads', () => {
@@ -107,6 +110,7 @@ describe('the functions read the environment the stack sets', () => {
       'BULK_POLL_SECONDS',
       'TOKEN_TABLE',
       'IDEMPOTENCY_TABLE',
+      'IMPORTS_TABLE',
       'FOLLOW_UP_QUEUE_URL',
       'RESULTS_PREFIX',
       'POWERTOOLS_METRICS_NAMESPACE',

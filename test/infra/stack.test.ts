@@ -308,15 +308,17 @@ describe('least privilege', () => {
     }
   });
 
-  it('gives each function item access to exactly the two tables and read access to the secret', () => {
-    const tables = Object.keys(fresh.findResources('AWS::DynamoDB::Table'))
-      .map((id) => `<${id}.Arn>`)
-      .sort();
+  it('gives each function item access to exactly its tables and read access to the secret', () => {
+    const tableIds = Object.keys(fresh.findResources('AWS::DynamoDB::Table'));
+    const imports = tableIds.filter((id) => id.includes('BulkImports')).map((id) => `<${id}.Arn>`);
+    const shared = tableIds.filter((id) => !id.includes('BulkImports')).map((id) => `<${id}.Arn>`);
+    expect([imports.length, shared.length]).toEqual([1, 2]);
     const [secretId] = Object.keys(fresh.findResources('AWS::SecretsManager::Secret'));
     for (const fn of pipelineFunctions(fresh)) {
       const statements = roleStatements(fresh, fn.roleLogicalId);
       const dynamo = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
-      expect(dynamo.flatMap(resourcesOf).sort()).toEqual(tables);
+      const own = fn.properties.Environment.Variables.IMPORTS_TABLE ? [...shared, ...imports] : shared;
+      expect(dynamo.flatMap(resourcesOf).sort()).toEqual(own.sort());
       const secret = statements.filter((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
       expect(secret.flatMap(resourcesOf)).toEqual([`<${secretId}>`]);
     }
@@ -365,8 +367,8 @@ describe('secrets', () => {
 });
 
 describe('tables', () => {
-  it('creates the token and idempotency tables on demand, with PITR and encryption', () => {
-    fresh.resourceCountIs('AWS::DynamoDB::Table', 2);
+  it('creates the token, idempotency and bulk imports tables on demand, with PITR and encryption', () => {
+    fresh.resourceCountIs('AWS::DynamoDB::Table', 3);
     const common = {
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
@@ -386,9 +388,12 @@ describe('tables', () => {
   it('hands the table names to every function', () => {
     const tables = Object.keys(fresh.findResources('AWS::DynamoDB::Table')).map((id) => `<${id}>`);
     for (const fn of pipelineFunctions(fresh)) {
-      const { TOKEN_TABLE, IDEMPOTENCY_TABLE } = fn.properties.Environment.Variables;
-      expect([flatten(TOKEN_TABLE), flatten(IDEMPOTENCY_TABLE)].sort()).toEqual(tables.sort());
+      const { TOKEN_TABLE, IDEMPOTENCY_TABLE, IMPORTS_TABLE } = fn.properties.Environment.Variables;
+      const named = [TOKEN_TABLE, IDEMPOTENCY_TABLE, ...(IMPORTS_TABLE ? [IMPORTS_TABLE] : [])].map(flatten);
+      expect(named.sort()).toEqual(tables.filter((t) => IMPORTS_TABLE || !t.includes('BulkImports')).sort());
     }
+    const bulk = pipelineFunctions(fresh).filter((fn) => fn.properties.Environment.Variables.IMPORTS_TABLE);
+    expect(bulk).toHaveLength(1);
   });
 });
 
@@ -504,9 +509,9 @@ describe('observability', () => {
     }
   });
 
-  it('raises the ten alarms on the encrypted, SSL-only topic', () => {
+  it('raises the eleven alarms on the encrypted, SSL-only topic', () => {
     const alarms = Object.entries(fresh.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(10);
+    expect(alarms).toHaveLength(11);
     const [topicId] = Object.keys(fresh.findResources('AWS::SNS::Topic'));
     for (const [, alarm] of alarms) {
       expect(flatten(((alarm as Json).Properties as Json).AlarmActions)).toBe(`<${topicId}>`);
@@ -571,6 +576,17 @@ describe('observability', () => {
             }),
           }),
         }),
+      ]),
+    });
+  });
+
+  it('alarms when a bulk import ends expired, counting ZohoErrors with code BULK_IMPORT_EXPIRED', () => {
+    fresh.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ZohoErrors',
+      Threshold: 0,
+      Dimensions: Match.arrayWith([
+        { Name: 'code', Value: 'BULK_IMPORT_EXPIRED' },
+        { Name: 'kind', Value: 'bulk-write' },
       ]),
     });
   });
