@@ -12,6 +12,9 @@ export interface ApplyOptions {
   ignoreEmpty: boolean;
 }
 
+/** A child resource's way to its parents: the parent column's value → the record made from that row. */
+export type ParentIds = Map<string, string>;
+
 type RowStatus = 'ADDED' | 'UPDATED' | 'SKIPPED';
 
 /** Records by their find_by value, lower-cased (Zoho matches unique fields without case). */
@@ -36,12 +39,17 @@ class FindIndex {
   }
 }
 
-/** Applies every row of one resource; answers the counts and the result CSV. */
+/**
+ * Applies every row of one resource; answers the counts, the result CSV and the record id of each
+ * row ('' when skipped). A subform's rows are always added, each under the parent its link column
+ * names (⚠ Zoho documents no update of subform rows by bulk write).
+ */
 export function applyResource(
   resource: JobResource,
   crm: Crm,
   options: ApplyOptions,
-): { counts: Counts; csv: string } {
+  parentIds?: ParentIds,
+): { counts: Counts; csv: string; recordIds: string[] } {
   const { module, csv, mappings, findBy } = resource;
   const counts: Counts = { added: 0, updated: 0, skipped: 0, total: csv.rows.length };
   const index = new FindIndex(findBy);
@@ -55,14 +63,28 @@ export function applyResource(
     .sort((a, b) => a - b)
     .slice(0, 3);
   const out: string[][] = [[...kept.map((i) => csv.header[i] ?? ''), 'STATUS', 'RECORD_ID', 'ERRORS']];
+  const recordIds: string[] = [];
+  const rowOptions = parentIds ? { ...options, operation: 'insert' as const } : options;
   for (const row of csv.rows) {
-    const result = applyRow(row, { module, mappings, findBy, index, crm, options, columnOf });
+    const ctx = { module, mappings, findBy, index, crm, options: rowOptions, columnOf, parentIds };
+    const result = applyRow(row, ctx);
+    recordIds.push(result.recordId);
     if (result.status === 'ADDED') counts.added += 1;
     else if (result.status === 'UPDATED') counts.updated += 1;
     else counts.skipped += 1;
     out.push([...kept.map((i) => row[i] ?? ''), result.status, result.recordId, result.errors]);
   }
-  return { counts, csv: stringify(out, { record_delimiter: '\r\n' }) };
+  return { counts, csv: stringify(out, { record_delimiter: '\r\n' }), recordIds };
+}
+
+/** The parent column's value of each row → the record made from it, for the parent's children. */
+export function parentIdsOf(resource: JobResource, column: number, recordIds: string[]): ParentIds {
+  const ids: ParentIds = new Map();
+  resource.csv.rows.forEach((row, i) => {
+    const key = (row[column] ?? '').trim();
+    if (key !== '' && recordIds[i]) ids.set(key, recordIds[i] as string);
+  });
+  return ids;
 }
 
 interface RowContext {
@@ -73,6 +95,7 @@ interface RowContext {
   crm: Crm;
   options: ApplyOptions;
   columnOf: (apiName: string) => string;
+  parentIds: ParentIds | undefined;
 }
 
 function applyRow(row: string[], ctx: RowContext): { status: RowStatus; recordId: string; errors: string } {
@@ -81,6 +104,16 @@ function applyRow(row: string[], ctx: RowContext): { status: RowStatus; recordId
   const addError = (code: string, apiName: string) =>
     errors.set(code, [...(errors.get(code) ?? []), ctx.columnOf(apiName)]);
   const values = rowValues(row, ctx.mappings);
+  for (const m of ctx.mappings) {
+    if (m.parent_column_index === undefined || !ctx.parentIds) continue;
+    // The link column holds the parent row's value; the field gets the parent record's id.
+    const parentId = ctx.parentIds.get(values.get(m.api_name) ?? '');
+    if (parentId) values.set(m.api_name, parentId);
+    else {
+      values.delete(m.api_name);
+      addError('RESOURCE_NOT_FOUND', m.api_name);
+    }
+  }
   const fields = rowFields(values, module, options.ignoreEmpty, addError);
   const present = (f: string) => fields[f] !== undefined && fields[f] !== null;
 

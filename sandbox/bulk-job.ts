@@ -24,6 +24,8 @@ export interface Mapping {
   format?: string;
   find_by?: string;
   default_value?: { value?: unknown };
+  /** A child's column that names its parent: the parent CSV's column at this index holds the same value. */
+  parent_column_index?: number;
 }
 
 export interface Counts {
@@ -84,6 +86,7 @@ export async function checkJobRequest(
   for (const [index, raw] of resourceList.entries()) {
     resources.push(await checkResource(asRecord(raw), `$.resource[${index}]`, operation, crm, files));
   }
+  checkFamilies(resources);
   return {
     operation,
     ignoreEmpty: request.ignore_empty === true,
@@ -116,7 +119,10 @@ async function checkResource(
       json_path: `${path}.file_id`,
     });
 
-  const csv = await readResourceCsv(file, path);
+  const { csv, several } = await readResourceCsv(file, path, resource.file_names);
+  // Seed 003: parent-child imports (several CSVs in one ZIP) need field mappings.
+  if (several && !Array.isArray(resource.field_mappings))
+    throw mandatoryNotFound('field_mappings', `${path}.field_mappings`);
   const mappings = Array.isArray(resource.field_mappings)
     ? checkMappings(resource.field_mappings as unknown[], module, csv, path)
     : mappingsFromHeader(module, csv, path);
@@ -134,12 +140,23 @@ async function checkResource(
   return { module, fileId: file.id, csv, mappings, findBy };
 }
 
-/** The ZIP's one CSV, within Zoho's limits (and the sandbox's own on unzipped bytes). */
-async function readResourceCsv(file: BulkFile, path: string): Promise<CsvFile> {
+/**
+ * The resource's CSV: the one `file_names` names (crm-oas bulk_write.yaml), or the ZIP's only
+ * one, within Zoho's limits (and the sandbox's own on unzipped bytes).
+ */
+async function readResourceCsv(
+  file: BulkFile,
+  path: string,
+  fileNames: unknown,
+): Promise<{ csv: CsvFile; several: boolean }> {
   const at = { api_name: 'file_id', json_path: `${path}.file_id` };
   const fileError = (message: string) => invalidData(message, at);
   // ⚠ Zoho documents no code for an unreadable ZIP, one without CSV or with several; INVALID_DATA names the file.
-  const { csvNames, csv, csvBytes } = await readCsvFromZip(file.path).catch((error: Error) => {
+  if (fileNames !== undefined && (!Array.isArray(fileNames) || typeof fileNames[0] !== 'string')) {
+    throw invalidData('invalid data', { api_name: 'file_names', json_path: `${path}.file_names` });
+  }
+  const name = (fileNames as string[] | undefined)?.[0];
+  const { csvNames, csv, csvBytes } = await readCsvFromZip(file.path, name).catch((error: Error) => {
     throw fileError(`the zip file cannot be read: ${error.message}`);
   });
   if (csvBytes > CSV_MAX_BYTES) {
@@ -149,9 +166,16 @@ async function readResourceCsv(file: BulkFile, path: string): Promise<CsvFile> {
       ...at,
     });
   }
+  if (name !== undefined && !csvNames.includes(name)) {
+    throw invalidData('the file name given is not in the zip file', {
+      api_name: 'file_names',
+      json_path: `${path}.file_names`,
+    });
+  }
   if (!csv) throw fileError('the zip file holds no CSV file');
-  // Bulk write limitations: a module without subforms takes one CSV per ZIP.
-  if (csvNames.length > 1) throw fileError('the zip file can hold only one CSV file for this module');
+  // Bulk write limitations: one CSV per module; several only for parent-child, each named in file_names.
+  if (csvNames.length > 1 && name === undefined)
+    throw fileError('the zip file holds several CSV files: name each resource’s in file_names');
   if (csv.header.length > MAX_COLUMNS) {
     throw jobError('LIMIT_EXCEEDED', 'the CSV file has more columns than allowed', {
       limit: MAX_COLUMNS,
@@ -164,7 +188,36 @@ async function readResourceCsv(file: BulkFile, path: string): Promise<CsvFile> {
       ...at,
     });
   }
-  return csv;
+  return { csv, several: csvNames.length > 1 };
+}
+
+/**
+ * A subform's resource rides with its parent module's, from the same upload, and one of its
+ * mappings names the parent column (`parent_column_index`) its rows point at.
+ */
+function checkFamilies(resources: JobResource[]): void {
+  for (const [index, child] of resources.entries()) {
+    const parentModule = child.module.subformOf;
+    if (parentModule === undefined) continue;
+    const path = `$.resource[${index}]`;
+    const parent = resources.find((r) => r.module.apiName === parentModule && r.fileId === child.fileId);
+    if (!parent) {
+      // ⚠ Zoho documents no code for a subform sent without its parent; INVALID_DATA names the module.
+      throw invalidData('a subform is written with its parent module, in one job', {
+        api_name: 'module',
+        json_path: `${path}.module`,
+      });
+    }
+    const link = child.mappings.find((m) => m.parent_column_index !== undefined);
+    if (!link) throw mandatoryNotFound('parent_column_index', `${path}.field_mappings`);
+    const column = link.parent_column_index as number;
+    if (!Number.isInteger(column) || column < 0 || column >= parent.csv.header.length) {
+      throw jobError('COLUMN_INDEX_NOT_FOUND', 'the column index given is not found in the file', {
+        index: column,
+        json_path: `${path}.field_mappings`,
+      });
+    }
+  }
 }
 
 /** `find_by`: required for update unless `id` is mapped; upsert falls back on the first unique field mapped. */

@@ -47,14 +47,14 @@ const isCsv = (entry: Entry) =>
 
 export interface ZipCsv {
   csvNames: string[];
-  /** The first CSV, parsed; `undefined` when there is none or it unzips to over CSV_MAX_BYTES. */
+  /** The CSV asked for (or the first), parsed; `undefined` when there is none or it unzips to over CSV_MAX_BYTES. */
   csv: CsvFile | undefined;
-  /** The first CSV's unzipped size, from the central directory (yauzl checks it while reading). */
+  /** That CSV's unzipped size, from the central directory (yauzl checks it while reading). */
   csvBytes: number;
 }
 
-/** The CSV entries of a ZIP: their names, and the first one parsed unless it is too big to hold. */
-export async function readCsvFromZip(path: string): Promise<ZipCsv> {
+/** The CSV entries of a ZIP: their names, and the one named (or the first) parsed unless it is too big to hold. */
+export async function readCsvFromZip(path: string, name?: string): Promise<ZipCsv> {
   const zip = await openZip(path);
   try {
     const entries: Entry[] = [];
@@ -67,9 +67,9 @@ export async function readCsvFromZip(path: string): Promise<ZipCsv> {
       zip.on('error', reject);
       zip.readEntry();
     });
-    const [first] = entries;
-    if (!first) return { csvNames: [], csv: undefined, csvBytes: 0 };
     const csvNames = entries.map((e) => e.fileName);
+    const first = name === undefined ? entries[0] : entries.find((e) => e.fileName === name);
+    if (!first) return { csvNames, csv: undefined, csvBytes: 0 };
     if (first.uncompressedSize > CSV_MAX_BYTES) {
       return { csvNames, csv: undefined, csvBytes: first.uncompressedSize };
     }

@@ -5,8 +5,8 @@
  * for download. The create-job checks are in bulk-job.ts.
  */
 import { rm } from 'node:fs/promises';
-import { applyResource } from './bulk-apply.ts';
-import { type BulkFile, checkJobRequest, type JobRequest } from './bulk-job.ts';
+import { applyResource, parentIdsOf } from './bulk-apply.ts';
+import { type BulkFile, checkJobRequest, type JobRequest, type JobResource } from './bulk-job.ts';
 import { isZip, zipBuffer } from './bulk-zip.ts';
 import { zohoTime } from './clock.ts';
 import type { RequestContext, Route, SandboxParts } from './context.ts';
@@ -206,14 +206,32 @@ function complete(state: BulkState, job: Job): void {
     return;
   }
   const results: Array<{ name: string; data: string }> = [];
-  for (const resource of job.resources) {
-    const { counts, csv } = applyResource(resource, state.parts.crm, job);
+  const recordIds = new Map<JobResource, string[]>();
+  // Parents first: a subform's rows point at the records their parent rows made.
+  const ordered = [...job.resources].sort(
+    (a, b) => Number(!!a.module.subformOf) - Number(!!b.module.subformOf),
+  );
+  for (const resource of ordered) {
+    const {
+      counts,
+      csv,
+      recordIds: ids,
+    } = applyResource(resource, state.parts.crm, job, parentIds(job, resource, recordIds));
     resource.counts = counts;
+    recordIds.set(resource, ids);
     results.push({ name: `${resource.module.apiName}-${resource.csv.name.replace(/^.*\//, '')}`, data: csv });
-    resource.csv = { ...resource.csv, rows: [] }; // applied: the rows are not needed any more
   }
+  for (const resource of job.resources) resource.csv = { ...resource.csv, rows: [] }; // applied: not needed any more
   job.resultZip = zipBuffer(results);
   job.resultZip.catch(() => {});
+}
+
+/** For a subform's resource, its parent rows' records by the linked column (bulk-job.ts checked both exist). */
+function parentIds(job: Job, child: JobResource, done: Map<JobResource, string[]>) {
+  const link = child.mappings.find((m) => m.parent_column_index !== undefined);
+  const parent = job.resources.find((r) => r.module.apiName === child.module.subformOf);
+  if (!child.module.subformOf || link?.parent_column_index === undefined || !parent) return undefined;
+  return parentIdsOf(parent, link.parent_column_index, done.get(parent) ?? []);
 }
 
 function describe(state: BulkState, job: Job): Record<string, unknown> {

@@ -72,7 +72,7 @@ export function createCrm(options: { clock: Clock; nextId: () => string }): Crm 
     module,
     requireModule(name) {
       const spec = module(name);
-      if (!spec) throw invalidModule();
+      if (!spec || spec.subformOf) throw invalidModule();
       return spec;
     },
     requireRecord(spec, id) {

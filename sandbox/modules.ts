@@ -19,6 +19,11 @@ export interface ModuleSpec {
   photo: boolean;
   /** Bulk write: not Notes (Create Bulk Write Job, "Possible module names"). */
   bulk: boolean;
+  /**
+   * A subform, with its parent module. Bulk write treats it as a child module (seed 003): its CSV
+   * rides in the parent's ZIP, in the same job; the record APIs do not take it as a module.
+   */
+  subformOf?: string;
 }
 
 const person: Record<string, FieldType> = {
@@ -211,6 +216,17 @@ export const MODULES: ModuleSpec[] = [
     uniqueFields: ['Name'],
     photo: true,
     bulk: true,
+  }),
+  module({
+    // A subform of Contacts (the languages a contact speaks); Parent_Id is the contact.
+    apiName: 'Languages',
+    id: '5725767000000002197',
+    fields: { Parent_Id: 'lookup', Language: 'text', Proficiency: 'text' },
+    mandatory: ['Language'],
+    uniqueFields: [],
+    photo: false,
+    bulk: true,
+    subformOf: 'Contacts',
   }),
 ];
 

@@ -307,6 +307,91 @@ describe('bulk write jobs', () => {
     });
   });
 
+  it('writes a parent and its subform from one ZIP in one job (seed 003), children under their parents', async () => {
+    const response = await upload(
+      await zip([
+        {
+          name: 'contacts.csv',
+          data: 'Ref,Last_Name,Email\r\nc1,Lamarr,hedy@example.com\r\nc2,Noether,emmy@example.com\r\n',
+        },
+        {
+          name: 'languages.csv',
+          data: 'Contact,Language\r\nc1,German\r\nc1,English\r\nc2,German\r\nc9,Latin\r\n',
+        },
+      ]),
+    );
+    const fileId = ((await response.json()) as { details: { file_id: string } }).details.file_id;
+    const parent = {
+      type: 'data',
+      module: { api_name: 'Contacts' },
+      file_id: fileId,
+      file_names: ['contacts.csv'],
+      field_mappings: [
+        { api_name: 'Last_Name', index: 1 },
+        { api_name: 'Email', index: 2 },
+      ],
+    };
+    const child = {
+      type: 'data',
+      module: { api_name: 'Languages' },
+      file_id: fileId,
+      file_names: ['languages.csv'],
+      field_mappings: [
+        { api_name: 'Parent_Id', index: 0, parent_column_index: 0 },
+        { api_name: 'Language', index: 1 },
+      ],
+    };
+    // Without its parent, or without the link to it, a subform is refused.
+    expect(
+      (await (await createJob({ operation: 'insert', resource: [child] })).json()) as object,
+    ).toMatchObject({
+      code: 'INVALID_DATA',
+      details: { api_name: 'module' },
+    });
+    const unlinked = { ...child, field_mappings: [{ api_name: 'Language', index: 1 }] };
+    expect(
+      (await (await createJob({ operation: 'insert', resource: [parent, unlinked] })).json()) as object,
+    ).toMatchObject({
+      code: 'MANDATORY_NOT_FOUND',
+      details: { api_name: 'parent_column_index' },
+    });
+    // Several CSVs in a ZIP: each resource names its own.
+    const { file_names: _, ...unnamed } = parent;
+    expect(
+      (await (await createJob({ operation: 'insert', resource: [unnamed] })).json()) as object,
+    ).toMatchObject({
+      code: 'INVALID_DATA',
+    });
+
+    const created = await createJob({ operation: 'insert', resource: [child, parent] });
+    expect(created.status).toBe(201);
+    const { details } = (await created.json()) as { details: { id: string } };
+    sb.clock.advance(2 * STEP_MS);
+    const done = await job(details.id);
+    expect(
+      done.resource.map((r) => [
+        (r.module as { api_name: string }).api_name,
+        r.file.added_count,
+        r.file.skipped_count,
+      ]),
+    ).toEqual([
+      ['Languages', 3, 1],
+      ['Contacts', 2, 0],
+    ]);
+    const contacts = sb.inspect().records.Contacts ?? [];
+    const lamarr = contacts.find((c) => c.Last_Name === 'Lamarr')?.id;
+    const noether = contacts.find((c) => c.Last_Name === 'Noether')?.id;
+    const languages = (sb.inspect().records.Languages ?? []).map((l) => [l.Parent_Id, l.Language]);
+    expect(languages).toEqual([
+      [lamarr, 'German'],
+      [lamarr, 'English'],
+      [noether, 'German'],
+    ]);
+    const files = await unzip(Buffer.from(await (await call(done.result?.download_url ?? '')).arrayBuffer()));
+    expect(Object.keys(files).sort()).toEqual(['Contacts-contacts.csv', 'Languages-languages.csv']);
+    expect(files['Languages-languages.csv']).toContain('c9,Latin,SKIPPED,,RESOURCE_NOT_FOUND-Contact');
+  });
+
   it('answers an unknown job id with 404 RESOURCE_NOT_FOUND, as Zoho does for bulk jobs', async () => {
     const answer = await call('/crm/bulk/v8/write/5725767999999999999');
     expect(answer.status).toBe(404);
