@@ -78,6 +78,69 @@ describe('inspectBulkZip', () => {
     expect(error.message).toContain('"more.CSV"');
   });
 
+  describe('a parent-child ZIP (seed 003)', () => {
+    const langs = { name: 'langs.csv', data: 'Contact,Language\r\nName0,Polish\r\n' };
+    const child = (extra: Record<string, unknown> = {}) => ({
+      file: 'langs.csv',
+      module: 'Languages',
+      field_mappings: [
+        { api_name: 'Parent_Id', index: 0, parent_column_index: 0 },
+        { api_name: 'Language', index: 1 },
+      ],
+      ...extra,
+    });
+    const parentMappings = [{ api_name: 'Last_Name', index: 0 }];
+
+    it('takes the child CSVs job.json names, the parent first', async () => {
+      const facts = await inspect([
+        leads,
+        langs,
+        job({ field_mappings: parentMappings, children: [child()] }),
+      ]);
+      expect(facts.csvEntries.map((c) => [c.entry.name, c.rows])).toEqual([
+        ['leads.csv', 120],
+        ['langs.csv', 1],
+      ]);
+    });
+
+    it.each([
+      ['a child file not in the ZIP', { children: [child({ file: 'other.csv' })] }, 'not a CSV at the top'],
+      [
+        'a child without the link to its parent',
+        { children: [child({ field_mappings: [{ api_name: 'Language', index: 1 }] })] },
+        'parent_column_index',
+      ],
+      [
+        'a link past the parent’s columns',
+        {
+          children: [
+            child({ field_mappings: [{ api_name: 'Parent_Id', index: 0, parent_column_index: 3 }] }),
+          ],
+        },
+        'parent CSV has 3 columns',
+      ],
+      [
+        'no mappings for the parent',
+        { children: [child()], field_mappings: undefined },
+        'needs field_mappings',
+      ],
+    ])('refuses %s', async (_what, options, message) => {
+      const error = await refusal(
+        inspect([leads, langs, job({ field_mappings: parentMappings, ...options })]),
+      );
+      expect(error.code).toBe('INVALID_JOB_JSON');
+      expect(error.message).toContain(message);
+    });
+
+    it('refuses a parent over 25,000 rows: one Zoho job cannot be split', async () => {
+      const big = { name: 'leads.csv', data: csvText(25_001) };
+      const error = await refusal(
+        inspect([big, langs, job({ field_mappings: parentMappings, children: [child()] })]),
+      );
+      expect(error.code).toBe('ZIP_PARENT_CHILD_TOO_LARGE');
+    });
+  });
+
   it('refuses a CSV with a header but no rows, and one with too many columns', async () => {
     expect((await refusal(inspect([{ name: 'a.csv', data: 'Last_Name,Email\r\n' }]))).code).toBe(
       'CSV_NO_ROWS',

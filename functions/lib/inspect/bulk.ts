@@ -1,12 +1,13 @@
 /**
- * Checks a bulk-write ZIP before it is uploaded: a real ZIP of at most 25 MB holding exactly one
- * CSV at its top level (at most 200 columns, at least one row) and, optionally, a `job.json`
- * with job options.
+ * Checks a bulk-write ZIP before anything is uploaded: a real ZIP of at most 25 MB holding one
+ * CSV at its top level (at most 200 columns, at least one row, every column named) and,
+ * optionally, a `job.json` with job options; within the import's bounds (rows, inflated bytes).
  *
- * One CSV per ZIP: Zoho's bulk write takes one parent CSV per module (child CSVs in the same ZIP
- * are for subforms). This product pushes one module's records per ZIP and does not map subforms,
- * so a second CSV is refused (ZIP_MULTIPLE_CSV) rather than guessed at.
- * Rows over 25,000 are not refused here: the pipeline splits them (split.ts).
+ * One CSV per ZIP, except a parent-child import (seed 003): job.json's `children` names the
+ * child CSVs (subform or linking module) riding with the parent's, each with its field mappings.
+ * Any other second CSV is refused (ZIP_MULTIPLE_CSV) rather than guessed at.
+ * Rows over 25,000 are not refused here: the pipeline splits them (split.ts), except in a
+ * parent-child import, which is one Zoho job.
  */
 import { countCsv } from './csv.ts';
 import { formatBytes, InspectionError } from './errors.ts';
@@ -19,10 +20,11 @@ import {
   refuseJobJson,
   refuseMetadata,
 } from './job-options.ts';
+import { BULK_CSV_MAX_ROWS } from './limits.ts';
 import type { RangeReader } from './range-reader.ts';
 import { listZipEntries, openEntry, type ZipEntry } from './zip.ts';
 
-export type { FieldMapping, JobOptions } from './job-options.ts';
+export type { ChildResource, FieldMapping, JobOptions } from './job-options.ts';
 export { parseJobOptionsFromMetadata } from './job-options.ts';
 
 export interface BulkCsvEntry {
@@ -33,7 +35,7 @@ export interface BulkCsvEntry {
 }
 
 export interface BulkZipFacts {
-  /** Exactly one today (see the note on top). */
+  /** The parent CSV first, then the children job.json names, in its order. */
   csvEntries: BulkCsvEntry[];
   /** job.json merged with the metadata options; absent when neither sets anything. */
   jobOptions?: JobOptions;
@@ -77,34 +79,59 @@ export async function inspectBulkZip(
 ): Promise<BulkZipFacts> {
   const entries = await listZipEntries(reader, { maxBytes: options.maxBytes });
   const files = entries.filter((entry) => !entry.isDirectory && !isSystemLeftover(entry.name));
-  const isTopLevel = (entry: ZipEntry) => !entry.name.includes('/');
-  const isCsv = (entry: ZipEntry) => /\.csv$/i.test(entry.name);
   const csvs = files.filter((entry) => isCsv(entry) && isTopLevel(entry));
-
-  if (csvs.length === 0) {
-    const nested = files.filter(isCsv).map((entry) => `"${entry.name}"`);
-    throw new InspectionError(
-      'ZIP_NO_CSV',
-      nested.length === 0
-        ? 'The ZIP holds no .csv file; put the CSV of records at the top level of the ZIP.'
-        : `The ZIP holds no .csv file at its top level (found ${nested.join(', ')} inside a folder); zip the CSV itself, not its folder.`,
-      { nested: files.filter(isCsv).map((entry) => entry.name) },
-    );
-  }
-  if (csvs.length > 1) {
-    throw new InspectionError(
-      'ZIP_MULTIPLE_CSV',
-      `The ZIP holds ${csvs.length} CSV files (${csvs.map((entry) => `"${entry.name}"`).join(', ')}); put one CSV per ZIP, one ZIP per module.`,
-      { csvs: csvs.map((entry) => entry.name) },
-    );
-  }
-  const [csv] = csvs as [ZipEntry];
+  if (csvs.length === 0) throw noCsv(files);
 
   const jobEntry = files.find((entry) => isTopLevel(entry) && entry.name.toLowerCase() === JOB_JSON);
   const fromZip = jobEntry === undefined ? {} : await readJobJson(reader, jobEntry);
   const fromMetadata = parseJobOptionsFromMetadata(options.metadata ?? {});
   const jobOptions = mergeJobOptions(fromZip, fromMetadata);
+  const childEntries = findChildren(jobOptions, csvs);
+  const parents = csvs.filter((entry) => !childEntries.includes(entry));
+  if (parents.length > 1) {
+    throw new InspectionError(
+      'ZIP_MULTIPLE_CSV',
+      `The ZIP holds ${parents.length} CSV files (${parents.map((entry) => `"${entry.name}"`).join(', ')}); put one CSV per ZIP, one ZIP per module, or name the child CSVs of a parent-child import in job.json "children".`,
+      { csvs: parents.map((entry) => entry.name) },
+    );
+  }
+  const [csv] = parents as [ZipEntry];
 
+  const facts = await checkCsv(reader, csv, options);
+  const mappingsFromMetadata = fromMetadata.field_mappings !== undefined;
+  checkMappingsFitColumns(
+    jobOptions,
+    facts.columns,
+    mappingsFromMetadata ? refuseMetadata : refuseJobJson,
+    mappingsFromMetadata ? 'x-amz-meta-zoho-field-mappings' : 'field_mappings',
+  );
+  if (options.operation === 'update') checkUpdateFindsRecords(jobOptions, facts.header, csv.name);
+  const children = await checkChildren(reader, jobOptions, childEntries, facts, options);
+
+  const used = new Set<ZipEntry>([csv, ...childEntries, ...(jobEntry === undefined ? [] : [jobEntry])]);
+  return {
+    csvEntries: [{ entry: csv, ...facts }, ...children],
+    ...(Object.keys(jobOptions).length === 0 ? {} : { jobOptions }),
+    ignoredEntries: entries.filter((entry) => !used.has(entry)).map((entry) => entry.name),
+  };
+}
+
+const isTopLevel = (entry: ZipEntry) => !entry.name.includes('/');
+const isCsv = (entry: ZipEntry) => /\.csv$/i.test(entry.name);
+
+function noCsv(files: ZipEntry[]): InspectionError {
+  const nested = files.filter(isCsv).map((entry) => `"${entry.name}"`);
+  return new InspectionError(
+    'ZIP_NO_CSV',
+    nested.length === 0
+      ? 'The ZIP holds no .csv file; put the CSV of records at the top level of the ZIP.'
+      : `The ZIP holds no .csv file at its top level (found ${nested.join(', ')} inside a folder); zip the CSV itself, not its folder.`,
+    { nested: files.filter(isCsv).map((entry) => entry.name) },
+  );
+}
+
+/** One CSV within the bounds, counted while it inflates; at least one row. */
+async function checkCsv(reader: RangeReader, csv: ZipEntry, options: BulkZipOptions) {
   if (options.maxInflatedBytes !== undefined && csv.uncompressedSize > options.maxInflatedBytes) {
     throw new InspectionError(
       'BULK_TOO_LARGE_INFLATED',
@@ -127,22 +154,56 @@ export async function inspectBulkZip(
       },
     );
   }
-  const mappingsFromMetadata = fromMetadata.field_mappings !== undefined;
-  checkMappingsFitColumns(
-    jobOptions,
-    facts.columns,
-    mappingsFromMetadata ? refuseMetadata : refuseJobJson,
-    mappingsFromMetadata ? 'x-amz-meta-zoho-field-mappings' : 'field_mappings',
-  );
+  return facts;
+}
 
-  if (options.operation === 'update') checkUpdateFindsRecords(jobOptions, facts.header, csv.name);
+/** The entries job.json names as children, each at the top of the ZIP. */
+function findChildren(options: JobOptions, csvs: ZipEntry[]): ZipEntry[] {
+  return (options.children ?? []).map((child, position) => {
+    const entry = csvs.find((e) => e.name === child.file);
+    if (!entry)
+      throw refuseJobJson(`children[${position}].file "${child.file}" is not a CSV at the top of the ZIP`);
+    return entry;
+  });
+}
 
-  const used = new Set<ZipEntry>([csv, ...(jobEntry === undefined ? [] : [jobEntry])]);
-  return {
-    csvEntries: [{ entry: csv, ...facts }],
-    ...(Object.keys(jobOptions).length === 0 ? {} : { jobOptions }),
-    ignoredEntries: entries.filter((entry) => !used.has(entry)).map((entry) => entry.name),
-  };
+/**
+ * A parent-child import goes as one job (children point at parent rows by value, so the rows
+ * cannot be cut into parts): each CSV at most 25,000 rows, each mapping inside its CSV.
+ */
+async function checkChildren(
+  reader: RangeReader,
+  options: JobOptions,
+  entries: ZipEntry[],
+  parent: { rows: number; columns: number },
+  limits: BulkZipOptions,
+): Promise<BulkCsvEntry[]> {
+  const children = options.children ?? [];
+  if (children.length === 0) return [];
+  const tooLarge = (name: string, rows: number) =>
+    new InspectionError(
+      'ZIP_PARENT_CHILD_TOO_LARGE',
+      `"${name}" has ${rows} rows; a parent-child import is one Zoho job, at most ${BULK_CSV_MAX_ROWS} rows per CSV: split the parents and their children into several ZIPs.`,
+      { rows, maxRows: BULK_CSV_MAX_ROWS },
+    );
+  if (parent.rows > BULK_CSV_MAX_ROWS) throw tooLarge('the parent CSV', parent.rows);
+  const facts: BulkCsvEntry[] = [];
+  for (const [position, child] of children.entries()) {
+    const entry = entries[position] as ZipEntry;
+    const counted = await checkCsv(reader, entry, limits);
+    if (counted.rows > BULK_CSV_MAX_ROWS) throw tooLarge(entry.name, counted.rows);
+    const where = `children[${position}].field_mappings`;
+    checkMappingsFitColumns({ field_mappings: child.field_mappings }, counted.columns, refuseJobJson, where);
+    for (const mapping of child.field_mappings) {
+      if (mapping.parent_column_index !== undefined && mapping.parent_column_index >= parent.columns) {
+        throw refuseJobJson(
+          `${where} links "${mapping.api_name}" to parent column ${mapping.parent_column_index}, but the parent CSV has ${parent.columns} columns`,
+        );
+      }
+    }
+    facts.push({ entry, ...counted });
+  }
+  return facts;
 }
 
 async function readJobJson(reader: RangeReader, entry: ZipEntry): Promise<JobOptions> {

@@ -22,6 +22,7 @@ export type InspectionCode =
   | 'ZIP_NO_CSV'
   | 'ZIP_MULTIPLE_CSV'
   | 'ZIP_PART_TOO_LARGE'
+  | 'ZIP_PARENT_CHILD_TOO_LARGE'
   | 'CSV_EMPTY'
   | 'CSV_NO_ROWS'
   | 'CSV_TOO_MANY_COLUMNS'

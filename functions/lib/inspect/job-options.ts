@@ -16,6 +16,18 @@ export interface FieldMapping {
   format?: string;
   /** For a lookup field: the field of the looked-up module that identifies it. */
   find_by?: string;
+  /** In a child's mappings: the parent CSV's column (0-based) whose value this column repeats. */
+  parent_column_index?: number;
+}
+
+/** A child CSV of a parent-child import (seed 003): a subform or linking module of the parent. */
+export interface ChildResource {
+  /** The CSV's name at the top of the ZIP. */
+  file: string;
+  /** The child module's API name (e.g. the subform's). */
+  module: string;
+  /** Mandatory for parent-child imports; one mapping names `parent_column_index`. */
+  field_mappings: FieldMapping[];
 }
 
 export interface JobOptions {
@@ -23,10 +35,15 @@ export interface JobOptions {
   find_by?: string;
   field_mappings?: FieldMapping[];
   ignore_empty?: boolean;
+  /** Child CSVs in the same ZIP, written in the same job as the parent's. */
+  children?: ChildResource[];
 }
 
-const JOB_KEYS = ['find_by', 'field_mappings', 'ignore_empty'];
-const MAPPING_KEYS = ['api_name', 'index', 'format', 'find_by'];
+const JOB_KEYS = ['find_by', 'field_mappings', 'ignore_empty', 'children'];
+const MAPPING_KEYS = ['api_name', 'index', 'format', 'find_by', 'parent_column_index'];
+const CHILD_KEYS = ['file', 'module', 'field_mappings'];
+/** Zoho: at most 10 files per resource, 100 resources per job; a parent with 9 children is plenty. */
+const MAX_CHILDREN = 9;
 const MAX_FORMAT_LENGTH = 100;
 
 type Refuse = (problem: string) => InspectionError;
@@ -89,7 +106,41 @@ function fieldMappings(value: unknown, where: string, refuse: Refuse): FieldMapp
       mapping.format = item.format;
     }
     if (item.find_by !== undefined) mapping.find_by = apiName(item.find_by, `${at}.find_by`, refuse);
+    if (item.parent_column_index !== undefined) {
+      const column = item.parent_column_index;
+      if (typeof column !== 'number' || !Number.isSafeInteger(column) || column < 0) {
+        throw refuse(
+          `${at}.parent_column_index must be a column number (0 or more), not ${describe(column)}`,
+        );
+      }
+      mapping.parent_column_index = column;
+    }
     return mapping;
+  });
+}
+
+function children(value: unknown, refuse: Refuse): ChildResource[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_CHILDREN) {
+    throw refuse(
+      `children must be a list of 1 to ${MAX_CHILDREN} {"file", "module", "field_mappings"} objects, not ${describe(value)}`,
+    );
+  }
+  return value.map((item: unknown, position) => {
+    const at = `children[${position}]`;
+    if (!isObject(item)) throw refuse(`${at} must be an object, not ${describe(item)}`);
+    checkKeys(item, CHILD_KEYS, at, refuse);
+    if (typeof item.file !== 'string' || !/^[^/\\]+\.csv$/i.test(item.file)) {
+      throw refuse(`${at}.file must name a .csv file at the top of the ZIP, not ${describe(item.file)}`);
+    }
+    const mappings = fieldMappings(item.field_mappings, `${at}.field_mappings`, refuse);
+    if (!mappings.some((m) => m.parent_column_index !== undefined)) {
+      throw refuse(`${at}.field_mappings must link to the parent: one mapping needs "parent_column_index"`);
+    }
+    return {
+      file: item.file,
+      module: apiName(item.module, `${at}.module`, refuse),
+      field_mappings: mappings,
+    };
   });
 }
 
@@ -108,6 +159,11 @@ function validateJobOptions(value: unknown, refuse: Refuse = refuseJobJson): Job
     options.field_mappings = fieldMappings(value.field_mappings, 'field_mappings', refuse);
   if (value.ignore_empty !== undefined)
     options.ignore_empty = ignoreEmpty(value.ignore_empty, 'ignore_empty', refuse);
+  if (value.children !== undefined) {
+    options.children = children(value.children, refuse);
+    if (!options.field_mappings)
+      throw refuse('a parent-child import needs field_mappings for the parent CSV too');
+  }
   return options;
 }
 

@@ -478,6 +478,7 @@ function bulkJobBody(spec: BulkWriteJobSpec): Record<string, unknown> {
         type: 'data',
         module: { api_name: apiName('module', resource.module) },
         file_id: resource.fileId,
+        ...(resource.fileNames ? { file_names: resource.fileNames } : {}),
         ...(resource.findBy ? { find_by: apiName('find_by field', resource.findBy) } : {}),
         ...(resource.fieldMappings ? { field_mappings: resource.fieldMappings } : {}),
       };

@@ -87,11 +87,15 @@ export interface FieldMapping {
   format?: string;
   find_by?: string;
   default_value?: Record<string, unknown>;
+  /** A child resource's link: the parent CSV's column whose value this column repeats. */
+  parent_column_index?: number;
 }
 
 export interface BulkWriteResource {
   module: string;
   fileId: string;
+  /** The CSV of this resource inside the uploaded ZIP (`file_names`): needed when it holds several. */
+  fileNames?: string[];
   findBy?: string;
   fieldMappings?: FieldMapping[];
 }

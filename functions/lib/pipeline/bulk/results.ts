@@ -8,7 +8,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -53,7 +53,7 @@ export async function collectResults(
     let failedRows = 0;
     let total = 0;
     for (const part of state.parts) {
-      const results = await partResults(deps, part, dir, signal);
+      const results = await partResults(deps, basename(state.csv), part, dir, signal);
       for (let i = 0; i < part.rows; i++) {
         const row = (await rows.next()).value as string[] | undefined;
         if (!row)
@@ -83,6 +83,7 @@ export async function collectResults(
 /** A part's result rows (the kept columns dropped: the input row is joined whole instead). */
 async function partResults(
   deps: PipelineDeps,
+  parentName: string,
   part: ImportPart,
   dir: string,
   signal: AbortSignal,
@@ -94,7 +95,9 @@ async function partResults(
     createWriteStream(path),
   );
   const reader = fileRangeReader(path, (await stat(path)).size);
-  const [entry] = (await listZipEntries(reader)).filter((e) => !e.isDirectory && /\.csv$/i.test(e.name));
+  // One CSV per resource; a parent-child import's parent is the one named after the parent CSV.
+  const csvs = (await listZipEntries(reader)).filter((e) => !e.isDirectory && /\.csv$/i.test(e.name));
+  const entry = csvs.find((e) => e.name.endsWith(parentName)) ?? csvs[0];
   if (!entry)
     throw new PipelineError('ZOHO_RESULT_EMPTY', `The result ZIP of job ${part.jobId} holds no CSV.`);
   const parsed = (await openEntry(reader, entry)).pipe(parse({ bom: true, relax_column_count: true }));

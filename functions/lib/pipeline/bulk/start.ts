@@ -5,12 +5,16 @@
  * 25,000 rows while uploading the parts already cut, and once every part is uploaded and every
  * check passed, create the jobs side by side. The client's in-flight budget bounds the overlap.
  */
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inspectBulkZip, type JobOptions } from '#lib/inspect/bulk.ts';
-import { s3RangeReader } from '#lib/inspect/range-reader.ts';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { ZipFile } from 'yazl';
+import { type BulkCsvEntry, inspectBulkZip, type JobOptions } from '#lib/inspect/bulk.ts';
+import { BULK_ZIP_MAX_BYTES } from '#lib/inspect/limits.ts';
+import { type RangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { type CsvPart, splitCsvToZips } from '#lib/inspect/split.ts';
 import { openEntry } from '#lib/inspect/zip.ts';
 import type { RouteMatch } from '#lib/routing/route.ts';
@@ -133,6 +137,10 @@ async function uploadParts(ctx: ImportContext, run: Run): Promise<JobOptions> {
   const [csv] = zip.csvEntries;
   if (!csv) throw new PipelineError('ZIP_NO_CSV', 'The ZIP holds no .csv file.');
   await run.update((state) => ({ ...state, csv: csv.entry.name }));
+  if (zip.jobOptions?.children) {
+    await uploadFamily(ctx, run, reader, zip.csvEntries);
+    return zip.jobOptions;
+  }
   deps.log.info('Bulk write: uploading parts', { rows: csv.rows });
 
   const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
@@ -182,9 +190,16 @@ async function createJob(ctx: ImportContext, run: Run, index: number, options: J
           {
             module: run.state.module,
             fileId: part.fileId,
+            ...(options.children ? { fileNames: [run.state.csv] } : {}),
             ...(options.find_by ? { findBy: options.find_by } : {}),
             ...(options.field_mappings ? { fieldMappings: options.field_mappings } : {}),
           },
+          ...(options.children ?? []).map((child) => ({
+            module: child.module,
+            fileId: part.fileId as string,
+            fileNames: [child.file],
+            fieldMappings: child.field_mappings,
+          })),
         ],
       },
       { signal },
@@ -201,6 +216,47 @@ async function createJob(ctx: ImportContext, run: Run, index: number, options: J
     // Zoho answered: the job was not made, so the part may be tried again.
     await run.update(setPart(index, { rows: part.rows, state: 'pending' }));
     throw error;
+  }
+}
+
+/**
+ * A parent-child import (seed 003) is one upload and one job: the parent CSV and its children,
+ * each under its own name, in one ZIP cut from the source (job.json and anything else left out).
+ */
+async function uploadFamily(
+  ctx: ImportContext,
+  run: Run,
+  reader: RangeReader,
+  csvs: BulkCsvEntry[],
+): Promise<void> {
+  const { deps, object, signal } = ctx;
+  if (run.state.parts[0]?.state === 'created') return;
+  const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
+  try {
+    const zip = new ZipFile();
+    for (const csv of csvs) zip.addReadStream(await openEntry(reader, csv.entry), csv.entry.name);
+    zip.end();
+    const path = join(dir, 'family.zip');
+    await pipeline(zip.outputStream as Readable, createWriteStream(path));
+    const { size } = await stat(path);
+    if (size > BULK_ZIP_MAX_BYTES) {
+      throw new PipelineError(
+        'ZIP_PART_TOO_LARGE',
+        "The CSVs of this parent-child import compress to more than 25 MB, Zoho's limit per ZIP: split them into several ZIPs.",
+      );
+    }
+    const { fileId } = await deps.zoho.uploadBulkFile(
+      {
+        body: createReadStream(path),
+        fileName: `${baseName(object.key)}.zip`,
+        size,
+        contentType: 'application/zip',
+      },
+      { signal },
+    );
+    await run.update(setPart(0, { rows: csvs[0]?.rows ?? 0, state: 'pending', fileId }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
