@@ -23,6 +23,7 @@ import type { BulkJobCounts } from '#zoho/types.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { PipelineError } from '../outcome.ts';
 import type { ImportPart, ImportResults, ImportState } from './machine.ts';
+import { createLimiter } from './pool.ts';
 
 const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
 const LANDED = new Set(['ADDED', 'UPDATED']);
@@ -52,8 +53,12 @@ export async function collectResults(
     const failed = csvWriter(join(dir, 'failed.csv'), header ?? []);
     let failedRows = 0;
     let total = 0;
-    for (const part of state.parts) {
-      const results = await partResults(deps, basename(state.csv), part, dir, signal);
+    // The result ZIPs download side by side (a few ahead, each through a file); rows join in order.
+    const limit = createLimiter(Math.max(1, Math.min(deps.config.zohoMaxInFlight, 8)));
+    const downloads = state.parts.map((part) => limit(() => download(deps, part, dir, signal)));
+    for (const promise of downloads) promise.catch(() => {});
+    for (const [index, part] of state.parts.entries()) {
+      const results = await partResults(basename(state.csv), await downloads[index]);
       for (let i = 0; i < part.rows; i++) {
         const row = (await rows.next()).value as string[] | undefined;
         if (!row)
@@ -80,26 +85,25 @@ export async function collectResults(
   }
 }
 
-/** A part's result rows (the kept columns dropped: the input row is joined whole instead). */
-async function partResults(
-  deps: PipelineDeps,
-  parentName: string,
-  part: ImportPart,
-  dir: string,
-  signal: AbortSignal,
-): Promise<AsyncIterator<string[]>> {
-  if (!part.downloadUrl) return (async function* () {})();
+/** A part's result ZIP, streamed to a file; none for a job without a result (FAILED). */
+async function download(deps: PipelineDeps, part: ImportPart, dir: string, signal: AbortSignal) {
+  if (!part.downloadUrl) return undefined;
   const path = join(dir, `result-${part.jobId}.zip`);
   await pipeline(
     await deps.zoho.downloadBulkWriteResult(part.downloadUrl, { signal }),
     createWriteStream(path),
   );
+  return path;
+}
+
+/** A part's result rows (the kept columns dropped: the input row is joined whole instead). */
+async function partResults(parentName: string, path: string | undefined): Promise<AsyncIterator<string[]>> {
+  if (!path) return (async function* () {})();
   const reader = fileRangeReader(path, (await stat(path)).size);
   // One CSV per resource; a parent-child import's parent is the one named after the parent CSV.
   const csvs = (await listZipEntries(reader)).filter((e) => !e.isDirectory && /\.csv$/i.test(e.name));
   const entry = csvs.find((e) => e.name.endsWith(parentName)) ?? csvs[0];
-  if (!entry)
-    throw new PipelineError('ZOHO_RESULT_EMPTY', `The result ZIP of job ${part.jobId} holds no CSV.`);
+  if (!entry) throw new PipelineError('ZOHO_RESULT_EMPTY', `The result ZIP ${basename(path)} holds no CSV.`);
   const parsed = (await openEntry(reader, entry)).pipe(parse({ bom: true, relax_column_count: true }));
   return (async function* () {
     let columns: number[] | undefined;
