@@ -5,10 +5,8 @@
  * client's memory alone: the peak RSS above the idle process, sampled every 10 ms.
  * Prints a markdown table and writes it into BENCHMARKS.md, section "Streaming upload".
  */
-import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { child, nextMessage, writeSection } from './common.ts';
 import { generatedStream, sha256Of } from './generated.ts';
 import type { UploadJob, UploadResult } from './upload-process.ts';
 
@@ -24,31 +22,6 @@ const LABELS: Record<UploadJob['variant'], string> = {
 };
 const GOAL_MIB = 64;
 const SECTION = '## Streaming upload';
-const benchmarksFile = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-
-function child(script: string): ChildProcess {
-  return fork(fileURLToPath(new URL(script, import.meta.url)), {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-}
-
-function nextMessage<T>(process: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: { type: string; message?: string }) => {
-      if (message.type === type) {
-        process.off('message', onMessage);
-        resolve(message as T);
-      } else if (message.type === 'error') {
-        process.off('message', onMessage);
-        reject(new Error(message.message));
-      }
-    };
-    process.on('message', onMessage);
-    process.once('exit', (code) => {
-      if (code !== 0) reject(new Error(`child exited with ${code}`));
-    });
-  });
-}
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -59,7 +32,7 @@ const mib = (bytes: number) => (bytes / MiB).toFixed(1);
 async function main() {
   const started = performance.now();
   const expectedSha = await sha256Of(generatedStream(SIZE));
-  const sandbox = child('./sandbox-process.ts');
+  const sandbox = child(new URL('./sandbox-process.ts', import.meta.url));
   const { sandbox: urls } = await nextMessage<{ sandbox: UploadJob['sandbox'] }>(sandbox, 'ready');
   const results: UploadResult[] = [];
   const plan: Array<{ variant: UploadJob['variant']; size: number; round: number }> = [];
@@ -74,7 +47,7 @@ async function main() {
   let large: UploadResult | undefined;
   try {
     for (const { variant, size, round } of plan) {
-      const uploader = child('./upload-process.ts');
+      const uploader = child(new URL('./upload-process.ts', import.meta.url));
       await nextMessage(uploader, 'ready');
       const job: UploadJob = {
         variant,
@@ -155,21 +128,7 @@ async function main() {
     '',
   ].join('\n');
   console.log(`\n${table}\n\n${verdict}`);
-  writeSection(section);
-}
-
-/** Replaces this bench's section, leaving every other section of BENCHMARKS.md as it is. */
-function writeSection(section: string) {
-  const current = existsSync(benchmarksFile) ? readFileSync(benchmarksFile, 'utf8') : '# Benchmarks\n\n';
-  const start = current.indexOf(`${SECTION}\n`);
-  let next: string;
-  if (start < 0) {
-    next = `${current.replace(/\n*$/, '\n\n')}${section}`;
-  } else {
-    const end = current.indexOf('\n## ', start + SECTION.length);
-    next = `${current.slice(0, start)}${section}${end < 0 ? '' : current.slice(end + 1)}`;
-  }
-  writeFileSync(benchmarksFile, next);
+  writeSection(SECTION, section);
 }
 
 await main();

@@ -1,0 +1,152 @@
+/**
+ * The bulk-write function, alone in a fresh process (what is measured): the real handler and
+ * dependencies against the bench's S3, DynamoDB and sandbox. Follow-ups go through an in-process
+ * timer instead of SQS (the queue is not what is measured); they carry the same message.
+ * Reports the wall time from the S3 event to the import's final tags, and the peak RSS above idle.
+ */
+import { randomUUID } from 'node:crypto';
+import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
+import type { S3Event, SQSRecord } from 'aws-lambda';
+import { loadConfig } from '#lib/config.ts';
+import { createDeps } from '#lib/pipeline/deps.ts';
+import { createHandler } from '#lib/pipeline/handler.ts';
+import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
+import { createLambdaContext } from '#tools/local/queue.ts';
+import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
+import type { OAuthCredentials } from '#zoho/types.ts';
+
+export interface BulkJob {
+  env: Record<string, string>;
+  credentials: OAuthCredentials;
+  bucket: string;
+  key: string;
+  size: number;
+}
+
+export interface BulkResult {
+  seconds: number;
+  idleRssBytes: number;
+  peakRssBytes: number;
+  tags: Record<string, string>;
+}
+
+const SAMPLE_MS = 10;
+// The function's own log lines and metrics would only flood the bench's output.
+process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+
+function sqsRecord(body: unknown): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId: randomUUID(),
+    receiptHandle: randomUUID(),
+    body: JSON.stringify(body),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: now,
+      SenderId: 'bench',
+      ApproximateFirstReceiveTimestamp: now,
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:s3-to-zoho-bulk-write',
+    awsRegion: 'us-east-1',
+  };
+}
+
+function s3Event(job: BulkJob): S3Event {
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:Put',
+        userIdentity: { principalId: 'bench' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': 'bench', 'x-amz-id-2': 'bench' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'bench',
+          bucket: {
+            name: job.bucket,
+            ownerIdentity: { principalId: 'bench' },
+            arn: `arn:aws:s3:::${job.bucket}`,
+          },
+          object: {
+            key: encodeURIComponent(job.key),
+            size: job.size,
+            eTag: '',
+            sequencer: Date.now().toString(16),
+          },
+        },
+      },
+    ],
+  };
+}
+
+async function run(job: BulkJob): Promise<BulkResult> {
+  const config = loadConfig({
+    ...job.env,
+    FOLLOW_UP_QUEUE_URL: 'http://127.0.0.1:9/unused',
+    BULK_POLL_SECONDS: '1',
+  });
+  const deps = await createDeps('bulk-write', config, {
+    credentials: job.credentials,
+    awsCredentials: S3RVER_CREDENTIALS,
+  });
+  const handler = createHandler('bulk-write', {
+    ...deps,
+    async followUp(payload) {
+      const message = { kind: FOLLOW_UP_KIND, payload };
+      setTimeout(() => void invoke(sqsRecord(message)), config.bulkPollSeconds * 1000);
+    },
+  });
+  const invoke = (record: SQSRecord) =>
+    handler(
+      { Records: [record] },
+      createLambdaContext({ functionName: 's3-to-zoho-bulk-write', timeoutMs: 900_000 }),
+    );
+  const tags = async () => {
+    const { TagSet = [] } = await deps.s3.send(
+      new GetObjectTaggingCommand({ Bucket: job.bucket, Key: job.key }),
+    );
+    return Object.fromEntries(TagSet.map((t) => [t.Key ?? '', t.Value ?? '']));
+  };
+
+  await deps.zoho.getOrgZgid(); // token and connection warm, as in a running Lambda
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const idle = process.memoryUsage.rss();
+  let peak = idle;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, SAMPLE_MS);
+  const started = performance.now();
+  await invoke(sqsRecord(s3Event(job)));
+  for (;;) {
+    const current = await tags();
+    if (current['zoho-status'] !== 'pushing' && current['zoho-status'] !== undefined) {
+      clearInterval(timer);
+      return {
+        seconds: (performance.now() - started) / 1000,
+        idleRssBytes: idle,
+        peakRssBytes: peak,
+        tags: current,
+      };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+process.once('message', (job: BulkJob) => {
+  run(job).then(
+    (result) => process.send?.({ type: 'result', result }, () => process.exit(0)),
+    (error: unknown) =>
+      process.send?.({ type: 'error', message: error instanceof Error ? error.stack : String(error) }, () =>
+        process.exit(1),
+      ),
+  );
+});
+process.send?.({ type: 'ready' });
