@@ -2,7 +2,7 @@
  * S3ToZoho: files dropped in an S3 bucket land in Zoho CRM. Per kind (attachments, photos,
  * bulk-write ZIPs): an S3 notification filtered by prefix, an SQS queue with its dead-letter
  * queue, and a Lambda that pushes the objects; shared by all: the Secrets Manager secret with the
- * Zoho OAuth client, the DynamoDB tables (shared access token, idempotency ledger), a dashboard
+ * Zoho OAuth client, the DynamoDB tables (shared access token, idempotency ledger, bulk imports), a dashboard
  * and alarms on an SNS topic.
  *
  * The three event sources' maximum concurrencies add up to at most the Zoho org's concurrency
@@ -136,7 +136,7 @@ export interface S3ToZohoProps {
    */
   readonly maxReceiveCount?: number | undefined;
   /**
-   * Where bulk-write writes its manifests and per-row results (RESULTS_PREFIX). Must not lie
+   * Where bulk-write writes its per-row results (RESULTS_PREFIX). Must not lie
    * under a watched prefix.
    * @default 'bulk-write-results/'
    */
@@ -571,7 +571,7 @@ export class S3ToZoho extends Construct {
         resources: [objects],
       }),
       // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key, and "the object is
-      // gone" (or "no bulk manifest yet") could not be told from "access denied". It lists names only.
+      // gone" could not be told from "access denied". It lists names only.
       new PolicyStatement({
         sid: 'TellMissingFromDenied',
         actions: ['s3:ListBucket'],
