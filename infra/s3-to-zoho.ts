@@ -216,6 +216,24 @@ export interface S3ToZohoKind {
   readonly timeout: Duration;
 }
 
+/** What CloudFormation resolves at deploy time and each function's environment names. */
+interface DeployTimeNames {
+  secretArn: string;
+  tokenTable: string;
+  idempotencyTable: string;
+  importsTable: string;
+  queueUrl: string;
+}
+
+/** Stand-ins for the deploy-time names, so the environments are checked at synth. */
+const PLACEHOLDER_NAMES: DeployTimeNames = {
+  secretArn: DEPLOY_TIME_PLACEHOLDERS.secretArn,
+  tokenTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
+  idempotencyTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
+  importsTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
+  queueUrl: DEPLOY_TIME_PLACEHOLDERS.queueUrl,
+};
+
 export class S3ToZoho extends Construct {
   /** The bucket watched: the new one, or the one given. */
   readonly bucket: IBucket;
@@ -269,16 +287,7 @@ export class S3ToZoho extends Construct {
     checkEnvironment(props.environment ?? {});
     const namespace = props.metricsNamespace ?? 's3-to-zoho';
     /** Each function's environment; the values CloudFormation resolves are passed in. */
-    const environmentOf = (
-      kind: Kind,
-      deployTime: {
-        secretArn: string;
-        tokenTable: string;
-        idempotencyTable: string;
-        importsTable: string;
-        queueUrl: string;
-      },
-    ): Record<string, string> => ({
+    const environmentOf = (kind: Kind, deployTime: DeployTimeNames): Record<string, string> => ({
       ...props.environment,
       ZOHO_DC: dataCentre,
       ZOHO_SECRET_ARN: deployTime.secretArn,
@@ -299,18 +308,10 @@ export class S3ToZoho extends Construct {
     });
     // Before anything is built (or bundled): a setting the functions would refuse fails here.
     checkFunctionConfigs(
-      Object.fromEntries(
-        KINDS.map((kind) => [
-          kind,
-          environmentOf(kind, {
-            secretArn: DEPLOY_TIME_PLACEHOLDERS.secretArn,
-            tokenTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
-            idempotencyTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
-            importsTable: DEPLOY_TIME_PLACEHOLDERS.tableName,
-            queueUrl: DEPLOY_TIME_PLACEHOLDERS.queueUrl,
-          }),
-        ]),
-      ) as Record<Kind, Record<string, string>>,
+      Object.fromEntries(KINDS.map((kind) => [kind, environmentOf(kind, PLACEHOLDER_NAMES)])) as Record<
+        Kind,
+        Record<string, string>
+      >,
       prefixes,
     );
 

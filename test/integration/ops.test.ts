@@ -22,7 +22,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Event } from 'aws-lambda';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ObjectEvent, parseSqsRecord } from '#lib/s3/event.ts';
+import { type ObjectEvent, parseSqsRecord, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
 import {
   createLocalQueue,
@@ -32,13 +32,7 @@ import {
   toSqsRecord,
 } from '#tools/local/queue.ts';
 import { checkSecret, exchangeGrantCode, shellExports, storeCredentials } from '#tools/ops/auth.ts';
-import {
-  listRedrives,
-  REPLAY_CONFIGURATION_ID,
-  replayObjects,
-  replayTarget,
-  startRedrive,
-} from '#tools/ops/replay.ts';
+import { listRedrives, replayObjects, replayTarget, startRedrive } from '#tools/ops/replay.ts';
 import { bucketStatus, formatStatus } from '#tools/ops/status.ts';
 import { ZohoAuthError } from '#zoho/errors.ts';
 import {

@@ -10,7 +10,7 @@
  */
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { s3EventFor } from '#tools/ops/replay.ts';
+import { REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
 import { buildZip, csvText } from '../unit/inspect-fixtures.ts';
 import { type Harness, startHarness } from './pipeline-harness.ts';
 
@@ -33,12 +33,12 @@ function versioned(event: S3Event, versionId: string): S3Event {
   return { Records: [{ ...record, s3: { ...record.s3, object: { ...record.s3.object, versionId } } }] };
 }
 
-const replayEvent = (key: string, size: number, versionId: string) =>
-  s3EventFor(
-    h.bucket,
-    { key, size, eTag: 'ignored', versionId },
-    { region: 'us-east-1', eventTime: new Date(), sequencer: '0A' },
-  );
+/** What `npm run replay` sends for the object: S3's event, marked with the replay's configuration id. */
+function replayEvent(event: S3Event): S3Event {
+  const [record] = event.Records;
+  if (!record) throw new Error('no record');
+  return { Records: [{ ...record, s3: { ...record.s3, configurationId: REPLAY_CONFIGURATION_ID } }] };
+}
 
 /** The next follow-up on the bulk queue (they are delayed by BULK_POLL_SECONDS). */
 async function nextFollowUp() {
@@ -73,7 +73,7 @@ describe('bulk import lifecycle', () => {
     await h.deliver('bulk-write', event);
     expect(h.sandbox.inspect().bulkJobs.length).toBe(jobsBefore);
 
-    await h.deliver('bulk-write', replayEvent(key, zip.length, 'v1'));
+    await h.deliver('bulk-write', replayEvent(event));
     expect(h.sandbox.inspect().bulkJobs.length).toBe(jobsBefore + 1);
     finishJobs();
     const landed = await h.followBulk(key);
@@ -105,7 +105,7 @@ describe('bulk import lifecycle', () => {
     expect(expired).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'BULK_IMPORT_EXPIRED' });
     expect(expired['zoho-reason']).toMatch(/had not ended/);
 
-    await h.deliver('bulk-write', replayEvent(key, zip.length, 'v7'));
+    await h.deliver('bulk-write', replayEvent(event));
     finishJobs();
     expect(await h.followBulk(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '2' });
   });

@@ -17,8 +17,6 @@ import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
 /** SQS: at most 10 entries per SendMessageBatch. */
 const SQS_BATCH_ENTRIES = 10;
 
-export { REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
-
 export type ReplaySelection = 'failed' | 'unprocessed' | 'all';
 
 export interface ReplayTarget {

@@ -6,6 +6,7 @@
  * A permanent error (not found, auth, protocol) ends the import `failed`; a retryable one is
  * thrown for the queue to retry.
  */
+import { isObject } from '#lib/json.ts';
 import { headObject } from '#lib/s3/object.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { failedOutcome, isRetryable } from '../outcome.ts';
@@ -15,8 +16,8 @@ import type { ImportStore } from './store.ts';
 
 /** The follow-up message's payload, or why it is not one of ours. */
 export function parseFollowUp(payload: unknown): FollowUpPayload | string {
-  if (typeof payload !== 'object' || payload === null) return 'the payload is not an object';
-  const { write, attempt, version } = payload as Record<string, unknown>;
+  if (!isObject(payload)) return 'the payload is not an object';
+  const { write, attempt, version } = payload;
   if (typeof write !== 'string' || write === '' || write.length > 2048) return 'no write id';
   if (!Number.isSafeInteger(attempt) || (attempt as number) < 1) return 'no attempt';
   if (!Number.isSafeInteger(version) || (version as number) < 1) return 'no version';

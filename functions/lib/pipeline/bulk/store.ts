@@ -13,6 +13,7 @@ import {
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { isObject } from '#lib/json.ts';
 import { IMPORT_STATUSES, type ImportPart, type ImportState, PART_STATES } from './machine.ts';
 
 export interface ImportStore {
@@ -91,8 +92,6 @@ export function createImportStore(client: DynamoDBClient, tableName: string): Im
   };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 const ZOHO_ID = /^\d{1,30}$/;
 
