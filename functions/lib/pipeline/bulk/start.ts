@@ -82,7 +82,12 @@ async function createJobs(ctx: ImportContext, initial: ImportState): Promise<Out
   const run = createRun(ctx.store, initial);
   try {
     const options = await uploadParts(ctx, run);
-    await Promise.all(run.state.parts.map((_, index) => createJob(ctx, run, index, options)));
+    // Every creation settles before a failure is told: none is left running behind it.
+    const created = await Promise.allSettled(
+      run.state.parts.map((_, index) => createJob(ctx, run, index, options)),
+    );
+    const failure = created.find((c) => c.status === 'rejected');
+    if (failure) throw failure.reason;
     await advance(ctx, run.state, { type: 'jobs-created', parts: run.state.parts });
     return { status: 'pushing', zohoId: run.state.parts.map((p) => p.jobId).join(' ') };
   } catch (error) {
@@ -260,7 +265,7 @@ async function uploadFamily(
   }
 }
 
-export function bulkLimits(deps: PipelineDeps) {
+function bulkLimits(deps: PipelineDeps) {
   return { maxRows: deps.config.bulkMaxRows, maxInflatedBytes: deps.config.bulkMaxInflatedBytes };
 }
 
