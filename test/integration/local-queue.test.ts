@@ -9,15 +9,13 @@ import {
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  createLocalQueue,
-  type DeadLetter,
   type EventSource,
   type Invocation,
-  type LocalQueue,
   type SqsHandler,
   startEventSource,
-  startSqsEndpoint,
-} from '#tools/local/queue.ts';
+} from '#tools/local/event-source.ts';
+import { createLocalQueue, type DeadLetter, type LocalQueue } from '#tools/local/queue.ts';
+import { startSqsEndpoint } from '#tools/local/sqs-endpoint.ts';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {

@@ -24,13 +24,9 @@ import S3rver from 's3rver';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ObjectEvent, parseSqsRecord, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
-import {
-  createLocalQueue,
-  type LocalQueue,
-  type SqsEndpoint,
-  startSqsEndpoint,
-  toSqsRecord,
-} from '#tools/local/queue.ts';
+import { toSqsRecord } from '#tools/local/event-source.ts';
+import { createLocalQueue, type LocalQueue } from '#tools/local/queue.ts';
+import { type SqsEndpoint, startSqsEndpoint } from '#tools/local/sqs-endpoint.ts';
 import { checkSecret, exchangeGrantCode, shellExports, storeCredentials } from '#tools/ops/auth.ts';
 import { listRedrives, replayObjects, replayTarget, startRedrive } from '#tools/ops/replay.ts';
 import { bucketStatus, formatStatus } from '#tools/ops/status.ts';

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLambdaContext } from '#tools/local/queue.ts';
+import { createLambdaContext } from '#tools/local/event-source.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { resolveHosts } from '#zoho/hosts.ts';
 import type { ZohoClient } from '#zoho/types.ts';

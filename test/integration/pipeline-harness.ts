@@ -21,13 +21,15 @@ import { createDeps, type Kind } from '#lib/pipeline/deps.ts';
 import { createHandler, type PipelineHandler } from '#lib/pipeline/handler.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
 import { createPipelineTables, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
-import { createLambdaContext, createLocalQueue, startSqsEndpoint, toSqsRecord } from '#tools/local/queue.ts';
+import { createLambdaContext, toSqsRecord } from '#tools/local/event-source.ts';
+import { createLocalQueue } from '#tools/local/queue.ts';
 import {
   createLocalS3Client,
   type S3Notification,
   S3RVER_CREDENTIALS,
   startLocalS3,
 } from '#tools/local/s3.ts';
+import { startSqsEndpoint } from '#tools/local/sqs-endpoint.ts';
 
 export interface Harness {
   sandbox: Sandbox;

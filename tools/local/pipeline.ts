@@ -12,17 +12,8 @@ import { decodeS3EventKey, FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
-import {
-  createLocalQueue,
-  type DeadLetter,
-  type EventSource,
-  type Invocation,
-  type LocalQueue,
-  type SqsEndpoint,
-  type SqsHandler,
-  startEventSource,
-  startSqsEndpoint,
-} from './queue.ts';
+import { type EventSource, type Invocation, type SqsHandler, startEventSource } from './event-source.ts';
+import { createLocalQueue, type DeadLetter, type LocalQueue } from './queue.ts';
 import {
   createLocalS3Client,
   LOCAL_REGION,
@@ -31,6 +22,7 @@ import {
   S3RVER_CREDENTIALS,
   startLocalS3,
 } from './s3.ts';
+import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
 
 export type { Kind };
 
