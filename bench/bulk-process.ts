@@ -11,7 +11,7 @@ import { loadConfig } from '#lib/config.ts';
 import { createDeps } from '#lib/pipeline/deps.ts';
 import { createHandler } from '#lib/pipeline/handler.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
-import { createLambdaContext } from '#tools/local/queue.ts';
+import { createLambdaContext } from '#tools/local/event-source.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 

@@ -114,7 +114,7 @@ describe('bulk import lifecycle', () => {
     const key = 'bulk-write/Leads/insert/dup-follow.zip';
     await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'd.csv', data: csvText(2) }])));
     const message = await nextFollowUp();
-    const { toSqsRecord, createLambdaContext } = await import('#tools/local/queue.ts');
+    const { toSqsRecord, createLambdaContext } = await import('#tools/local/event-source.ts');
     const record = toSqsRecord(message, h.bulkQueue.arn);
     const context = createLambdaContext({ functionName: 's3-to-zoho-bulk-write', timeoutMs: 60_000 });
     await h.handlers['bulk-write']({ Records: [record] }, context);

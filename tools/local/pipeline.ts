@@ -5,15 +5,15 @@
  * environment.
  */
 import { fileURLToPath } from 'node:url';
-import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Kind } from '#lib/pipeline/handler.ts';
 import { KINDS } from '#lib/routing/route.ts';
-import { decodeS3EventKey, FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
-import { type EventSource, type Invocation, type SqsHandler, startEventSource } from './event-source.ts';
-import { createLocalQueue, type DeadLetter, type LocalQueue } from './queue.ts';
+import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
+import { createLandingReporter, type DeadLetterReport, type Landing } from './landings.ts';
+import { createLocalQueue, type LocalQueue } from './queue.ts';
+
 import {
   createLocalS3Client,
   LOCAL_REGION,
@@ -24,7 +24,7 @@ import {
 } from './s3.ts';
 import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
 
-export type { Kind };
+export type { DeadLetterReport, Kind, Landing };
 
 /** Queue and function names, as the stack names them. */
 export const LOCAL_NAMES: Record<Kind, string> = {
@@ -93,32 +93,6 @@ export interface LocalPipelineOptions {
   createHandler?: (kind: Kind, setup: HandlerSetup) => Promise<SqsHandler>;
 }
 
-/** One object through one invocation. */
-export interface Landing {
-  kind: Kind;
-  bucket: string;
-  key: string;
-  /** From the key's default route: the module, and the record id (or the bulk operation). */
-  module: string | undefined;
-  record: string | undefined;
-  /** The object's `zoho-status` (done, failed, skipped, pushing), or `retrying` when this attempt failed. */
-  status: string;
-  zohoId: string | undefined;
-  /** The `zoho-error` code, or why the attempt failed. */
-  error: string | undefined;
-  reason: string | undefined;
-  tags: Record<string, string>;
-  attempt: number;
-  /** Since the object was written. */
-  durationMs: number;
-}
-
-export interface DeadLetterReport {
-  kind: Kind;
-  keys: string[];
-  deadLetter: DeadLetter;
-}
-
 interface PipelineEvents {
   landed: Landing;
   'dead-letter': DeadLetterReport;
@@ -149,105 +123,26 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     KINDS.map((kind) => [kind, eventSourceSettings(kind, options)]),
   ) as Record<Kind, EventSourceSettings>;
   useLocalAwsCredentials();
-
-  const listeners: { [E in keyof PipelineEvents]: Set<(value: PipelineEvents[E]) => void> } = {
-    landed: new Set(),
-    'dead-letter': new Set(),
-    error: new Set(),
-  };
-  const emit = <E extends keyof PipelineEvents>(event: E, value: PipelineEvents[E]) => {
-    for (const listener of listeners[event]) listener(value);
-  };
-
-  const closers: Array<() => Promise<void> | void> = [];
-  /** Stops everything, in reverse order of start, even when one step fails; then throws the first failure. */
-  const close = async () => {
-    const failures: unknown[] = [];
-    for (const closer of closers.splice(0).reverse()) {
-      try {
-        await closer();
-      } catch (error) {
-        failures.push(error);
-      }
-    }
-    if (failures.length > 0) throw failures[0];
-  };
+  const events = createEvents();
+  const shutdown = createShutdown();
 
   try {
-    const sandbox =
-      zohoChoice.mode === 'sandbox'
-        ? await (await import('#sandbox/server.ts')).startSandbox({
-            port: options.sandboxPort ?? numberFrom(env.SANDBOX_PORT, 'SANDBOX_PORT') ?? DEFAULT_SANDBOX_PORT,
-          })
-        : undefined;
-    if (sandbox) closers.push(() => sandbox.close());
-
-    const dynamo: LocalDynamoDb = await startLocalDynamoDb();
-    closers.push(() => dynamo.close());
-    await createPipelineTables(dynamo.client, {
-      tokenTable: TOKEN_TABLE,
-      idempotencyTable: IDEMPOTENCY_TABLE,
-      importsTable: IMPORTS_TABLE,
-    });
-
-    const queues = Object.fromEntries(
-      KINDS.map((kind) => [
-        kind,
-        createLocalQueue({
-          name: LOCAL_NAMES[kind],
-          visibilityTimeoutMs: settings[kind].visibilityTimeoutMs,
-          maxReceiveCount: settings[kind].maxReceiveCount,
-        }),
-      ]),
-    ) as Record<Kind, LocalQueue>;
-    closers.push(() => {
-      for (const queue of Object.values(queues)) queue.close();
-    });
-    const sqs: SqsEndpoint = await startSqsEndpoint({ queues: Object.values(queues) });
-    closers.push(() => sqs.close());
-
-    const s3: LocalS3 = await startLocalS3({
-      port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
-      directory: options.directory ?? DEFAULT_DIRECTORY,
-      bucket,
-      notifications: PIPELINE_NOTIFICATIONS,
-    });
-    closers.push(() => s3.close());
+    const services = await startServices({ options, env, bucket, zohoChoice, settings }, shutdown);
+    const { s3, queues, sandbox } = services;
     const s3Client = createLocalS3Client(s3.endpoint);
-    closers.push(() => s3Client.destroy());
-
-    const credentials = zohoChoice.mode === 'real' ? zohoChoice.credentials : sandbox?.credentials;
+    shutdown.add(() => s3Client.destroy());
+    const landings = createLandingReporter(s3Client, (landing) => events.emit('landed', landing));
     const logLevel = options.logLevel ?? env.LOG_LEVEL ?? 'WARN';
     const createHandler =
       options.createHandler ?? ((kind, setup) => createRealHandler(kind, setup, logLevel));
-    const writtenAt = new Map<string, number>();
+    const credentials = zohoChoice.mode === 'real' ? zohoChoice.credentials : sandbox?.credentials;
 
     const sources: EventSource[] = [];
     for (const kind of KINDS) {
-      const handlerEnv = definedOnly({
-        ...env,
-        AWS_REGION: LOCAL_REGION,
-        S3_ENDPOINT: s3.endpoint,
-        DYNAMODB_ENDPOINT: dynamo.endpoint,
-        SQS_ENDPOINT: sqs.url,
-        FOLLOW_UP_QUEUE_URL: kind === 'bulk-write' ? sqs.queueUrl(LOCAL_NAMES[kind]) : undefined,
-        TOKEN_TABLE,
-        IDEMPOTENCY_TABLE,
-        IMPORTS_TABLE: kind === 'bulk-write' ? IMPORTS_TABLE : undefined,
-        POWERTOOLS_SERVICE_NAME: LOCAL_NAMES[kind],
-        // One handler here stands for all the kind's concurrent Lambdas, so it gets all their Zoho calls.
-        ZOHO_MAX_IN_FLIGHT: String(settings[kind].maxConcurrency * Number(env.ZOHO_MAX_IN_FLIGHT ?? 1)),
-        ...(sandbox
-          ? {
-              ZOHO_DC: 'us',
-              ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
-              ZOHO_API_URL: sandbox.apiUrl,
-              ZOHO_UPLOAD_URL: sandbox.uploadUrl,
-              BULK_POLL_SECONDS: env.BULK_POLL_SECONDS ?? SANDBOX_BULK_POLL_SECONDS,
-            }
-          : {}),
+      const handler = await createHandler(kind, {
+        env: handlerEnv(kind, services, settings[kind]),
+        credentials,
       });
-      const handler = await createHandler(kind, { env: handlerEnv, credentials });
       const source = startEventSource({
         queue: queues[kind],
         handler,
@@ -258,75 +153,180 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
         batchWindowMs: options.batchWindowMs ?? 0,
       });
       sources.push(source);
-      closers.push(() => source.stop());
+      shutdown.add(() => source.stop());
       source.onInvocation((invocation) => {
-        void reportLandings(kind, invocation).catch((error: unknown) => emit('error', asError(error)));
+        void landings
+          .report(kind, invocation)
+          .catch((error: unknown) => events.emit('error', asError(error)));
       });
-      queues[kind].onDeadLetter((deadLetter) => {
-        const keys = objectsIn(deadLetter.body).map((o) => o.key);
-        for (const key of keys) writtenAt.delete(key);
-        emit('dead-letter', { kind, keys, deadLetter });
-      });
+      queues[kind].onDeadLetter((deadLetter) =>
+        events.emit('dead-letter', landings.deadLettered(kind, deadLetter)),
+      );
     }
 
     s3.onNotification(({ rule, key, event }) => {
-      const kind = rule.target as Kind;
-      writtenAt.set(key, Date.parse(event.Records[0]?.eventTime ?? '') || Date.now());
-      queues[kind].send(JSON.stringify(event));
+      landings.written(key, event.Records[0]?.eventTime);
+      queues[rule.target as Kind].send(JSON.stringify(event));
     });
     if (options.sendTestEvents ?? true) {
       for (const queue of Object.values(queues)) queue.send(JSON.stringify(s3TestEvent(bucket)));
     }
 
-    async function reportLandings(kind: Kind, invocation: Invocation): Promise<void> {
-      const failed = new Set(invocation.failedMessageIds);
-      for (const record of invocation.records) {
-        for (const object of objectsIn(record.body)) {
-          const tags = await readTags(s3Client, object.bucket, object.key);
-          const retrying = failed.has(record.messageId);
-          const status = retrying ? 'retrying' : (tags['zoho-status'] ?? 'unknown');
-          const since = writtenAt.get(object.key);
-          if (['done', 'failed', 'skipped'].includes(status)) writtenAt.delete(object.key);
-          emit('landed', {
-            kind,
-            bucket: object.bucket,
-            key: object.key,
-            ...describeKey(object.key),
-            status,
-            zohoId: tags['zoho-id'],
-            error: retrying
-              ? (invocation.error?.message ?? 'failed in this batch; see the handler log')
-              : tags['zoho-error'],
-            reason: tags['zoho-reason'],
-            tags,
-            attempt: Number(record.attributes.ApproximateReceiveCount),
-            durationMs: since === undefined ? invocation.durationMs : Date.now() - since,
-          });
-        }
-      }
-    }
-
     return {
       s3Endpoint: s3.endpoint,
       bucket,
-      sqsEndpoint: sqs.url,
-      dynamodbEndpoint: dynamo.endpoint,
+      sqsEndpoint: services.sqs.url,
+      dynamodbEndpoint: services.dynamo.endpoint,
       zoho: sandbox ? { mode: 'sandbox', url: sandbox.url } : { mode: 'real', dc: env.ZOHO_DC ?? '' },
       sandbox,
       queues,
-      on(event, listener) {
-        listeners[event].add(listener);
-        return () => listeners[event].delete(listener);
-      },
+      on: events.on,
       async idle() {
         await Promise.all(sources.map((source) => source.idle()));
       },
-      close,
+      close: shutdown.close,
     };
   } catch (error) {
-    await close();
+    await shutdown.close();
     throw error;
   }
+}
+
+type Listeners = { [E in keyof PipelineEvents]: Set<(value: PipelineEvents[E]) => void> };
+
+function createEvents(): Pick<LocalPipeline, 'on'> & {
+  emit<E extends keyof PipelineEvents>(event: E, value: PipelineEvents[E]): void;
+} {
+  const listeners: Listeners = { landed: new Set(), 'dead-letter': new Set(), error: new Set() };
+  return {
+    on(event, listener) {
+      listeners[event].add(listener);
+      return () => listeners[event].delete(listener);
+    },
+    emit(event, value) {
+      for (const listener of listeners[event]) listener(value);
+    },
+  };
+}
+
+interface Shutdown {
+  add(closer: () => Promise<void> | void): void;
+  /** Stops everything, in reverse order of start, even when one step fails; then throws the first failure. */
+  close(): Promise<void>;
+}
+
+function createShutdown(): Shutdown {
+  const closers: Array<() => Promise<void> | void> = [];
+  return {
+    add(closer) {
+      closers.push(closer);
+    },
+    async close() {
+      const failures: unknown[] = [];
+      for (const closer of closers.splice(0).reverse()) {
+        try {
+          await closer();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length > 0) throw failures[0];
+    },
+  };
+}
+
+/** The local stand-ins for AWS and Zoho the handlers talk to. */
+interface LocalServices {
+  env: Record<string, string | undefined>;
+  sandbox: Sandbox | undefined;
+  dynamo: LocalDynamoDb;
+  queues: Record<Kind, LocalQueue>;
+  sqs: SqsEndpoint;
+  s3: LocalS3;
+}
+
+interface ServicesSetup {
+  options: LocalPipelineOptions;
+  env: Record<string, string | undefined>;
+  bucket: string;
+  zohoChoice: ZohoChoice;
+  settings: Record<Kind, EventSourceSettings>;
+}
+
+async function startServices(setup: ServicesSetup, shutdown: Shutdown): Promise<LocalServices> {
+  const { options, env, settings } = setup;
+  const sandbox =
+    setup.zohoChoice.mode === 'sandbox'
+      ? await (await import('#sandbox/server.ts')).startSandbox({
+          port: options.sandboxPort ?? numberFrom(env.SANDBOX_PORT, 'SANDBOX_PORT') ?? DEFAULT_SANDBOX_PORT,
+        })
+      : undefined;
+  if (sandbox) shutdown.add(() => sandbox.close());
+
+  const dynamo = await startLocalDynamoDb();
+  shutdown.add(() => dynamo.close());
+  await createPipelineTables(dynamo.client, {
+    tokenTable: TOKEN_TABLE,
+    idempotencyTable: IDEMPOTENCY_TABLE,
+    importsTable: IMPORTS_TABLE,
+  });
+
+  const queues = Object.fromEntries(
+    KINDS.map((kind) => [
+      kind,
+      createLocalQueue({
+        name: LOCAL_NAMES[kind],
+        visibilityTimeoutMs: settings[kind].visibilityTimeoutMs,
+        maxReceiveCount: settings[kind].maxReceiveCount,
+      }),
+    ]),
+  ) as Record<Kind, LocalQueue>;
+  shutdown.add(() => {
+    for (const queue of Object.values(queues)) queue.close();
+  });
+  const sqs = await startSqsEndpoint({ queues: Object.values(queues) });
+  shutdown.add(() => sqs.close());
+
+  const s3 = await startLocalS3({
+    port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
+    directory: options.directory ?? DEFAULT_DIRECTORY,
+    bucket: setup.bucket,
+    notifications: PIPELINE_NOTIFICATIONS,
+  });
+  shutdown.add(() => s3.close());
+  return { env, sandbox, dynamo, queues, sqs, s3 };
+}
+
+/** A kind's handler environment: the stack's settings, pointed at the local services. */
+function handlerEnv(
+  kind: Kind,
+  services: LocalServices,
+  settings: EventSourceSettings,
+): Record<string, string> {
+  const { env, s3, dynamo, sqs, sandbox } = services;
+  return definedOnly({
+    ...env,
+    AWS_REGION: LOCAL_REGION,
+    S3_ENDPOINT: s3.endpoint,
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    SQS_ENDPOINT: sqs.url,
+    FOLLOW_UP_QUEUE_URL: kind === 'bulk-write' ? sqs.queueUrl(LOCAL_NAMES[kind]) : undefined,
+    TOKEN_TABLE,
+    IDEMPOTENCY_TABLE,
+    IMPORTS_TABLE: kind === 'bulk-write' ? IMPORTS_TABLE : undefined,
+    POWERTOOLS_SERVICE_NAME: LOCAL_NAMES[kind],
+    // One handler here stands for all the kind's concurrent Lambdas, so it gets all their Zoho calls.
+    ZOHO_MAX_IN_FLIGHT: String(settings.maxConcurrency * Number(env.ZOHO_MAX_IN_FLIGHT ?? 1)),
+    ...(sandbox
+      ? {
+          ZOHO_DC: 'us',
+          ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
+          ZOHO_API_URL: sandbox.apiUrl,
+          ZOHO_UPLOAD_URL: sandbox.uploadUrl,
+          BULK_POLL_SECONDS: env.BULK_POLL_SECONDS ?? SANDBOX_BULK_POLL_SECONDS,
+        }
+      : {}),
+  });
 }
 
 interface EventSourceSettings {
@@ -405,58 +405,6 @@ function useLocalAwsCredentials(): void {
   // With a profile set, the SDK skips the environment's keys.
   delete process.env.AWS_PROFILE;
   process.env.AWS_REGION = LOCAL_REGION;
-}
-
-interface ObjectRef {
-  bucket: string;
-  key: string;
-}
-
-/** The objects a message is about: the S3 event's records, or a bulk write follow-up's object. */
-function objectsIn(body: string): ObjectRef[] {
-  let message: unknown;
-  try {
-    message = JSON.parse(body);
-  } catch {
-    return [];
-  }
-  const { Records, kind, payload } = (message ?? {}) as {
-    Records?: Array<{ s3?: { bucket?: { name?: string }; object?: { key?: string } } }>;
-    kind?: string;
-    payload?: Partial<ObjectRef>;
-  };
-  if (Array.isArray(Records)) {
-    return Records.flatMap((record) => {
-      const bucket = record.s3?.bucket?.name;
-      const key = record.s3?.object?.key;
-      if (!bucket || !key) return [];
-      try {
-        return [{ bucket, key: decodeS3EventKey(key) }];
-      } catch {
-        return [];
-      }
-    });
-  }
-  if (kind === FOLLOW_UP_KIND && payload?.bucket && payload.key) {
-    return [{ bucket: payload.bucket, key: payload.key }];
-  }
-  return [];
-}
-
-/** Module and record (or bulk operation) as the default routes place them in a key, for display only. */
-function describeKey(key: string): { module: string | undefined; record: string | undefined } {
-  const [, module, second, third, fourth] = key.split('/');
-  if (second === 'by' && third && fourth) return { module, record: `${third}=${fourth}` };
-  return { module, record: second?.replace(/\.[^.]*$/, '') };
-}
-
-async function readTags(s3: S3Client, bucket: string, key: string): Promise<Record<string, string>> {
-  try {
-    const { TagSet = [] } = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
-    return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
-  } catch {
-    return {};
-  }
 }
 
 /** What S3 sends to a queue when a notification to it is set up. */
