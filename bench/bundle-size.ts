@@ -1,16 +1,16 @@
 /**
  * Bundles each Lambda entry with the stack's own esbuild options (infra/bundling.ts) and writes
- * the sizes to BENCHMARKS.md, section "Lambda bundle sizes" (other sections are left alone).
+ * the sizes to bench/results/ (with --update to BENCHMARKS.md, section "Lambda bundle sizes").
  *
- *   node bench/bundle-size.ts            # writes BENCHMARKS.md
+ *   node bench/bundle-size.ts            # writes bench/results/lambda-bundle-sizes.md
+ *   node bench/bundle-size.ts --update   # and BENCHMARKS.md
  *   node bench/bundle-size.ts --dry-run  # prints the section only
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Metafile } from 'esbuild';
-import { BUNDLE_LIMIT_BYTES, bundleEntry, ENTRY_FOLDERS, REPO_ROOT } from '../infra/bundling.ts';
+import { BUNDLE_LIMIT_BYTES, bundleEntry, ENTRY_FOLDERS } from '../infra/bundling.ts';
 import { KINDS, type Kind } from '../infra/concurrency.ts';
+import { writeSection } from './common.ts';
 
 const SECTION_TITLE = '## Lambda bundle sizes';
 
@@ -119,18 +119,6 @@ function markdownTable(header: string[], rows: string[][]): string[] {
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)];
 }
 
-/** Replaces our section (up to the next `## ` heading) or appends it; other sections stay as they are. */
-function replaceSection(document: string, replacement: string): string {
-  const start = document.indexOf(`${SECTION_TITLE}\n`);
-  if (start < 0) {
-    const base = document.trim() ? `${document.trimEnd()}\n\n` : '# Benchmarks\n\n';
-    return `${base}${replacement}`;
-  }
-  const next = document.indexOf('\n## ', start + SECTION_TITLE.length);
-  const tail = next < 0 ? '' : document.slice(next + 1);
-  return `${document.slice(0, start)}${replacement}${tail ? `\n${tail}` : ''}`;
-}
-
 async function main() {
   const { version } = await import('esbuild');
   const sizes: BundleSize[] = [];
@@ -140,10 +128,8 @@ async function main() {
     process.stdout.write(text);
     return;
   }
-  const path = join(REPO_ROOT, 'BENCHMARKS.md');
-  const current = await readFile(path, 'utf8').catch(() => '');
-  await writeFile(path, replaceSection(current, text));
-  process.stdout.write(`${text}\nWritten to ${path}\n`);
+  process.stdout.write(text);
+  writeSection(SECTION_TITLE, text);
 }
 
 if (import.meta.main) await main();

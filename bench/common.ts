@@ -1,6 +1,10 @@
-/** What the benches share: child processes spoken to over IPC, and their sections of BENCHMARKS.md. */
+/**
+ * What the benches share: child processes spoken to over IPC, and their results: always in
+ * bench/results/, in BENCHMARKS.md only with `--update`.
+ */
 import { type ChildProcess, fork } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const benchmarksFile = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
@@ -29,16 +33,47 @@ export function nextMessage<T>(process: ChildProcess, type: string): Promise<T> 
   });
 }
 
-/** Replaces this bench's section, leaving every other section of BENCHMARKS.md as it is. */
-export function writeSection(title: string, section: string) {
-  const current = existsSync(benchmarksFile) ? readFileSync(benchmarksFile, 'utf8') : '# Benchmarks\n\n';
-  const start = current.indexOf(`${title}\n`);
-  let next: string;
+/** The flag that lets a bench change BENCHMARKS.md (`npm run bench -- --update`). */
+export const UPDATE_FLAG = '--update';
+const resultsDirectory = fileURLToPath(new URL('./results/', import.meta.url));
+
+/** Replaces the section titled `title` (up to the next `## ` heading) or appends it; other sections stay. */
+export function replaceSection(document: string, title: string, replacement: string): string {
+  const start = document.indexOf(`${title}\n`);
   if (start < 0) {
-    next = `${current.replace(/\n*$/, '\n\n')}${section}`;
-  } else {
-    const end = current.indexOf('\n## ', start + title.length);
-    next = `${current.slice(0, start)}${section}${end < 0 ? '' : current.slice(end + 1)}`;
+    const base = document.trim() ? `${document.trimEnd()}\n\n` : '# Benchmarks\n\n';
+    return `${base}${replacement}`;
   }
-  writeFileSync(benchmarksFile, next);
+  const next = document.indexOf('\n## ', start + title.length);
+  const tail = next < 0 ? '' : document.slice(next + 1);
+  return `${document.slice(0, start)}${replacement}${tail ? `\n${tail}` : ''}`;
+}
+
+/**
+ * Writes a bench's section (`title` its first line) to bench/results/{name}.md (git-ignored), and
+ * into BENCHMARKS.md only with `--update`: a run on a busy laptop never rewrites the published figures.
+ */
+export function writeSection(title: string, section: string): void {
+  const text = section.endsWith('\n') ? section : `${section}\n`;
+  const name = title
+    .replace(/^#+\s*/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+  mkdirSync(resultsDirectory, { recursive: true });
+  const written = [`${resultsDirectory}${name}.md`];
+  writeFileSync(written[0] as string, text);
+  if (process.argv.includes(UPDATE_FLAG)) {
+    const current = existsSync(benchmarksFile) ? readFileSync(benchmarksFile, 'utf8') : '';
+    writeFileSync(benchmarksFile, replaceSection(current, title, text));
+    written.push(benchmarksFile);
+  }
+  const hint = written.length === 1 ? ` (${UPDATE_FLAG} also writes BENCHMARKS.md)` : '';
+  console.log(`Written to ${written.join(' and ')}${hint}`);
+}
+
+/** The machine, for the line beside each figure. */
+export function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Node ${process.version}, ${os.platform()} ${os.arch()}`;
 }

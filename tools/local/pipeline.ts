@@ -36,7 +36,7 @@ export const LOCAL_NAMES: Record<Kind, string> = {
 export const DEFAULT_S3_PORT = 4569;
 export const DEFAULT_BUCKET = 'inbox';
 export const DEFAULT_SANDBOX_PORT = 8780;
-const DEFAULT_DIRECTORY = fileURLToPath(new URL('../../../.local/s3', import.meta.url));
+const DEFAULT_DIRECTORY = fileURLToPath(new URL('../../.local/s3', import.meta.url));
 /**
  * The event sources as the stack sets them up (infra/s3-to-zoho.ts, infra/concurrency.ts with a
  * budget of 10 Zoho calls and one call per invocation).
