@@ -9,7 +9,7 @@ import type { Kind } from '#lib/pipeline/handler.ts';
 import { KINDS } from '#lib/routing/route.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
-import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
+import { createPipelineTables, type LocalDynamoDb } from './dynamodb.ts';
 import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
 import { createLandingReporter, type DeadLetterReport, type Landing } from './landings.ts';
 import { createLocalQueue, type LocalQueue } from './queue.ts';
@@ -20,9 +20,9 @@ import {
   type LocalS3,
   PIPELINE_NOTIFICATIONS,
   S3RVER_CREDENTIALS,
-  startLocalS3,
 } from './s3.ts';
 import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
+import { startLocalStorage } from './storage-worker.ts';
 
 export type { DeadLetterReport, Kind, Landing };
 
@@ -263,7 +263,12 @@ async function startServices(setup: ServicesSetup, shutdown: Shutdown): Promise<
       : undefined;
   if (sandbox) shutdown.add(() => sandbox.close());
 
-  const dynamo = await startLocalDynamoDb();
+  const { s3, dynamo } = await startLocalStorage({
+    port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
+    directory: options.directory ?? DEFAULT_DIRECTORY,
+    bucket: setup.bucket,
+    notifications: PIPELINE_NOTIFICATIONS,
+  });
   shutdown.add(() => dynamo.close());
   await createPipelineTables(dynamo.client, {
     tokenTable: TOKEN_TABLE,
@@ -287,13 +292,6 @@ async function startServices(setup: ServicesSetup, shutdown: Shutdown): Promise<
   const sqs = await startSqsEndpoint({ queues: Object.values(queues) });
   shutdown.add(() => sqs.close());
 
-  const s3 = await startLocalS3({
-    port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
-    directory: options.directory ?? DEFAULT_DIRECTORY,
-    bucket: setup.bucket,
-    notifications: PIPELINE_NOTIFICATIONS,
-  });
-  shutdown.add(() => s3.close());
   return { env, sandbox, dynamo, queues, sqs, s3 };
 }
 

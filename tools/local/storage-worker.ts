@@ -1,0 +1,105 @@
+/**
+ * The embedded S3 (s3rver) and DynamoDB (dynalite) in a worker thread of their own. Everything of
+ * `npm start` shares one process; without this, the storage servers and the handlers share one
+ * core: at no Zoho latency the run is bound by that core (a CPU profile of 1,000 attachments shows
+ * a third of it in s3rver, dynalite and their HTTP servers). The handlers' AWS clients reach both
+ * over HTTP as before; S3's notifications come back to the main thread as messages.
+ */
+import { fileURLToPath } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { createLocalDynamoDbClient, type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
+import { type LocalS3, type LocalS3Options, type S3Notification, startLocalS3 } from './s3.ts';
+
+export interface LocalStorage {
+  s3: LocalS3;
+  dynamo: LocalDynamoDb;
+}
+
+type StorageOptions = Omit<LocalS3Options, 'log'>;
+
+type FromWorker =
+  | { type: 'ready'; s3: { endpoint: string; port: number }; dynamoEndpoint: string }
+  | { type: 'failed'; message: string; code?: string | undefined; port?: number | undefined }
+  | { type: 'notification'; notification: S3Notification }
+  | { type: 'closed' };
+
+/** Starts the worker; fails as startLocalS3 would (an EADDRINUSE error keeps its code and port). */
+export async function startLocalStorage(options: StorageOptions): Promise<LocalStorage> {
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: options });
+  const listeners = new Set<(notification: S3Notification) => void>();
+  const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
+    worker.on('message', (message: FromWorker) => {
+      if (message.type === 'ready') resolve(message);
+      if (message.type === 'failed') {
+        reject(Object.assign(new Error(message.message), { code: message.code, port: message.port }));
+        void worker.terminate();
+      }
+      if (message.type === 'notification') for (const listener of listeners) listener(message.notification);
+    });
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`The storage worker stopped (exit ${code})`)));
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'closed') void worker.terminate();
+      });
+      worker.postMessage('close');
+    });
+    return closing;
+  };
+  const client = createLocalDynamoDbClient(ready.dynamoEndpoint);
+  return {
+    s3: {
+      endpoint: ready.s3.endpoint,
+      port: ready.s3.port,
+      bucket: options.bucket,
+      onNotification(listener) {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+      close,
+    },
+    dynamo: {
+      endpoint: ready.dynamoEndpoint,
+      client,
+      async close() {
+        client.destroy();
+        await close();
+      },
+    },
+  };
+}
+
+async function runWorker(port: NonNullable<typeof parentPort>, options: StorageOptions): Promise<void> {
+  const send = (message: FromWorker) => port.postMessage(message);
+  let s3: LocalS3 | undefined;
+  let dynamo: LocalDynamoDb | undefined;
+  try {
+    dynamo = await startLocalDynamoDb();
+    s3 = await startLocalS3(options);
+  } catch (error) {
+    const { code, port: failedPort } = error as { code?: string; port?: number };
+    await dynamo?.close();
+    send({
+      type: 'failed',
+      message: error instanceof Error ? error.message : String(error),
+      code,
+      port: failedPort,
+    });
+    return;
+  }
+  s3.onNotification((notification) => send({ type: 'notification', notification }));
+  port.on('message', (message) => {
+    if (message !== 'close') return;
+    void Promise.allSettled([s3?.close(), dynamo?.close()]).then(() => send({ type: 'closed' }));
+  });
+  send({ type: 'ready', s3: { endpoint: s3.endpoint, port: s3.port }, dynamoEndpoint: dynamo.endpoint });
+}
+
+if (!isMainThread && parentPort && (workerData as { directory?: unknown })?.directory) {
+  await runWorker(parentPort, workerData as StorageOptions);
+}
