@@ -1,16 +1,19 @@
 /**
  * How the Zoho org's concurrency limit is shared between the three functions.
  *
- * Every running invocation makes at most `inFlightPerInvocation` Zoho calls at once
- * (ZOHO_MAX_IN_FLIGHT), and the SQS event source runs at most `maxConcurrency` invocations of a
- * kind, so the fleet never has more than
+ * The functions share the budget through fleet-wide slots in the token table
+ * (functions/lib/zoho/fleet-slots.ts, ZOHO_CONCURRENCY_BUDGET): the calls in flight across every
+ * container of every kind never pass the budget, and any kind may use the slots the others leave
+ * free, each kind first taking its floor (ZOHO_SLOT_FLOORS). So each kind's SQS event source may
+ * run as many invocations as can fill the whole budget on their own:
  *
- *     Σ over kinds (maxConcurrency[kind] × inFlightPerInvocation)
+ *     maxConcurrency[kind] = budget / inFlightPerInvocation   (at least 2, SQS's minimum)
  *
- * calls open. That sum must stay within the budget.
+ * More would only wait for slots; fewer would leave the org's slots idle while one kind is busy.
  */
-
+import { DEFAULT_SLOT_FLOORS } from '#lib/config.ts';
 import { KINDS, type Kind } from '#lib/routing/route.ts';
+import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
 
 export { KINDS, type Kind };
 
@@ -23,47 +26,46 @@ const SQS_MIN_MAX_CONCURRENCY = 2;
 /** The largest maximum concurrency an SQS event source accepts. */
 const SQS_MAX_MAX_CONCURRENCY = 1000;
 
-/** Attachments and photos are the busy kinds; a bulk write is a few calls spread over minutes. */
-const WEIGHTS: Record<Kind, number> = { attachment: 2, photo: 2, 'bulk-write': 1 };
-
 export type ConcurrencySplit = Record<Kind, number>;
+export type SlotFloors = Record<Kind, number>;
+
+export { DEFAULT_SLOT_FLOORS };
 
 export interface ConcurrencyOptions {
-  /** Concurrent Zoho calls the org allows this deployment to use. */
+  /** Concurrent Zoho calls the org allows this deployment to use (ZOHO_CONCURRENCY_BUDGET). */
   budget: number;
   /** Zoho calls one invocation may have open at once (ZOHO_MAX_IN_FLIGHT). */
   inFlightPerInvocation: number;
-  /** An explicit number of concurrent invocations per kind; checked against the budget. */
+  /** An explicit number of concurrent invocations per kind. */
   split?: ConcurrencySplit | undefined;
+  /** The slots each kind takes first; they come out of the budget. */
+  floors?: SlotFloors | undefined;
 }
 
 /**
- * The number of concurrent invocations per kind. Throws with a message naming the setting when
- * the budget cannot hold the three event sources (each needs at least 2 invocations).
+ * The maximum concurrency of each kind's event source: by default enough invocations for one
+ * kind to fill the whole budget. Throws with a message naming the setting when a value is out
+ * of range or the floors take more than the budget.
  */
 export function splitConcurrencyBudget(options: ConcurrencyOptions): ConcurrencySplit {
   const { budget, inFlightPerInvocation, split } = options;
-  if (!Number.isInteger(budget) || budget < 1) {
-    throw new Error(`zohoConcurrencyBudget must be a positive integer, got ${budget}`);
+  if (!Number.isInteger(budget) || budget < 1 || budget > MAX_FLEET_BUDGET) {
+    throw new Error(`zohoConcurrencyBudget must be an integer from 1 to ${MAX_FLEET_BUDGET}, got ${budget}`);
   }
   if (!Number.isInteger(inFlightPerInvocation) || inFlightPerInvocation < 1) {
     throw new Error(`zohoMaxInFlightPerInvocation must be a positive integer, got ${inFlightPerInvocation}`);
   }
-  const invocations = Math.floor(budget / inFlightPerInvocation);
-  const minimum = SQS_MIN_MAX_CONCURRENCY * KINDS.length;
-  if (invocations < minimum) {
+  const floors = options.floors ?? DEFAULT_SLOT_FLOORS;
+  const floorTotal = KINDS.reduce((sum, kind) => sum + floors[kind], 0);
+  if (KINDS.some((kind) => !Number.isInteger(floors[kind]) || floors[kind] < 0) || floorTotal > budget) {
     throw new Error(
-      `zohoConcurrencyBudget ${budget} is too small: each of the ${KINDS.length} SQS event sources needs a ` +
-        `maximum concurrency of at least ${SQS_MIN_MAX_CONCURRENCY}, so the budget must allow ${minimum} ` +
-        `invocations × ${inFlightPerInvocation} Zoho call(s) each = ${minimum * inFlightPerInvocation}`,
+      `zohoSlotFloors ${KINDS.map((k) => `${k}=${floors[k]}`).join(', ')} must be whole numbers that sum to at most zohoConcurrencyBudget ${budget}`,
     );
   }
-  return split ? checkSplit(split, budget, inFlightPerInvocation) : weightedSplit(invocations);
-}
-
-/** Sum over kinds of invocations × calls per invocation: the most Zoho calls the fleet can have open. */
-function maxZohoCallsInFlight(split: ConcurrencySplit, inFlightPerInvocation: number): number {
-  return KINDS.reduce((sum, kind) => sum + split[kind] * inFlightPerInvocation, 0);
+  if (split) return checkSplit(split);
+  const fill = Math.ceil(budget / inFlightPerInvocation);
+  const each = Math.min(Math.max(fill, SQS_MIN_MAX_CONCURRENCY), SQS_MAX_MAX_CONCURRENCY);
+  return { attachment: each, photo: each, 'bulk-write': each };
 }
 
 /**
@@ -82,11 +84,7 @@ export function callsPerMinutePerInvocation(
   return Math.max(1, Math.floor(fleetCallsPerMinute / invocations));
 }
 
-function checkSplit(
-  split: ConcurrencySplit,
-  budget: number,
-  inFlightPerInvocation: number,
-): ConcurrencySplit {
+function checkSplit(split: ConcurrencySplit): ConcurrencySplit {
   for (const kind of KINDS) {
     const value = split[kind];
     if (!Number.isInteger(value) || value < SQS_MIN_MAX_CONCURRENCY || value > SQS_MAX_MAX_CONCURRENCY) {
@@ -96,28 +94,5 @@ function checkSplit(
       );
     }
   }
-  const total = maxZohoCallsInFlight(split, inFlightPerInvocation);
-  if (total > budget) {
-    throw new Error(
-      `concurrencySplit ${KINDS.map((k) => `${k}=${split[k]}`).join(', ')} × ${inFlightPerInvocation} Zoho ` +
-        `call(s) each = ${total} exceeds zohoConcurrencyBudget ${budget}`,
-    );
-  }
   return { ...split };
-}
-
-/** Everyone gets the minimum; the rest goes one by one to the kind furthest below its weighted share. */
-function weightedSplit(invocations: number): ConcurrencySplit {
-  const capped = Math.min(invocations, SQS_MAX_MAX_CONCURRENCY * KINDS.length);
-  const totalWeight = KINDS.reduce((sum, kind) => sum + WEIGHTS[kind], 0);
-  const split: ConcurrencySplit = { attachment: 2, photo: 2, 'bulk-write': 2 };
-  let left = capped - SQS_MIN_MAX_CONCURRENCY * KINDS.length;
-  while (left > 0) {
-    const open = KINDS.filter((kind) => split[kind] < SQS_MAX_MAX_CONCURRENCY);
-    const deficit = (kind: Kind) => (capped * WEIGHTS[kind]) / totalWeight - split[kind];
-    const neediest = open.reduce((best, kind) => (deficit(kind) > deficit(best) ? kind : best));
-    split[neediest] += 1;
-    left -= 1;
-  }
-  return split;
 }

@@ -16,6 +16,8 @@ const MANAGED_ENVIRONMENT: Record<string, string> = {
   ZOHO_SECRET_ARN: 'zohoSecret',
   ZOHO_MAX_IN_FLIGHT: 'zohoMaxInFlightPerInvocation',
   ZOHO_CALLS_PER_MINUTE: 'zohoCallsPerMinute',
+  ZOHO_CONCURRENCY_BUDGET: 'zohoConcurrencyBudget',
+  ZOHO_SLOT_FLOORS: 'zohoSlotFloors',
   TOKEN_TABLE: 'the construct (its token table)',
   IDEMPOTENCY_TABLE: 'the construct (its idempotency table)',
   FOLLOW_UP_QUEUE_URL: 'the construct (the bulk-write queue)',

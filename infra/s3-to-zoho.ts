@@ -39,9 +39,11 @@ import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
 import {
   type ConcurrencySplit,
   callsPerMinutePerInvocation,
+  DEFAULT_SLOT_FLOORS,
   DEFAULT_ZOHO_CONCURRENCY_BUDGET,
   KINDS,
   type Kind,
+  type SlotFloors,
   splitConcurrencyBudget,
 } from './concurrency.ts';
 import { checkFunctionConfigs, DEPLOY_TIME_PLACEHOLDERS, refuseManagedNames } from './function-config.ts';
@@ -108,20 +110,27 @@ export interface S3ToZohoProps {
    */
   readonly zohoSecret?: ISecret | undefined;
   /**
-   * Concurrent Zoho API calls this deployment may make (the org's limit: 10 on Standard).
-   * Σ kinds (event source maximum concurrency × zohoMaxInFlightPerInvocation) never exceeds it.
-   * Must allow at least 6 invocations (3 event sources × their minimum of 2).
+   * Concurrent Zoho API calls this deployment may make (the org's limit: 10 on Standard), 1 to 100.
+   * The functions share it through fleet-wide slots in the token table (ZOHO_CONCURRENCY_BUDGET):
+   * the calls in flight across the fleet never exceed it, and one busy kind may use all of it.
    * @default 10
    */
   readonly zohoConcurrencyBudget?: number | undefined;
+  /**
+   * Slots of the budget each kind takes first, so a flood of one kind never starves another
+   * (ZOHO_SLOT_FLOORS); the rest is shared.
+   * @default 1 each
+   */
+  readonly zohoSlotFloors?: SlotFloors | undefined;
   /**
    * Zoho calls one invocation may have open at once (ZOHO_MAX_IN_FLIGHT).
    * @default 1
    */
   readonly zohoMaxInFlightPerInvocation?: number | undefined;
   /**
-   * Concurrent invocations per kind, instead of the weighted split of the budget (2:2:1).
-   * @default budget 10 gives attachment 4, photo 4, bulk-write 2
+   * Each kind's event source maximum concurrency (2 to 1000). The fleet slots keep the calls within
+   * the budget whatever it is; fewer than budget ÷ zohoMaxInFlightPerInvocation leaves slots idle.
+   * @default budget ÷ zohoMaxInFlightPerInvocation for every kind (10 each for a budget of 10)
    */
   readonly concurrencySplit?: ConcurrencySplit | undefined;
   /**
@@ -268,10 +277,13 @@ export class S3ToZoho extends Construct {
       throw new Error(`maxReceiveCount must be an integer from 1 to 1000, got ${maxReceiveCount}`);
     }
     const inFlight = props.zohoMaxInFlightPerInvocation ?? 1;
+    const budget = props.zohoConcurrencyBudget ?? DEFAULT_ZOHO_CONCURRENCY_BUDGET;
+    const floors = props.zohoSlotFloors ?? DEFAULT_SLOT_FLOORS;
     this.concurrency = splitConcurrencyBudget({
-      budget: props.zohoConcurrencyBudget ?? DEFAULT_ZOHO_CONCURRENCY_BUDGET,
+      budget,
       inFlightPerInvocation: inFlight,
       split: props.concurrencySplit,
+      floors,
     });
     const callsPerMinute = callsPerMinutePerInvocation(props.zohoCallsPerMinute, this.concurrency);
     const kindProps: Record<Kind, S3ToZohoKindProps> = {
@@ -292,6 +304,8 @@ export class S3ToZoho extends Construct {
       ZOHO_DC: dataCentre,
       ZOHO_SECRET_ARN: deployTime.secretArn,
       ZOHO_MAX_IN_FLIGHT: String(inFlight),
+      ZOHO_CONCURRENCY_BUDGET: String(budget),
+      ZOHO_SLOT_FLOORS: KINDS.map((k) => `${k}=${floors[k]}`).join(','),
       ...(callsPerMinute ? { ZOHO_CALLS_PER_MINUTE: String(callsPerMinute) } : {}),
       TOKEN_TABLE: deployTime.tokenTable,
       IDEMPOTENCY_TABLE: deployTime.idempotencyTable,
@@ -579,8 +593,14 @@ export class S3ToZoho extends Construct {
         resources: [this.bucket.bucketArn],
       }),
       new PolicyStatement({
-        sid: 'ZohoTokenAndIdempotency',
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        sid: 'ZohoTokenSlotsAndIdempotency',
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+        ],
         resources: [this.tokenTable.tableArn, this.idempotencyTable.tableArn],
       }),
     ];

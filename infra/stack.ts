@@ -57,6 +57,7 @@ const CONTEXT_KEYS = [
   'zohoDc',
   'concurrencyBudget',
   'concurrencySplit',
+  'slotFloors',
   'maxInFlight',
   'callsPerMinute',
   'maxReceiveCount',
@@ -119,7 +120,8 @@ export function stackPropsFromContext(node: Node): S3ToZohoStackProps {
     s3ToZoho: {
       zohoDataCentre: zohoDc as DataCentre | undefined,
       zohoConcurrencyBudget: number('concurrencyBudget'),
-      concurrencySplit: parseSplit(read('concurrencySplit')),
+      concurrencySplit: parseKindNumbers('concurrencySplit', read('concurrencySplit')),
+      zohoSlotFloors: parseKindNumbers('slotFloors', read('slotFloors')),
       zohoMaxInFlightPerInvocation: number('maxInFlight'),
       zohoCallsPerMinute: number('callsPerMinute'),
       maxReceiveCount: number('maxReceiveCount'),
@@ -145,7 +147,7 @@ export function stackPropsFromContext(node: Node): S3ToZohoStackProps {
 }
 
 /** `attachment=4,photo=4,bulk-write=2`, or the same as a JSON object. */
-function parseSplit(value: unknown): ConcurrencySplit | undefined {
+function parseKindNumbers(name: string, value: unknown): ConcurrencySplit | undefined {
   if (value === undefined) return undefined;
   const entries =
     typeof value === 'string' && !value.trim().startsWith('{')
@@ -155,7 +157,7 @@ function parseSplit(value: unknown): ConcurrencySplit | undefined {
   for (const kind of KINDS) {
     if (!(kind in split)) {
       throw new Error(
-        `Context concurrencySplit must name ${KINDS.join(', ')}, e.g. attachment=4,photo=4,bulk-write=2`,
+        `Context ${name} must name ${KINDS.join(', ')}, e.g. attachment=4,photo=4,bulk-write=2`,
       );
     }
   }

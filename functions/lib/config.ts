@@ -4,6 +4,8 @@
  * Secrets are not settings: the OAuth client lives in Secrets Manager (ZOHO_SECRET_ARN).
  */
 import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
+import { KINDS, type Kind } from '#lib/routing/table.ts';
+import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
 import { DATA_CENTRES, type DataCentre, isDataCentre, resolveHosts, type ZohoHosts } from '#zoho/hosts.ts';
 import { API_VERSION } from '#zoho/types.ts';
 
@@ -31,6 +33,13 @@ export interface Config {
   zohoMaxInFlight: number;
   /** ZOHO_CALLS_PER_MINUTE: a cap on the calls one container starts per minute; unset = no cap. */
   zohoCallsPerMinute: number | undefined;
+  /**
+   * ZOHO_CONCURRENCY_BUDGET: Zoho calls the whole fleet may have in flight, shared through slots in
+   * TOKEN_TABLE (zoho/fleet-slots.ts), 1 to 100; unset = no fleet-wide limit, only ZOHO_MAX_IN_FLIGHT.
+   */
+  zohoConcurrencyBudget: number | undefined;
+  /** ZOHO_SLOT_FLOORS: the slots each kind takes first, e.g. `attachment=1,photo=1,bulk-write=1` (the default). */
+  zohoSlotFloors: Record<Kind, number>;
   /** ATTACHMENT_MAX_BYTES: the largest attachment pushed; default 104857600 (Zoho: 100 MB). */
   attachmentMaxBytes: number;
   /** PHOTO_RESTRICT_TRIGGERS: `true` or `workflow` sends restrict_triggers=workflow with photos; default false. */
@@ -81,6 +90,12 @@ export class ConfigError extends Error {
 /** SQS: DelaySeconds is at most 900. */
 const MAX_POLL_SECONDS = 900;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+/** One slot for each kind before the shared ones. */
+export const DEFAULT_SLOT_FLOORS: Readonly<Record<Kind, number>> = {
+  attachment: 1,
+  photo: 1,
+  'bulk-write': 1,
+};
 
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
@@ -115,6 +130,8 @@ export function loadConfig(env: Env = process.env): Config {
     zohoSecretArn: read.text('ZOHO_SECRET_ARN'),
     zohoMaxInFlight: read.integer('ZOHO_MAX_IN_FLIGHT') ?? 10,
     zohoCallsPerMinute: read.integer('ZOHO_CALLS_PER_MINUTE'),
+    zohoConcurrencyBudget: read.integer('ZOHO_CONCURRENCY_BUDGET', MAX_FLEET_BUDGET),
+    zohoSlotFloors: read.floors('ZOHO_SLOT_FLOORS') ?? DEFAULT_SLOT_FLOORS,
     attachmentMaxBytes: read.integer('ATTACHMENT_MAX_BYTES') ?? 104_857_600,
     photoRestrictTriggers: read.flag('PHOTO_RESTRICT_TRIGGERS', ['workflow']) ?? false,
     routes: routes ?? { routes: [] },
@@ -132,6 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
     bulkMaxInflatedBytes: read.integer('BULK_MAX_INFLATED_BYTES') ?? 1_073_741_824,
     metricsNamespace: read.text('POWERTOOLS_METRICS_NAMESPACE') ?? 's3-to-zoho',
   };
+  checkFloors(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -179,6 +197,22 @@ function reader(env: Env, problems: string[]) {
         problems.push(`${name} must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -); got "${value}"`);
       return value ?? '';
     },
+    floors(name: string): Record<Kind, number> | undefined {
+      const value = text(name);
+      if (value === undefined) return undefined;
+      const floors: Record<Kind, number> = { attachment: 0, photo: 0, 'bulk-write': 0 };
+      for (const part of value.split(',')) {
+        const [kind = '', count = ''] = part.split('=').map((x) => x.trim());
+        if (!(KINDS as readonly string[]).includes(kind) || !/^[0-9]+$/.test(count)) {
+          problems.push(
+            `${name} must be kind=slots pairs, e.g. attachment=1,photo=1,bulk-write=1; got "${value}"`,
+          );
+          return undefined;
+        }
+        floors[kind as Kind] = Number(count);
+      }
+      return floors;
+    },
     routes(name: string): CompiledRoutes | undefined {
       const value = text(name);
       if (value === undefined) return undefined;
@@ -198,6 +232,15 @@ function reader(env: Env, problems: string[]) {
       }
     },
   };
+}
+
+/** The floors come out of the budget. */
+function checkFloors(config: Config, problems: string[]): void {
+  const budget = config.zohoConcurrencyBudget;
+  const total = Object.values(config.zohoSlotFloors).reduce((sum, n) => sum + n, 0);
+  if (budget !== undefined && total > budget) {
+    problems.push(`ZOHO_SLOT_FLOORS take ${total} slots, more than ZOHO_CONCURRENCY_BUDGET ${budget}`);
+  }
 }
 
 /** Results written under a watched prefix would be pushed as new files. */

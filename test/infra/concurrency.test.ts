@@ -1,53 +1,42 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type ConcurrencySplit,
-  callsPerMinutePerInvocation,
-  KINDS,
-  splitConcurrencyBudget,
-} from '../../infra/concurrency.ts';
-
-/** The most Zoho calls the fleet can have open: every event source full, each invocation at its cap. */
-const callsInFlight = (split: ConcurrencySplit, inFlight: number) =>
-  KINDS.reduce((sum, kind) => sum + split[kind] * inFlight, 0);
+import { callsPerMinutePerInvocation, KINDS, splitConcurrencyBudget } from '../../infra/concurrency.ts';
 
 describe('splitConcurrencyBudget', () => {
-  it('splits the Standard edition budget of 10 as 4 attachments, 4 photos, 2 bulk writes', () => {
+  it('lets each kind run enough invocations to fill the whole budget on its own (the fleet slots cap the sum)', () => {
     expect(splitConcurrencyBudget({ budget: 10, inFlightPerInvocation: 1 })).toEqual({
-      attachment: 4,
-      photo: 4,
-      'bulk-write': 2,
+      attachment: 10,
+      photo: 10,
+      'bulk-write': 10,
     });
+    expect(splitConcurrencyBudget({ budget: 25, inFlightPerInvocation: 2 }).attachment).toBe(13);
   });
 
-  it('never exceeds the budget and gives every event source at least 2', () => {
-    for (let budget = 6; budget <= 60; budget++) {
-      for (const inFlight of [1, 2, 3]) {
-        if (Math.floor(budget / inFlight) < 6) continue;
-        const split = splitConcurrencyBudget({ budget, inFlightPerInvocation: inFlight });
-        expect(callsInFlight(split, inFlight), `budget ${budget} × ${inFlight}`).toBeLessThanOrEqual(budget);
-        expect(callsInFlight(split, inFlight)).toBeGreaterThan(budget - inFlight);
-        for (const kind of KINDS) expect(split[kind]).toBeGreaterThanOrEqual(2);
-      }
+  it('never goes under SQS minimum of 2 invocations', () => {
+    for (const kind of KINDS) {
+      expect(
+        splitConcurrencyBudget({
+          budget: 1,
+          inFlightPerInvocation: 1,
+          floors: { attachment: 0, photo: 0, 'bulk-write': 0 },
+        })[kind],
+      ).toBe(2);
     }
   });
 
-  it('refuses budgets that cannot hold three event sources of 2', () => {
-    expect(() => splitConcurrencyBudget({ budget: 5, inFlightPerInvocation: 1 })).toThrow(
-      /zohoConcurrencyBudget 5 is too small.*at least 2/,
+  it('refuses a budget out of range and floors that take more than the budget', () => {
+    expect(() => splitConcurrencyBudget({ budget: 0, inFlightPerInvocation: 1 })).toThrow(/from 1 to 100/);
+    expect(() => splitConcurrencyBudget({ budget: 101, inFlightPerInvocation: 1 })).toThrow(/from 1 to 100/);
+    expect(() => splitConcurrencyBudget({ budget: 2, inFlightPerInvocation: 1 })).toThrow(
+      /zohoSlotFloors attachment=1, photo=1, bulk-write=1 must be whole numbers that sum to at most zohoConcurrencyBudget 2/,
     );
-    expect(() => splitConcurrencyBudget({ budget: 10, inFlightPerInvocation: 2 })).toThrow(/too small/);
-    expect(() => splitConcurrencyBudget({ budget: 0, inFlightPerInvocation: 1 })).toThrow(/positive integer/);
   });
 
-  it('takes an explicit split when it fits, and refuses one under 2 or over the budget', () => {
+  it('takes an explicit split, and refuses one under 2 or over 1000', () => {
     const split = { attachment: 6, photo: 2, 'bulk-write': 2 };
     expect(splitConcurrencyBudget({ budget: 10, inFlightPerInvocation: 1, split })).toEqual(split);
     expect(() =>
       splitConcurrencyBudget({ budget: 10, inFlightPerInvocation: 1, split: { ...split, photo: 1 } }),
     ).toThrow(/concurrencySplit.photo must be an integer between 2/);
-    expect(() => splitConcurrencyBudget({ budget: 12, inFlightPerInvocation: 2, split })).toThrow(
-      /= 20 exceeds zohoConcurrencyBudget 12/,
-    );
   });
 });
 

@@ -165,15 +165,21 @@ describe('queues', () => {
 });
 
 describe('concurrency', () => {
-  it('reports partial batch failures and splits the Zoho budget of 10 across the event sources', () => {
+  it('reports partial batch failures and lets each kind alone fill the Zoho budget of 10', () => {
     const sources = eventSources(fresh);
     expect(sources).toHaveLength(3);
     for (const source of sources) {
       expect(source.responseTypes).toEqual(['ReportBatchItemFailures']);
       expect(source.batchSize).toBe(5);
-      expect(source.maxConcurrency).toBeGreaterThanOrEqual(2);
+      expect(source.maxConcurrency).toBe(10);
     }
-    expect(sources.reduce((sum, s) => sum + s.maxConcurrency, 0)).toBe(10);
+  });
+
+  it('gives every function the fleet-wide budget and the floors, which the slots in the token table enforce', () => {
+    for (const fn of pipelineFunctions(fresh)) {
+      expect(fn.properties.Environment.Variables.ZOHO_CONCURRENCY_BUDGET).toBe('10');
+      expect(fn.properties.Environment.Variables.ZOHO_SLOT_FLOORS).toBe('attachment=1,photo=1,bulk-write=1');
+    }
   });
 
   it('lets each invocation hold one Zoho call at a time', () => {
@@ -182,20 +188,14 @@ describe('concurrency', () => {
     }
   });
 
-  it('refuses a budget too small for three event sources, naming the setting', () => {
-    expect(() => new S3ToZoho(new Stack(new App(), 'Small'), 'Z', { zohoConcurrencyBudget: 5 })).toThrow(
-      /zohoConcurrencyBudget 5 is too small/,
-    );
-  });
-
-  it('refuses an explicit split that exceeds the budget', () => {
+  it('refuses floors that take more than the budget, naming the setting', () => {
     expect(
       () =>
-        new S3ToZoho(new Stack(new App(), 'Over'), 'Z', {
-          zohoConcurrencyBudget: 10,
-          concurrencySplit: { attachment: 5, photo: 4, 'bulk-write': 2 },
+        new S3ToZoho(new Stack(new App(), 'Small'), 'Z', {
+          zohoConcurrencyBudget: 5,
+          zohoSlotFloors: { attachment: 2, photo: 2, 'bulk-write': 2 },
         }),
-    ).toThrow(/exceeds zohoConcurrencyBudget 10/);
+    ).toThrow(/zohoSlotFloors .* sum to at most zohoConcurrencyBudget 5/);
   });
 });
 

@@ -148,6 +148,26 @@ describe('loadConfig', () => {
     expect(error.message).toMatch(/^Invalid configuration:\n- ZOHO_DC must be/);
   });
 
+  it("reads the fleet-wide Zoho budget and the kinds' floors, and refuses floors over the budget", () => {
+    expect(loadConfig(required).zohoConcurrencyBudget).toBeUndefined();
+    const config = loadConfig({
+      ...required,
+      ZOHO_CONCURRENCY_BUDGET: '15',
+      ZOHO_SLOT_FLOORS: 'photo=3, attachment=2',
+    });
+    expect(config.zohoConcurrencyBudget).toBe(15);
+    expect(config.zohoSlotFloors).toEqual({ attachment: 2, photo: 3, 'bulk-write': 0 });
+    expect(problems({ ZOHO_CONCURRENCY_BUDGET: '101' })).toEqual([
+      'ZOHO_CONCURRENCY_BUDGET must be an integer from 1 to 100; got "101"',
+    ]);
+    expect(problems({ ZOHO_CONCURRENCY_BUDGET: '2' })).toEqual([
+      'ZOHO_SLOT_FLOORS take 3 slots, more than ZOHO_CONCURRENCY_BUDGET 2',
+    ]);
+    expect(problems({ ZOHO_SLOT_FLOORS: 'documents=1' })).toEqual([
+      'ZOHO_SLOT_FLOORS must be kind=slots pairs, e.g. attachment=1,photo=1,bulk-write=1; got "documents=1"',
+    ]);
+  });
+
   it('replaces the routes with ROUTES', () => {
     const config = loadConfig({
       ...required,

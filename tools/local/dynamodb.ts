@@ -35,7 +35,7 @@ export async function startLocalDynamoDb(
   };
 }
 
-function createLocalDynamoDbClient(endpoint: string): DynamoDBClient {
+export function createLocalDynamoDbClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: LOCAL_REGION,

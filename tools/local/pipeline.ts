@@ -9,6 +9,7 @@ import type { Kind } from '#lib/pipeline/handler.ts';
 import { KINDS } from '#lib/routing/route.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
+import { DEFAULT_ZOHO_CONCURRENCY_BUDGET, splitConcurrencyBudget } from '../../infra/concurrency.ts';
 import { createPipelineTables, type LocalDynamoDb } from './dynamodb.ts';
 import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
 import { createLandingReporter, type DeadLetterReport, type Landing } from './landings.ts';
@@ -37,15 +38,14 @@ export const DEFAULT_S3_PORT = 4569;
 export const DEFAULT_BUCKET = 'inbox';
 export const DEFAULT_SANDBOX_PORT = 8780;
 const DEFAULT_DIRECTORY = fileURLToPath(new URL('../../.local/s3', import.meta.url));
+/** The function timeouts as the stack sets them (infra/s3-to-zoho.ts). */
+const TIMEOUT_SECONDS: Record<Kind, number> = { attachment: 300, photo: 120, 'bulk-write': 300 };
 /**
- * The event sources as the stack sets them up (infra/s3-to-zoho.ts, infra/concurrency.ts with a
- * budget of 10 Zoho calls and one call per invocation).
+ * The Zoho budget the fleet shares (fleet slots in the token table, as in AWS) and each kind's
+ * event source concurrency, as the stack derives it from the budget (infra/concurrency.ts).
  */
-const EVENT_SOURCES: Record<Kind, { timeoutSeconds: number; maxConcurrency: number }> = {
-  attachment: { timeoutSeconds: 300, maxConcurrency: 4 },
-  photo: { timeoutSeconds: 120, maxConcurrency: 4 },
-  'bulk-write': { timeoutSeconds: 300, maxConcurrency: 2 },
-};
+const ZOHO_BUDGET = DEFAULT_ZOHO_CONCURRENCY_BUDGET;
+const MAX_CONCURRENCY = splitConcurrencyBudget({ budget: ZOHO_BUDGET, inFlightPerInvocation: 1 });
 const BATCH_SIZE = 5;
 const MAX_RECEIVE_COUNT = 5;
 const TOKEN_TABLE = 's3-to-zoho-tokens';
@@ -82,7 +82,7 @@ export interface LocalPipelineOptions {
   visibilityTimeoutSeconds?: number;
   /** Receives before the dead-letter list; default 5, as the stack. */
   maxReceiveCount?: number;
-  /** Invocations at once, every kind; default the stack's split of 10 Zoho calls (4, 4, 2). */
+  /** Invocations at once, every kind; default the stack's (10 each: the fleet slots keep Zoho's calls within 10). */
   maxConcurrency?: number;
   /** Default 5, as the stack. */
   batchSize?: number;
@@ -315,6 +315,7 @@ function handlerEnv(
     POWERTOOLS_SERVICE_NAME: LOCAL_NAMES[kind],
     // One handler here stands for all the kind's concurrent Lambdas, so it gets all their Zoho calls.
     ZOHO_MAX_IN_FLIGHT: String(settings.maxConcurrency * Number(env.ZOHO_MAX_IN_FLIGHT ?? 1)),
+    ZOHO_CONCURRENCY_BUDGET: env.ZOHO_CONCURRENCY_BUDGET ?? String(ZOHO_BUDGET),
     ...(sandbox
       ? {
           ZOHO_DC: 'us',
@@ -336,7 +337,7 @@ interface EventSourceSettings {
 }
 
 function eventSourceSettings(kind: Kind, options: LocalPipelineOptions): EventSourceSettings {
-  const timeoutSeconds = options.functionTimeoutSeconds ?? EVENT_SOURCES[kind].timeoutSeconds;
+  const timeoutSeconds = options.functionTimeoutSeconds ?? TIMEOUT_SECONDS[kind];
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? timeoutSeconds;
   if (visibilityTimeoutSeconds < timeoutSeconds) {
     throw new Error(
@@ -346,7 +347,7 @@ function eventSourceSettings(kind: Kind, options: LocalPipelineOptions): EventSo
   return {
     timeoutMs: timeoutSeconds * 1000,
     visibilityTimeoutMs: visibilityTimeoutSeconds * 1000,
-    maxConcurrency: options.maxConcurrency ?? EVENT_SOURCES[kind].maxConcurrency,
+    maxConcurrency: options.maxConcurrency ?? MAX_CONCURRENCY[kind],
     batchSize: options.batchSize ?? BATCH_SIZE,
     maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
   };

@@ -17,6 +17,7 @@ import type { CompiledRoutes, Kind } from '#lib/routing/route.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { isZohoError } from '#zoho/errors.ts';
+import { createFleetSlots } from '#zoho/fleet-slots.ts';
 import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
 import type { OAuthCredentials, ZohoClient } from '#zoho/types.ts';
 import type { FollowUpPayload } from './bulk/advance.ts';
@@ -102,6 +103,16 @@ export async function createDeps(
       clientId: firstCredentials.clientId,
     }),
     maxInFlight: config.zohoMaxInFlight,
+    fleetSlots: config.zohoConcurrencyBudget
+      ? createFleetSlots({
+          client: dynamo,
+          tableName: config.tokenTable,
+          kind,
+          budget: config.zohoConcurrencyBudget,
+          floors: config.zohoSlotFloors,
+          onError: (error) => log.warn('Fleet slot table call failed', { error }),
+        })
+      : undefined,
     ...(config.zohoCallsPerMinute ? { callsPerMinute: config.zohoCallsPerMinute } : {}),
     log,
     onTokenRefresh: () => metrics.addMetric('TokenRefreshes', MetricUnit.Count, 1),

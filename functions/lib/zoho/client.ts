@@ -24,11 +24,12 @@ import {
   ZohoRequestError,
   ZohoServerError,
 } from './errors.ts';
+import { combinePacers } from './fleet-slots.ts';
 import type { ZohoHosts } from './hosts.ts';
 import { trimSlash } from './hosts.ts';
 import { type Incoming, jsonBody, type Outgoing, type RequestBody, readText, send } from './http.ts';
 import { multipartFileBody } from './multipart.ts';
-import { createPacer } from './pacing.ts';
+import { createPacer, type Pacer } from './pacing.ts';
 import {
   type CallPhase,
   DEFAULT_RETRY_POLICY,
@@ -67,6 +68,8 @@ export interface ZohoClientOptions {
   maxInFlight?: number | undefined;
   /** Optional cap on calls started per sliding minute. */
   callsPerMinute?: number | undefined;
+  /** A turn the whole fleet shares (fleet-slots.ts), taken after the container's own. */
+  fleetSlots?: Pacer | undefined;
   retry?: Partial<RetryPolicy> | undefined;
   /** Refresh the access token this long before it expires (default 5 minutes). */
   tokenRefreshSkewMs?: number | undefined;
@@ -129,12 +132,10 @@ export function createZohoClient(options: ZohoClientOptions): ZohoClient {
     log,
     onRefresh: options.onTokenRefresh,
   });
-  const pacer = createPacer({
-    maxInFlight: options.maxInFlight,
-    callsPerMinute: options.callsPerMinute,
-    now,
-    sleep,
-  });
+  const pacer = combinePacers(
+    createPacer({ maxInFlight: options.maxInFlight, callsPerMinute: options.callsPerMinute, now, sleep }),
+    options.fleetSlots,
+  );
 
   const api = (token: AccessToken, path: string, query?: Record<string, string | number>) =>
     `${token.apiDomain}/crm/${version}/${path}${queryString(query)}`;

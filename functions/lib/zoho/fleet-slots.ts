@@ -1,0 +1,312 @@
+/**
+ * Zoho's concurrency limit is per org, not per function: a fleet-wide semaphore in the DynamoDB
+ * table the access token already lives in, so the calls in flight across every container of every
+ * kind never pass the org's budget, while one busy kind may use every slot the others leave free.
+ *
+ * One item per slot: `slot#floor#{kind}#{i}` (each kind's floor: slots it takes first) and
+ * `slot#shared#{i}` (the rest of the budget). A slot is held by a conditional write of
+ * { holder, until }; a lease ends at `until` (renewed every third of it while held), so the slots
+ * of a container that dies come free by themselves. A kind takes its own floor, then shared
+ * slots, then another kind's idle floor slot — which it gives back after each call, so a flood of
+ * one kind never keeps another from its floor for longer than one call. A container hands a slot
+ * it is done with straight to its own next waiting call (no write) unless it is borrowed.
+ *
+ * Implements the pacer's interface, so the client takes it beside its own per-container pacer.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import type { Pacer, Release } from './pacing.ts';
+import { deadlineError, realSleep, type Sleep } from './retry.ts';
+
+export interface FleetSlotsOptions {
+  client: DynamoDBClient;
+  tableName: string;
+  /** This container's kind. */
+  kind: string;
+  /** Zoho calls the whole fleet may have in flight (the org's concurrency limit, or the share of it this stack may use). */
+  budget: number;
+  /** Slots each kind takes before shared ones; the rest of the budget is shared. */
+  floors: Record<string, number>;
+  /** How long a slot stays held without renewal; default 30 s. */
+  leaseMs?: number;
+  /** How long a slot no call of this container waits for is kept before it goes back; default 20 ms. */
+  lingerMs?: number;
+  /** The longest wait between two looks for a free slot; default 250 ms. */
+  maxPollMs?: number;
+  now?: () => number;
+  sleep?: Sleep;
+  random?: () => number;
+  onError?: (error: unknown) => void;
+}
+
+/** BatchGetItem reads at most 100 keys. */
+export const MAX_FLEET_BUDGET = 100;
+const FIRST_POLL_MS = 20;
+const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_LINGER_MS = 20;
+
+interface Slot {
+  key: string;
+  /** Another kind's floor slot: given back after one call. */
+  borrowed: boolean;
+  /** Renewal found someone else holding it (this container stalled past its lease). */
+  lost: boolean;
+}
+
+interface Waiter {
+  grant(slot: Slot): void;
+}
+
+/** The slot keys in the order `kind` takes them: its floor, the shared ones, other kinds' floors. */
+export function slotKeys(
+  kind: string,
+  budget: number,
+  floors: Record<string, number>,
+): { own: string[]; shared: string[]; others: string[] } {
+  const floorKeys = (k: string) => Array.from({ length: floors[k] ?? 0 }, (_, i) => `slot#floor#${k}#${i}`);
+  const floorTotal = Object.values(floors).reduce((sum, n) => sum + n, 0);
+  if (!Number.isInteger(budget) || budget < 1 || budget > MAX_FLEET_BUDGET) {
+    throw new RangeError(
+      `The fleet's Zoho budget must be a whole number from 1 to ${MAX_FLEET_BUDGET}, got ${budget}`,
+    );
+  }
+  if (floorTotal > budget) {
+    throw new RangeError(
+      `The kinds' floors (${floorTotal} slots in all) exceed the fleet's budget of ${budget}`,
+    );
+  }
+  return {
+    own: floorKeys(kind),
+    shared: Array.from({ length: budget - floorTotal }, (_, i) => `slot#shared#${i}`),
+    others: Object.keys(floors)
+      .filter((k) => k !== kind)
+      .flatMap(floorKeys),
+  };
+}
+
+/** The slot items of the table, as this container (`holder`) reads and writes them. */
+function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
+  const { client, tableName } = options;
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const now = options.now ?? Date.now;
+  const names = { '#until': 'until' };
+  const update = async (
+    key: string,
+    expression: string,
+    condition: string,
+    values: Record<string, string>,
+  ) => {
+    try {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: { S: key } },
+          UpdateExpression: expression,
+          ConditionExpression: condition,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: Object.fromEntries(
+            Object.entries({ ':holder': holder, ...values }).map(([name, value]) => [
+              name,
+              name === ':holder' ? { S: value } : { N: value },
+            ]),
+          ),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  };
+  return {
+    /** The keys no live lease holds. Keys DynamoDB did not get to count as held: the next look reads them. */
+    async free(): Promise<Set<string>> {
+      const answer = await client.send(
+        new BatchGetItemCommand({
+          RequestItems: {
+            [tableName]: { Keys: keys.map((pk) => ({ pk: { S: pk } })), ConsistentRead: true },
+          },
+        }),
+      );
+      const held = new Set<string>();
+      const at = now();
+      for (const item of answer.Responses?.[tableName] ?? []) {
+        const until = Number(item.until?.N);
+        if (item.pk?.S && Number.isFinite(until) && until >= at) held.add(item.pk.S);
+      }
+      for (const key of answer.UnprocessedKeys?.[tableName]?.Keys ?? []) if (key.pk?.S) held.add(key.pk.S);
+      return new Set(keys.filter((key) => !held.has(key)));
+    },
+    take: (key: string) =>
+      update(key, 'SET holder = :holder, #until = :until', 'attribute_not_exists(#until) OR #until < :now', {
+        ':until': String(now() + leaseMs),
+        ':now': String(now()),
+      }),
+    renew: (key: string) =>
+      update(key, 'SET #until = :until', 'holder = :holder', { ':until': String(now() + leaseMs) }),
+    giveBack: (key: string) => update(key, 'REMOVE holder, #until', 'holder = :holder', {}),
+  };
+}
+
+export function createFleetSlots(options: FleetSlotsOptions): Pacer {
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const maxPollMs = options.maxPollMs ?? 250;
+  const sleep = options.sleep ?? realSleep;
+  const random = options.random ?? Math.random;
+  const onError = options.onError ?? (() => undefined);
+  const keys = slotKeys(options.kind, options.budget, options.floors);
+  const table = slotTable(options, randomUUID(), [...keys.own, ...keys.shared, ...keys.others]);
+  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+  const held = new Set<Slot>();
+  /** Held, not in use: lingering for the next call. */
+  const idle: Slot[] = [];
+  const waiters: Waiter[] = [];
+  let polling = false;
+  let renewal: NodeJS.Timeout | undefined;
+
+  const shuffled = (list: string[]) =>
+    list
+      .map((key) => ({ key, order: random() }))
+      .sort((a, b) => a.order - b.order)
+      .map((entry) => entry.key);
+
+  /** One look: takes free slots, in the kind's order, for as many calls as wait. */
+  async function takeFreeSlots(): Promise<number> {
+    const free = await table.free();
+    const order = [...keys.own, ...shuffled(keys.shared), ...shuffled(keys.others)];
+    let taken = 0;
+    for (const key of order) {
+      if (waiters.length === 0) break;
+      if (!free.has(key) || !(await table.take(key))) continue;
+      taken += 1;
+      const slot: Slot = { key, borrowed: keys.others.includes(key), lost: false };
+      held.add(slot);
+      renewal ??= setInterval(() => void renewAll(), leaseMs / 3);
+      renewal.unref?.();
+      const waiter = waiters.shift();
+      if (waiter) waiter.grant(slot);
+      else giveBack(slot);
+    }
+    return taken;
+  }
+
+  /** One poller per container, however many calls wait: it backs off while the fleet is full. */
+  async function poll(): Promise<void> {
+    if (polling) return;
+    polling = true;
+    let pause = FIRST_POLL_MS;
+    try {
+      while (waiters.length > 0) {
+        let taken = 0;
+        try {
+          taken = await takeFreeSlots();
+        } catch (error) {
+          onError(error);
+        }
+        if (waiters.length === 0) break;
+        pause = taken > 0 ? FIRST_POLL_MS : Math.min(pause * 2, maxPollMs);
+        await sleep(pause * (0.5 + random() / 2));
+      }
+    } finally {
+      polling = false;
+    }
+  }
+
+  function giveBack(slot: Slot): void {
+    held.delete(slot);
+    if (held.size === 0 && renewal) {
+      clearInterval(renewal);
+      renewal = undefined;
+    }
+    if (!slot.lost) void table.giveBack(slot.key).catch(onError);
+  }
+
+  async function renewAll(): Promise<void> {
+    for (const slot of held) {
+      try {
+        if (!(await table.renew(slot.key))) slot.lost = true;
+      } catch (error) {
+        onError(error);
+      }
+    }
+  }
+
+  /**
+   * The next call of this container gets the slot, unless it is borrowed or its lease was lost. With
+   * no call waiting the slot stays a moment (`lingerMs`) for the next one, then goes back: a busy
+   * container does not write twice per call, an idle one frees its slots at once.
+   */
+  function release(slot: Slot): void {
+    const next = slot.borrowed || slot.lost ? undefined : waiters.shift();
+    if (next) next.grant(slot);
+    else if (slot.borrowed || slot.lost) giveBack(slot);
+    else linger(slot);
+  }
+
+  function linger(slot: Slot): void {
+    idle.push(slot);
+    setTimeout(() => {
+      const index = idle.indexOf(slot);
+      if (index < 0) return;
+      idle.splice(index, 1);
+      giveBack(slot);
+    }, lingerMs).unref?.();
+  }
+
+  return {
+    acquire(signal?: AbortSignal): Promise<Release> {
+      if (signal?.aborted) return Promise.reject(deadlineError(signal));
+      return new Promise<Release>((resolve, reject) => {
+        const onAbort = () => {
+          const index = waiters.indexOf(waiter);
+          if (index >= 0) waiters.splice(index, 1);
+          reject(deadlineError(signal));
+        };
+        const waiter: Waiter = {
+          grant(slot) {
+            signal?.removeEventListener('abort', onAbort);
+            let released = false;
+            resolve(() => {
+              if (released) return;
+              released = true;
+              release(slot);
+            });
+          },
+        };
+        const lingering = idle.shift();
+        if (lingering) {
+          waiter.grant(lingering);
+          return;
+        }
+        signal?.addEventListener('abort', onAbort, { once: true });
+        waiters.push(waiter);
+        void poll();
+      });
+    },
+  };
+}
+
+/** Both turns, the first one first (e.g. the container's own pacer, then a fleet slot). */
+export function combinePacers(first: Pacer, second: Pacer | undefined): Pacer {
+  if (!second) return first;
+  return {
+    async acquire(signal) {
+      const releaseFirst = await first.acquire(signal);
+      try {
+        const releaseSecond = await second.acquire(signal);
+        return () => {
+          releaseSecond();
+          releaseFirst();
+        };
+      } catch (error) {
+        releaseFirst();
+        throw error;
+      }
+    },
+  };
+}

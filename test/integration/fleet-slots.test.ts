@@ -1,0 +1,148 @@
+/**
+ * Zoho's concurrency limit is per org: containers of every kind share it through slots in the
+ * token table (DynamoDB, here dynalite). The sum of calls in flight never passes the budget, one
+ * busy kind may use all of it, a flood of one kind leaves the others their floor, and the slots
+ * of a container that died come free when its leases end.
+ */
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Sandbox, startSandbox } from '#sandbox/server.ts';
+import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
+import { createZohoClient } from '#zoho/client.ts';
+import { createFleetSlots, slotKeys } from '#zoho/fleet-slots.ts';
+import { resolveHosts } from '#zoho/hosts.ts';
+import type { Pacer } from '#zoho/pacing.ts';
+import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
+
+const FLOORS = { attachment: 1, photo: 1, 'bulk-write': 1 };
+let dynamo: LocalDynamoDb;
+let table = '';
+let tables = 0;
+
+beforeAll(async () => {
+  dynamo = await startLocalDynamoDb();
+});
+afterAll(async () => {
+  await dynamo?.close();
+});
+beforeEach(async () => {
+  tables += 1;
+  table = `tokens-${tables}`;
+  await createPipelineTables(dynamo.client, { tokenTable: table, idempotencyTable: `ledger-${tables}` });
+});
+
+function slots(kind: string, budget: number, options: { leaseMs?: number } = {}): Pacer {
+  return createFleetSlots({
+    client: dynamo.client,
+    tableName: table,
+    kind,
+    budget,
+    floors: FLOORS,
+    ...options,
+  });
+}
+
+/** Runs `calls` turns of `holdMs` each through `pacer`, counting the turns held at once across all pacers. */
+function load(counter: { now: number; peak: number }) {
+  return async (pacer: Pacer, calls: number, holdMs: number) => {
+    await Promise.all(
+      Array.from({ length: calls }, async () => {
+        const release = await pacer.acquire();
+        counter.now += 1;
+        counter.peak = Math.max(counter.peak, counter.now);
+        await new Promise((resolve) => setTimeout(resolve, holdMs));
+        counter.now -= 1;
+        release();
+      }),
+    );
+  };
+}
+
+describe('fleet slots', () => {
+  it('never let the fleet pass the budget, and let one busy kind use all of it', async () => {
+    const counter = { now: 0, peak: 0 };
+    const run = load(counter);
+    // One busy kind, two containers of it: it takes its floor, the shared slots and the others' idle floors.
+    await Promise.all([run(slots('attachment', 5), 15, 30), run(slots('attachment', 5), 15, 30)]);
+    expect(counter.peak).toBe(5);
+
+    const mixed = { now: 0, peak: 0 };
+    const runMixed = load(mixed);
+    await Promise.all([
+      runMixed(slots('attachment', 5), 20, 20),
+      runMixed(slots('photo', 5), 20, 20),
+      runMixed(slots('bulk-write', 5), 10, 20),
+    ]);
+    expect(mixed.peak).toBeLessThanOrEqual(5);
+    expect(mixed.peak).toBeGreaterThanOrEqual(4);
+  });
+
+  it('keep a flood of one kind from starving another: it gets its floor while the flood goes on', async () => {
+    let floodOver = false;
+    const flood = load({ now: 0, peak: 0 })(slots('attachment', 4), 200, 25).then(() => {
+      floodOver = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const release = await slots('photo', 4).acquire();
+    expect(floodOver).toBe(false);
+    release();
+    await flood;
+  });
+
+  it('free the slots of a container that died when its leases end', async () => {
+    const keys = slotKeys('photo', 3, FLOORS);
+    const until = Date.now() + 400;
+    for (const key of [...keys.own, ...keys.shared, ...keys.others]) {
+      await dynamo.client.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: { pk: { S: key }, holder: { S: 'a-container-that-died' }, until: { N: String(until) } },
+        }),
+      );
+    }
+    const release = await slots('photo', 3).acquire();
+    release();
+    expect(Date.now()).toBeGreaterThanOrEqual(until);
+  });
+
+  it('give up waiting at the caller deadline', async () => {
+    const holder = slots('attachment', 3);
+    const held = await Promise.all([holder.acquire(), holder.acquire(), holder.acquire()]);
+    await expect(slots('photo', 3).acquire(AbortSignal.timeout(150))).rejects.toThrow();
+    for (const release of held) release();
+  });
+});
+
+describe('Zoho clients sharing fleet slots', () => {
+  let sandbox: Sandbox;
+  beforeAll(async () => {
+    sandbox = await startSandbox({ port: 0, concurrencyLimit: 4 });
+    sandbox.faults.set({ latencyMs: 40 });
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  it('stay within the org limit across containers of every kind: no 429, peak at the limit', async () => {
+    const container = (kind: string) =>
+      createZohoClient({
+        hosts: resolveHosts('us', { accountsUrl: sandbox.accountsUrl, uploadUrl: sandbox.uploadUrl }),
+        apiVersion: 'v8',
+        credentials: sandbox.credentials,
+        tokenStore: createDynamoDbTokenStore({
+          client: dynamo.client,
+          tableName: table,
+          clientId: sandbox.credentials.clientId,
+        }),
+        maxInFlight: 10,
+        fleetSlots: slots(kind, 4),
+        retry: { maxAttempts: 1 },
+      });
+    const fleet = [container('attachment'), container('attachment'), container('photo')];
+    const leads = { module: 'Leads', recordId: sandbox.seed.Leads?.[0] ?? '' };
+    await Promise.all(fleet.flatMap((zoho) => Array.from({ length: 15 }, () => zoho.listAttachments(leads))));
+    const state = sandbox.inspect();
+    expect(state.requests.filter((request) => request.status === 429)).toEqual([]);
+    expect(state.concurrency.peak).toBe(4);
+  });
+});
