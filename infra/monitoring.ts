@@ -43,6 +43,8 @@ export interface MonitoringProps {
   /** Alarm when Zoho answered "too many requests" more than this many times in 5 minutes. */
   throttleThreshold: number;
   dashboardName?: string | undefined;
+  /** Alarm when a queue's oldest message is older than this. */
+  oldestMessageAlarmAge: Duration;
 }
 
 export interface Monitoring {
@@ -52,18 +54,30 @@ export interface Monitoring {
 
 const FIVE_MINUTES = Duration.minutes(5);
 
+type MetricOf = (
+  kind: Kind,
+  metricName: string,
+  statistic?: string,
+  extra?: Record<string, string>,
+) => Metric;
+
 export function createMonitoring(scope: Construct, props: MonitoringProps): Monitoring {
-  const { namespace, kinds, topic } = props;
-  const metric = (kind: Kind, metricName: string, statistic = 'Sum', extra: Record<string, string> = {}) =>
+  const metric: MetricOf = (kind, metricName, statistic = 'Sum', extra = {}) =>
     new Metric({
-      namespace,
+      namespace: props.namespace,
       metricName,
       dimensionsMap: { service: serviceName(kind), kind, ...extra },
       statistic,
       period: FIVE_MINUTES,
       label: `${kind} ${metricName}`,
     });
+  const alarms = createAlarms(scope, props, metric);
+  const dashboard = createDashboard(scope, props, metric, alarms);
+  return { dashboard, alarms };
+}
 
+/** Every alarm, each publishing to the topic when it fires and when it clears. */
+function createAlarms(scope: Construct, props: MonitoringProps, metric: MetricOf): Alarm[] {
   const alarms: Alarm[] = [];
   const alarm = (id: string, description: string, metricOrExpression: IMetric, threshold: number) => {
     const created = new Alarm(scope, id, {
@@ -74,52 +88,11 @@ export function createMonitoring(scope: Construct, props: MonitoringProps): Moni
       evaluationPeriods: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    created.addAlarmAction(new SnsAction(topic));
-    created.addOkAction(new SnsAction(topic));
+    created.addAlarmAction(new SnsAction(props.topic));
+    created.addOkAction(new SnsAction(props.topic));
     alarms.push(created);
-    return created;
   };
-
-  for (const kind of KINDS) {
-    const { fn, deadLetterQueue } = kinds[kind];
-    const id = alarmId(kind);
-    alarm(
-      `${id}DeadLetters`,
-      `${kind}: messages in the dead-letter queue. Each is an object that could not be pushed after ` +
-        'every retry; read the zoho-error tag on the object and the function logs, fix the cause, then ' +
-        'redrive the DLQ to the source queue.',
-      deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: 'Maximum',
-        period: Duration.minutes(1),
-      }),
-      0,
-    );
-    alarm(
-      `${id}FailureRate`,
-      `${kind}: more than ${Math.round(props.failureRateThreshold * 100)}% of the files finished in 5 minutes ` +
-        'failed for good (FilesFailed / (FilesPushed + FilesFailed)). Look at ZohoErrors by code and at the ' +
-        'zoho-error tags: bad keys, files over the limits, or Zoho rejecting the data.',
-      new MathExpression({
-        // FILL: a window with failures and no push (or the reverse) must still give a rate.
-        expression:
-          'IF(FILL(pushed, 0) + FILL(failed, 0) > 0, FILL(failed, 0) / (FILL(pushed, 0) + FILL(failed, 0)), 0)',
-        usingMetrics: {
-          pushed: metric(kind, 'FilesPushed'),
-          failed: metric(kind, 'FilesFailed'),
-        },
-        period: FIVE_MINUTES,
-        label: `${kind} failure rate`,
-      }),
-      props.failureRateThreshold,
-    );
-    alarm(
-      `${id}FunctionErrors`,
-      `${kind}: the function itself failed (a crash, a timeout, or a cold start that could not load its ` +
-        'config or secret). Failed files alone do not count here; read the function logs.',
-      fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
-      0,
-    );
-  }
+  for (const kind of KINDS) kindAlarms(kind, props, metric, alarm);
 
   const throttled = Object.fromEntries(
     KINDS.map((kind, i) => [`t${i}`, metric(kind, 'ZohoErrors', 'Sum', { code: 'ZOHO_THROTTLED' })]),
@@ -139,7 +112,66 @@ export function createMonitoring(scope: Construct, props: MonitoringProps): Moni
     }),
     props.throttleThreshold,
   );
+  return alarms;
+}
 
+type AddAlarm = (id: string, description: string, metric: IMetric, threshold: number) => void;
+
+function kindAlarms(kind: Kind, props: MonitoringProps, metric: MetricOf, alarm: AddAlarm): void {
+  const { fn, queue, deadLetterQueue } = props.kinds[kind];
+  const id = alarmId(kind);
+  alarm(
+    `${id}DeadLetters`,
+    `${kind}: messages in the dead-letter queue. Each is an object that could not be pushed after ` +
+      'every retry; read the zoho-error tag on the object and the function logs, fix the cause, then ' +
+      'redrive the DLQ to the source queue.',
+    deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      statistic: 'Maximum',
+      period: Duration.minutes(1),
+    }),
+    0,
+  );
+  const oldest = props.oldestMessageAlarmAge.toSeconds();
+  alarm(
+    `${id}OldestMessage`,
+    `${kind}: a message has waited in the queue over ${oldest / 3600} h, longer than its retries take. ` +
+      'The function is not taking messages (disabled, throttled, failing at cold start) or Zoho has been ' +
+      'down for hours; messages that reach the 14-day retention are deleted without reaching the DLQ.',
+    queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: FIVE_MINUTES }),
+    oldest,
+  );
+  alarm(
+    `${id}FailureRate`,
+    `${kind}: more than ${Math.round(props.failureRateThreshold * 100)}% of the files finished in 5 minutes ` +
+      'failed for good (FilesFailed / (FilesPushed + FilesFailed)). Look at ZohoErrors by code and at the ' +
+      'zoho-error tags: bad keys, files over the limits, or Zoho rejecting the data.',
+    new MathExpression({
+      // FILL: a window with failures and no push (or the reverse) must still give a rate.
+      expression:
+        'IF(FILL(pushed, 0) + FILL(failed, 0) > 0, FILL(failed, 0) / (FILL(pushed, 0) + FILL(failed, 0)), 0)',
+      usingMetrics: { pushed: metric(kind, 'FilesPushed'), failed: metric(kind, 'FilesFailed') },
+      period: FIVE_MINUTES,
+      label: `${kind} failure rate`,
+    }),
+    props.failureRateThreshold,
+  );
+  alarm(
+    `${id}FunctionErrors`,
+    `${kind}: the function itself failed (a crash, a timeout, or a cold start that could not load its ` +
+      'config or secret). Failed files alone do not count here; read the function logs.',
+    fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+    0,
+  );
+}
+
+/** The dashboard: what was pushed, what failed and why, Zoho's answers, the queues and functions. */
+function createDashboard(
+  scope: Construct,
+  props: MonitoringProps,
+  metric: MetricOf,
+  alarms: Alarm[],
+): Dashboard {
+  const { namespace, kinds } = props;
   const dashboard = new Dashboard(scope, 'Dashboard', {
     ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
     defaultInterval: Duration.hours(6),
@@ -255,7 +287,7 @@ export function createMonitoring(scope: Construct, props: MonitoringProps): Moni
     }),
   );
   dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
-  return { dashboard, alarms };
+  return dashboard;
 }
 
 function alarmId(kind: Kind): string {

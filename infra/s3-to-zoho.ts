@@ -21,15 +21,19 @@ import {
   BlockPublicAccess,
   Bucket,
   BucketEncryption,
+  type BucketNotificationDestinationConfig,
+  BucketNotificationDestinationType,
   EventType,
   type IBucket,
+  type IBucketNotificationDestination,
+  type LifecycleRule,
   type NotificationKeyFilter,
+  StorageClass,
 } from 'aws-cdk-lib/aws-s3';
-import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { DEFAULT_PREFIXES } from '#lib/routing/route.ts';
@@ -195,9 +199,45 @@ export interface S3ToZohoProps {
   readonly dashboardName?: string | undefined;
   /**
    * What happens to the data (new bucket, access-log bucket, tables, secret) when the stack goes.
+   * With DESTROY the buckets the construct created are emptied first (every version), so the
+   * deletion does not fail on a non-empty versioned bucket.
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy | undefined;
+  /**
+   * The customer-managed KMS key of an imported `zohoSecret`: the functions get `kms:Decrypt` on it
+   * (Secrets Manager decrypts with the caller's permissions).
+   * @default none (the secret uses the AWS-managed key)
+   */
+  readonly zohoSecretKey?: IKey | undefined;
+  /**
+   * Alarm when a main queue's oldest message is older than this: the functions are not draining it.
+   * @default 3 hours (a message's retries take at most 5 receives × 30 min)
+   */
+  readonly oldestMessageAlarmAge?: Duration | undefined;
+  /** Lifecycle of a new bucket's objects. @default see BucketLifecycleProps */
+  readonly lifecycle?: BucketLifecycleProps | undefined;
+}
+
+/** Lifecycle rules of the bucket the construct creates (S3 lifecycle filters by prefix and tag). */
+export interface BucketLifecycleProps {
+  /**
+   * Versions replaced or deleted expire this long after (the bucket is versioned).
+   * @default Duration.days(30)
+   */
+  readonly noncurrentVersionExpiration?: Duration | undefined;
+  /**
+   * Opt-in: objects tagged `zoho-status=done` expire this long after they were written.
+   * @default never
+   */
+  readonly expireDoneAfter?: Duration | undefined;
+  /**
+   * Opt-in: objects tagged `zoho-status=done` move to `doneStorageClass` this long after they were written.
+   * @default never
+   */
+  readonly transitionDoneAfter?: Duration | undefined;
+  /** @default StorageClass.GLACIER_INSTANT_RETRIEVAL */
+  readonly doneStorageClass?: StorageClass | undefined;
 }
 
 const DEFAULT_MAX_RECEIVE_COUNT = 5;
@@ -210,7 +250,10 @@ const DEFAULT_TIMEOUTS: Record<Kind, Duration> = {
 };
 /** AWS: a queue's visibility timeout should be at least 6 × the function timeout for SQS event sources. */
 const VISIBILITY_FACTOR = 6;
-const DLQ_RETENTION = Duration.days(14);
+/** SQS's longest: a long outage must not delete messages (expired ones never reach the DLQ). */
+const QUEUE_RETENTION = Duration.days(14);
+const DEFAULT_OLDEST_MESSAGE_ALARM_AGE = Duration.hours(3);
+const DEFAULT_NONCURRENT_EXPIRATION = Duration.days(30);
 const SECRET_ENV_NAME = /secret(?!_arn$)|refresh_token|client_id|password/i;
 
 /** What S3ToZoho built for one kind. */
@@ -356,6 +399,7 @@ export class S3ToZoho extends Construct {
         runtime: props.runtime ?? Runtime.NODEJS_24_X,
         logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
         bucketKey: props.bucketKey,
+        secretKey: props.zohoSecretKey,
       });
     }
     this.kinds = built;
@@ -384,6 +428,7 @@ export class S3ToZoho extends Construct {
       failureRateThreshold: props.failureRateThreshold ?? 0.2,
       throttleThreshold: props.throttleAlarmThreshold ?? 5,
       dashboardName: props.dashboardName,
+      oldestMessageAlarmAge: props.oldestMessageAlarmAge ?? DEFAULT_OLDEST_MESSAGE_ALARM_AGE,
       kinds: Object.fromEntries(
         KINDS.map((kind) => [
           kind,
@@ -413,7 +458,9 @@ export class S3ToZoho extends Construct {
       versioned: true,
       serverAccessLogsBucket: accessLogsBucket,
       serverAccessLogsPrefix: 'pipeline-bucket/',
+      lifecycleRules: lifecycleRules(props.lifecycle ?? {}),
       removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
     return { bucket, accessLogsBucket };
   }
@@ -424,6 +471,7 @@ export class S3ToZoho extends Construct {
       enforceSSL: true,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       removalPolicy,
+      autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
     });
     return asInterface<IBucket>(bucket);
   }
@@ -474,6 +522,7 @@ export class S3ToZoho extends Construct {
       runtime: Runtime;
       logRetention: RetentionDays;
       bucketKey: IKey | undefined;
+      secretKey: IKey | undefined;
     },
   ): S3ToZohoKind {
     const id = constructId(kind);
@@ -487,12 +536,13 @@ export class S3ToZoho extends Construct {
     const deadLetterQueue = new Queue(this, `${id}DeadLetterQueue`, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: DLQ_RETENTION,
+      retentionPeriod: QUEUE_RETENTION,
     });
     const queue = new Queue(this, `${id}Queue`, {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * VISIBILITY_FACTOR),
+      retentionPeriod: QUEUE_RETENTION,
       deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: options.maxReceiveCount },
     });
 
@@ -542,7 +592,7 @@ export class S3ToZoho extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new SqsDestination(queue), {
+    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new OwnAccountQueueDestination(queue), {
       prefix: options.prefix,
       ...((options.suffix ?? (isBulk ? '.zip' : undefined)) ? { suffix: options.suffix ?? '.zip' } : {}),
     } satisfies NotificationKeyFilter);
@@ -563,7 +613,12 @@ export class S3ToZoho extends Construct {
   private grantAccess(
     role: Role,
     kind: Kind,
-    options: { prefix: string; resultsPrefix: string; bucketKey: IKey | undefined },
+    options: {
+      prefix: string;
+      resultsPrefix: string;
+      bucketKey: IKey | undefined;
+      secretKey: IKey | undefined;
+    },
     queue: Queue,
   ) {
     const objects = this.bucket.arnForObjects(`${options.prefix}*`);
@@ -625,6 +680,7 @@ export class S3ToZoho extends Construct {
     }
     for (const statement of statements) role.addToPrincipalPolicy(statement);
     this.secret.grantRead(role);
+    options.secretKey?.grant(role, 'kms:Decrypt');
     if (options.bucketKey) {
       options.bucketKey.grant(role, ...(isBulk ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt']));
     }
@@ -725,4 +781,66 @@ function flattenForNag(value: unknown): string {
     if ('Ref' in node) return `<${flattenForNag(node.Ref)}>`;
   }
   return JSON.stringify(value);
+}
+
+/** The bucket's lifecycle: old versions expire; objects pushed for good may expire or move (opt-in). */
+function lifecycleRules(props: BucketLifecycleProps): LifecycleRule[] {
+  const rules: LifecycleRule[] = [
+    {
+      id: 'ExpireNoncurrentVersions',
+      noncurrentVersionExpiration: props.noncurrentVersionExpiration ?? DEFAULT_NONCURRENT_EXPIRATION,
+      abortIncompleteMultipartUploadAfter: Duration.days(7),
+    },
+  ];
+  if (props.expireDoneAfter || props.transitionDoneAfter) {
+    rules.push({
+      id: 'PushedObjects',
+      tagFilters: { 'zoho-status': 'done' },
+      ...(props.expireDoneAfter ? { expiration: props.expireDoneAfter } : {}),
+      ...(props.transitionDoneAfter
+        ? {
+            transitions: [
+              {
+                storageClass: props.doneStorageClass ?? StorageClass.GLACIER_INSTANT_RETRIEVAL,
+                transitionAfter: props.transitionDoneAfter,
+              },
+            ],
+          }
+        : {}),
+    });
+  }
+  return rules;
+}
+
+/**
+ * A queue as an S3 notification destination, its policy naming the bucket (aws:SourceArn) and the
+ * account (aws:SourceAccount): a bucket ARN has no account in it, so a bucket of the same name in
+ * another account could otherwise send to the queue after this one is deleted.
+ */
+class OwnAccountQueueDestination implements IBucketNotificationDestination {
+  private readonly queue: IQueue;
+
+  constructor(queue: IQueue) {
+    this.queue = queue;
+  }
+
+  bind(_scope: Construct, bucket: IBucket): BucketNotificationDestinationConfig {
+    this.queue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'S3SendsObjectCreatedEvents',
+        principals: [new ServicePrincipal('s3.amazonaws.com')],
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resources: [this.queue.queueArn],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this.queue).account },
+        },
+      }),
+    );
+    return {
+      arn: this.queue.queueArn,
+      type: BucketNotificationDestinationType.QUEUE,
+      dependencies: [this.queue],
+    };
+  }
 }

@@ -2,7 +2,7 @@
  * The deployable stack: one S3ToZoho, its bucket new or existing, configured from CDK context
  * (`cdk deploy -c bucketName=my-bucket -c zohoDc=eu …`, or the `context` block of cdk.json).
  */
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
@@ -10,6 +10,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, Node } from 'constructs';
 import { DATA_CENTRES, type DataCentre, isDataCentre } from '#zoho/hosts.ts';
 import { type ConcurrencySplit, KINDS } from './concurrency.ts';
+import { OUTPUT_NAMES } from './outputs.ts';
 import { S3ToZoho, type S3ToZohoProps } from './s3-to-zoho.ts';
 
 export interface S3ToZohoStackProps extends StackProps {
@@ -21,8 +22,12 @@ export interface S3ToZohoStackProps extends StackProps {
   readonly bucketKeyArn?: string | undefined;
   /** The complete ARN of an existing Zoho OAuth secret. @default a new secret */
   readonly zohoSecretArn?: string | undefined;
+  /** The ARN of the KMS key of that secret, when it is customer managed. @default the AWS-managed key */
+  readonly zohoSecretKeyArn?: string | undefined;
   /** Everything else the construct takes. @default the construct's defaults */
-  readonly s3ToZoho?: Omit<S3ToZohoProps, 'bucket' | 'bucketKey' | 'zohoSecret'> | undefined;
+  readonly s3ToZoho?:
+    | Omit<S3ToZohoProps, 'bucket' | 'bucketKey' | 'zohoSecret' | 'zohoSecretKey'>
+    | undefined;
 }
 
 export class S3ToZohoStack extends Stack {
@@ -43,7 +48,37 @@ export class S3ToZohoStack extends Stack {
       zohoSecret: props.zohoSecretArn
         ? Secret.fromSecretCompleteArn(this, 'ZohoSecret', props.zohoSecretArn)
         : undefined,
+      zohoSecretKey: props.zohoSecretKeyArn
+        ? Key.fromKeyArn(this, 'ZohoSecretKey', props.zohoSecretKeyArn)
+        : undefined,
     });
+    this.addOperatorOutputs();
+  }
+
+  /** What `npm run status|replay|auth -- --stack NAME` reads (infra/outputs.ts names them). */
+  private addOperatorOutputs(): void {
+    const { bucket, secret, kinds } = this.s3ToZoho;
+    const output = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    output(OUTPUT_NAMES.bucket, bucket.bucketName, 'The bucket the pipeline watches');
+    output(
+      OUTPUT_NAMES.secretArn,
+      secret.secretArn,
+      'The Zoho OAuth client secret (npm run auth --secret-id)',
+    );
+    for (const kind of KINDS) {
+      output(
+        OUTPUT_NAMES.queueUrl(kind),
+        kinds[kind].queue.queueUrl,
+        `The ${kind} queue (npm run replay --queue-url)`,
+      );
+      output(
+        OUTPUT_NAMES.deadLetterQueueArn(kind),
+        kinds[kind].deadLetterQueue.queueArn,
+        `The ${kind} dead-letter queue (npm run replay --redrive --dlq-arn)`,
+      );
+      output(OUTPUT_NAMES.prefix(kind), kinds[kind].prefix, `The key prefix the ${kind} function watches`);
+    }
   }
 }
 
@@ -54,6 +89,7 @@ const CONTEXT_KEYS = [
   'bucketArn',
   'bucketKeyArn',
   'zohoSecretArn',
+  'zohoSecretKeyArn',
   'zohoDc',
   'concurrencyBudget',
   'concurrencySplit',
@@ -117,6 +153,7 @@ export function stackPropsFromContext(node: Node): S3ToZohoStackProps {
     bucketArn: text('bucketArn'),
     bucketKeyArn: text('bucketKeyArn'),
     zohoSecretArn: text('zohoSecretArn'),
+    zohoSecretKeyArn: text('zohoSecretKeyArn'),
     s3ToZoho: {
       zohoDataCentre: zohoDc as DataCentre | undefined,
       zohoConcurrencyBudget: number('concurrencyBudget'),

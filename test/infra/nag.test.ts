@@ -1,4 +1,4 @@
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,12 @@ beforeAll(() => {
       bucketKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
       zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
       s3ToZoho: { alarmEmail: 'ops@example.com' },
+    },
+    // The operator's options: buckets emptied on destroy (a CDK custom resource), done objects expiring.
+    destroyable: {
+      zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
+      zohoSecretKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/abcd1234-12ab-34cd-56ef-1234567890ab',
+      s3ToZoho: { removalPolicy: RemovalPolicy.DESTROY, lifecycle: { expireDoneAfter: Duration.days(90) } },
     },
   }));
 }, 120_000);

@@ -509,9 +509,9 @@ describe('observability', () => {
     }
   });
 
-  it('raises the eleven alarms on the encrypted, SSL-only topic', () => {
+  it('raises the fourteen alarms (four per kind, Zoho throttling, expired imports) on the encrypted, SSL-only topic', () => {
     const alarms = Object.entries(fresh.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(11);
+    expect(alarms).toHaveLength(14);
     const [topicId] = Object.keys(fresh.findResources('AWS::SNS::Topic'));
     for (const [, alarm] of alarms) {
       expect(flatten(((alarm as Json).Properties as Json).AlarmActions)).toBe(`<${topicId}>`);

@@ -1,0 +1,23 @@
+/**
+ * The stack's outputs the operator commands read (`npm run status|replay|auth -- --stack NAME`),
+ * named once here for the stack (stack.ts) and the commands (tools/ops/stack-outputs.ts).
+ * Free of CDK imports: the commands load it without aws-cdk-lib.
+ */
+export type OutputKind = 'attachment' | 'photo' | 'bulk-write';
+
+export const OUTPUT_KINDS: readonly OutputKind[] = ['attachment', 'photo', 'bulk-write'];
+
+const KIND_IN_NAME: Record<OutputKind, string> = {
+  attachment: 'Attachments',
+  photo: 'Photos',
+  'bulk-write': 'BulkWrite',
+};
+
+export const OUTPUT_NAMES = {
+  bucket: 'BucketName',
+  secretArn: 'ZohoSecretArn',
+  queueUrl: (kind: OutputKind) => `${KIND_IN_NAME[kind]}QueueUrl`,
+  deadLetterQueueArn: (kind: OutputKind) => `${KIND_IN_NAME[kind]}DeadLetterQueueArn`,
+  /** The kind's watched prefix, so `--stack` also knows which queue a prefix goes to. */
+  prefix: (kind: OutputKind) => `${KIND_IN_NAME[kind]}Prefix`,
+} as const;
