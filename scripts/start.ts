@@ -24,6 +24,15 @@ pipeline.on('dead-letter', ({ kind, keys, deadLetter }) => {
     `${clock()}  ${kind.padEnd(10)}  ${keys.join(', ') || deadLetter.messageId}  → dead-letter queue after ${deadLetter.receiveCount} receives: ${deadLetter.lastError ?? 'unknown error'}`,
   );
 });
+pipeline.on('notice', (notice) => {
+  if (notice.type === 'refused') {
+    console.log(`${clock()}  refused     ${notice.key.slice(0, 60)}…  ${notice.reason}`);
+  } else {
+    console.log(
+      `${clock()}  no route    ${notice.key}  (under no watched prefix: nothing pushes it; in AWS no event would even arrive)`,
+    );
+  }
+});
 pipeline.on('error', (error) => console.error(`${clock()}  error: ${error.message}`));
 
 let stopping = false;

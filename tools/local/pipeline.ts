@@ -10,6 +10,7 @@ import { KINDS } from '#lib/routing/route.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import { DEFAULT_ZOHO_CONCURRENCY_BUDGET, splitConcurrencyBudget } from '../../infra/concurrency.ts';
+import { DEFAULT_RESULTS_PREFIX } from '../ops/scan.ts';
 import { createPipelineTables, type LocalDynamoDb } from './dynamodb.ts';
 import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
 import { createLandingReporter, type DeadLetterReport, type Landing } from './landings.ts';
@@ -19,6 +20,7 @@ import {
   createLocalS3Client,
   LOCAL_REGION,
   type LocalS3,
+  type LocalS3Notice,
   PIPELINE_NOTIFICATIONS,
   S3RVER_CREDENTIALS,
 } from './s3.ts';
@@ -96,6 +98,8 @@ export interface LocalPipelineOptions {
 interface PipelineEvents {
   landed: Landing;
   'dead-letter': DeadLetterReport;
+  /** A key the local S3 refused (it cannot store it), or written under no watched prefix. */
+  notice: LocalS3Notice;
   error: Error;
 }
 
@@ -127,7 +131,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const shutdown = createShutdown();
 
   try {
-    const services = await startServices({ options, env, bucket, zohoChoice, settings }, shutdown);
+    const services = await startServices({ options, env, bucket, zohoChoice, settings }, shutdown, (error) =>
+      events.emit('error', error),
+    );
     const { s3, queues, sandbox } = services;
     const s3Client = createLocalS3Client(s3.endpoint);
     shutdown.add(() => s3Client.destroy());
@@ -164,6 +170,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       );
     }
 
+    // The bulk write results land under their own prefix, on no route by design: not worth a notice.
+    const resultsPrefix = env.RESULTS_PREFIX || DEFAULT_RESULTS_PREFIX;
+    s3.onNotice((notice) => {
+      if (notice.type !== 'unrouted' || !notice.key.startsWith(resultsPrefix)) events.emit('notice', notice);
+    });
     s3.onNotification(({ rule, key, event }) => {
       landings.written(key, event.Records[0]?.eventTime);
       queues[rule.target as Kind].send(JSON.stringify(event));
@@ -197,7 +208,12 @@ type Listeners = { [E in keyof PipelineEvents]: Set<(value: PipelineEvents[E]) =
 function createEvents(): Pick<LocalPipeline, 'on'> & {
   emit<E extends keyof PipelineEvents>(event: E, value: PipelineEvents[E]): void;
 } {
-  const listeners: Listeners = { landed: new Set(), 'dead-letter': new Set(), error: new Set() };
+  const listeners: Listeners = {
+    landed: new Set(),
+    'dead-letter': new Set(),
+    notice: new Set(),
+    error: new Set(),
+  };
   return {
     on(event, listener) {
       listeners[event].add(listener);
@@ -253,7 +269,11 @@ interface ServicesSetup {
   settings: Record<Kind, EventSourceSettings>;
 }
 
-async function startServices(setup: ServicesSetup, shutdown: Shutdown): Promise<LocalServices> {
+async function startServices(
+  setup: ServicesSetup,
+  shutdown: Shutdown,
+  onStopped: (error: Error) => void,
+): Promise<LocalServices> {
   const { options, env, settings } = setup;
   const sandbox =
     setup.zohoChoice.mode === 'sandbox'
@@ -263,12 +283,15 @@ async function startServices(setup: ServicesSetup, shutdown: Shutdown): Promise<
       : undefined;
   if (sandbox) shutdown.add(() => sandbox.close());
 
-  const { s3, dynamo } = await startLocalStorage({
-    port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
-    directory: options.directory ?? DEFAULT_DIRECTORY,
-    bucket: setup.bucket,
-    notifications: PIPELINE_NOTIFICATIONS,
-  });
+  const { s3, dynamo } = await startLocalStorage(
+    {
+      port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
+      directory: options.directory ?? DEFAULT_DIRECTORY,
+      bucket: setup.bucket,
+      notifications: PIPELINE_NOTIFICATIONS,
+    },
+    onStopped,
+  );
   shutdown.add(() => dynamo.close());
   await createPipelineTables(dynamo.client, {
     tokenTable: TOKEN_TABLE,

@@ -43,6 +43,37 @@ function matchNotification(key: string, rules: readonly NotificationRule[]): Not
   return rules.find((rule) => key.startsWith(rule.prefix ?? '') && key.endsWith(rule.suffix ?? ''));
 }
 
+/**
+ * What the local bucket tells that AWS would not: a key refused because s3rver cannot store it
+ * (S3 itself would), and an object written under no notification prefix (in AWS, no event at all).
+ */
+export type LocalS3Notice =
+  | { type: 'refused'; key: string; reason: string }
+  | { type: 'unrouted'; key: string };
+
+/** s3rver keeps an object as files named after the key's last segment plus up to this suffix. */
+const LONGEST_S3RVER_SUFFIX = '._S3rver_metadata.json';
+/** Most file systems: a file or directory name has at most 255 bytes. */
+const MAX_FILE_NAME_BYTES = 255;
+
+/** Why s3rver could not store `key` on disk, or undefined when it can. */
+export function keyRefusedOnDisk(key: string): string | undefined {
+  const segments = key.split('/');
+  const last = segments.length - 1;
+  for (const [index, segment] of segments.entries()) {
+    const room = MAX_FILE_NAME_BYTES - (index === last ? LONGEST_S3RVER_SUFFIX.length : 0);
+    const bytes = Buffer.byteLength(segment, 'utf8');
+    if (bytes > room) {
+      return (
+        `The local S3 keeps each object as files on disk: the ${index === last ? 'file name' : 'folder name'} ` +
+        `"${segment.slice(0, 40)}…" is ${bytes} bytes, over the ${room} it can store (S3 itself allows keys ` +
+        'of up to 1024 bytes). Shorten the name to try it locally.'
+      );
+    }
+  }
+  return undefined;
+}
+
 export interface S3Notification {
   rule: NotificationRule;
   /** What S3 sends to the queue: one record per message. */
@@ -68,6 +99,8 @@ export interface LocalS3 {
   bucket: string;
   /** Calls `listener` for each object-created event that matches a rule; returns an unsubscribe. */
   onNotification(listener: (notification: S3Notification) => void): () => void;
+  /** Calls `listener` for each key refused or written under no rule; returns an unsubscribe. */
+  onNotice(listener: (notice: LocalS3Notice) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -83,6 +116,20 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const { bucket, log = silentLog } = options;
   const rules = options.notifications ?? PIPELINE_NOTIFICATIONS;
   const listeners = new Set<(notification: S3Notification) => void>();
+  const notices = new Set<(notice: LocalS3Notice) => void>();
+  /** A write to a key of this bucket that s3rver could not store (it would throw and lose the request). */
+  const refusedWrite = (path: string): Extract<LocalS3Notice, { type: 'refused' }> | undefined => {
+    const [, name, ...rest] = path.split('/');
+    if (name !== bucket || rest.length === 0) return undefined;
+    let key: string;
+    try {
+      key = rest.map(decodeURIComponent).join('/');
+    } catch {
+      return undefined;
+    }
+    const reason = keyRefusedOnDisk(key);
+    return reason ? { type: 'refused', key, reason } : undefined;
+  };
   const nextSequencer = createSequencer();
   const request = new AsyncLocalStorage<RequestFacts>();
   const multipartTagging = new Map<string, string>();
@@ -98,6 +145,14 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   // First of all middleware: the event handler below learns what the request was, and the
   // response goes out only once the object's tags are right and its notification is queued.
   server.middleware.unshift(async (ctx, next) => {
+    const refused = ctx.method === 'PUT' || ctx.method === 'POST' ? refusedWrite(ctx.path) : undefined;
+    if (refused) {
+      for (const listener of notices) listener(refused);
+      ctx.status = 400;
+      ctx.type = 'application/xml';
+      ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>KeyTooLongError</Code><Message>${escapeXml(refused.reason)}</Message></Error>`;
+      return;
+    }
     const facts: RequestFacts = { method: ctx.method, query: ctx.query, headers: ctx.headers, pending: [] };
     await request.run(facts, next);
     await Promise.all(facts.pending);
@@ -144,7 +199,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     if (typeof uploadId === 'string') multipartTagging.delete(uploadId);
 
     const rule = matchNotification(key, rules);
-    if (!rule) return;
+    if (!rule) {
+      for (const listener of notices) listener({ type: 'unrouted', key });
+      return;
+    }
     let { size, eTag } = source.s3.object;
     if (size === undefined || eTag === undefined) {
       const metadata = await server.store.getMetadata(bucket, key);
@@ -192,8 +250,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onNotice(listener) {
+      notices.add(listener);
+      return () => notices.delete(listener);
+    },
     async close() {
       listeners.clear();
+      notices.clear();
       const closed = server.close();
       server.httpServer?.closeAllConnections();
       await closed;
@@ -219,4 +282,8 @@ function createSequencer(): () => string {
     last = fromClock > last ? fromClock : last + 1n;
     return last.toString(16).toUpperCase().padStart(18, '0');
   };
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

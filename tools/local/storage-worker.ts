@@ -8,7 +8,13 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createLocalDynamoDbClient, type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
-import { type LocalS3, type LocalS3Options, type S3Notification, startLocalS3 } from './s3.ts';
+import {
+  type LocalS3,
+  type LocalS3Notice,
+  type LocalS3Options,
+  type S3Notification,
+  startLocalS3,
+} from './s3.ts';
 
 export interface LocalStorage {
   s3: LocalS3;
@@ -21,12 +27,21 @@ type FromWorker =
   | { type: 'ready'; s3: { endpoint: string; port: number }; dynamoEndpoint: string }
   | { type: 'failed'; message: string; code?: string | undefined; port?: number | undefined }
   | { type: 'notification'; notification: S3Notification }
+  | { type: 'notice'; notice: LocalS3Notice }
   | { type: 'closed' };
 
-/** Starts the worker; fails as startLocalS3 would (an EADDRINUSE error keeps its code and port). */
-export async function startLocalStorage(options: StorageOptions): Promise<LocalStorage> {
+/**
+ * Starts the worker; fails as startLocalS3 would (an EADDRINUSE error keeps its code and port).
+ * Should the worker stop later, `onStopped` says why.
+ */
+export async function startLocalStorage(
+  options: StorageOptions,
+  onStopped: (error: Error) => void = () => undefined,
+): Promise<LocalStorage> {
   const worker = new Worker(fileURLToPath(import.meta.url), { workerData: options });
   const listeners = new Set<(notification: S3Notification) => void>();
+  const notices = new Set<(notice: LocalS3Notice) => void>();
+  let closing: Promise<void> | undefined;
   const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'ready') resolve(message);
@@ -35,12 +50,19 @@ export async function startLocalStorage(options: StorageOptions): Promise<LocalS
         void worker.terminate();
       }
       if (message.type === 'notification') for (const listener of listeners) listener(message.notification);
+      if (message.type === 'notice') for (const listener of notices) listener(message.notice);
     });
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`The storage worker stopped (exit ${code})`)));
+    worker.once('error', (error) => {
+      reject(error);
+      onStopped(new Error(`The embedded S3 and DynamoDB stopped: ${error.message}`, { cause: error }));
+    });
+    worker.once('exit', (code) => {
+      reject(new Error(`The storage worker stopped (exit ${code})`));
+      if (!closing)
+        onStopped(new Error(`The embedded S3 and DynamoDB stopped (exit ${code}); restart npm start`));
+    });
   });
 
-  let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
       worker.once('exit', () => resolve());
@@ -60,6 +82,10 @@ export async function startLocalStorage(options: StorageOptions): Promise<LocalS
       onNotification(listener) {
         listeners.add(listener);
         return () => listeners.delete(listener);
+      },
+      onNotice(listener) {
+        notices.add(listener);
+        return () => notices.delete(listener);
       },
       close,
     },
@@ -93,6 +119,7 @@ async function runWorker(port: NonNullable<typeof parentPort>, options: StorageO
     return;
   }
   s3.onNotification((notification) => send({ type: 'notification', notification }));
+  s3.onNotice((notice) => send({ type: 'notice', notice }));
   port.on('message', (message) => {
     if (message !== 'close') return;
     void Promise.allSettled([s3?.close(), dynamo?.close()]).then(() => send({ type: 'closed' }));

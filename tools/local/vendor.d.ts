@@ -23,6 +23,9 @@ declare module 's3rver' {
     headers: Record<string, string | string[] | undefined>;
     /** The response body as the controller left it (an object before s3rver renders it as XML). */
     body: unknown;
+    status: number;
+    /** The response content type. */
+    type: string;
   }
 
   /** An object's subresource as s3rver stores it (`tagging` is the one used here). */

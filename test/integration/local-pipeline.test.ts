@@ -1,0 +1,107 @@
+/**
+ * `npm start`'s pipeline for a newcomer: a taken port is a clear error, a key the embedded S3
+ * cannot store is refused with a reason and the run goes on, a key under no watched prefix is
+ * said, not silently ignored.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Landing, type LocalPipeline, startLocalPipeline } from '#tools/local/pipeline.ts';
+import { createLocalS3Client, type LocalS3Notice } from '#tools/local/s3.ts';
+
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+const SANDBOX_ENV = { ZOHO_CLIENT_ID: '', ZOHO_CLIENT_SECRET: '', ZOHO_REFRESH_TOKEN: '' };
+const directories: string[] = [];
+
+async function directory(): Promise<string> {
+  const created = await mkdtemp(path.join(os.tmpdir(), 'local-pipeline-'));
+  directories.push(created);
+  return created;
+}
+
+afterAll(async () => {
+  for (const created of directories) await rm(created, { recursive: true, force: true });
+});
+
+describe('npm start when the S3 port is taken', () => {
+  let blocker: Server;
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+
+  it('fails with EADDRINUSE and the port, which the start script turns into a sentence', async () => {
+    const port = (blocker.address() as { port: number }).port;
+    await expect(
+      startLocalPipeline({
+        s3Port: port,
+        sandboxPort: 0,
+        directory: await directory(),
+        logLevel: 'SILENT',
+        env: SANDBOX_ENV,
+      }),
+    ).rejects.toMatchObject({ code: 'EADDRINUSE', port });
+  });
+});
+
+describe('npm start with keys it cannot or need not push', () => {
+  let pipeline: LocalPipeline;
+  let s3: S3Client;
+  const notices: LocalS3Notice[] = [];
+  const landings: Landing[] = [];
+  let leadId = '';
+
+  beforeAll(async () => {
+    pipeline = await startLocalPipeline({
+      s3Port: 0,
+      sandboxPort: 0,
+      directory: await directory(),
+      logLevel: 'SILENT',
+      sendTestEvents: false,
+      env: SANDBOX_ENV,
+    });
+    pipeline.on('notice', (notice) => notices.push(notice));
+    pipeline.on('landed', (landing) => landings.push(landing));
+    s3 = createLocalS3Client(pipeline.s3Endpoint);
+    leadId = pipeline.sandbox?.seed.Leads?.[0] ?? '';
+  }, 60_000);
+  afterAll(async () => {
+    s3?.destroy();
+    await pipeline?.close();
+  });
+
+  const put = (key: string) =>
+    s3.send(new PutObjectCommand({ Bucket: pipeline.bucket, Key: key, Body: `bytes of ${key}` }));
+
+  it('refuses a file name too long for its disk with a reason, and keeps pushing the next files', async () => {
+    const longName = `${'n'.repeat(240)}.pdf`;
+    await expect(put(`attachments/Leads/${leadId}/${longName}`)).rejects.toMatchObject({
+      name: 'KeyTooLongError',
+      message: expect.stringMatching(
+        /244 bytes, over the 233 it can store \(S3 itself allows keys of up to 1024/,
+      ),
+    });
+    expect(notices).toContainEqual(
+      expect.objectContaining({ type: 'refused', key: `attachments/Leads/${leadId}/${longName}` }),
+    );
+
+    await put(`attachments/Leads/${leadId}/after.pdf`);
+    await vi.waitFor(
+      () => expect(landings.find((landing) => landing.key.endsWith('/after.pdf'))?.status).toBe('done'),
+      { timeout: 30_000, interval: 50 },
+    );
+  });
+
+  it('says when a key is under no watched prefix, but not for the bulk write results', async () => {
+    await put('inbox-typo/Leads/file.pdf');
+    await put('bulk-write-results/bulk-write/Leads/insert/x.zip.results.csv');
+    await vi.waitFor(() =>
+      expect(notices).toContainEqual({ type: 'unrouted', key: 'inbox-typo/Leads/file.pdf' }),
+    );
+    expect(notices.filter((notice) => notice.key.startsWith('bulk-write-results/'))).toEqual([]);
+  });
+});
