@@ -3,7 +3,7 @@
  * land in the Zoho sandbox (or the real Zoho, with ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET,
  * ZOHO_REFRESH_TOKEN and ZOHO_DC set).
  */
-import { type Landing, type LocalPipeline, startLocalPipeline } from '#tools/local/pipeline.ts';
+import { KINDS, type Landing, type LocalPipeline, startLocalPipeline } from '#tools/local/pipeline.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
 
 // The metrics' EMF lines are for CloudWatch; here they would bury the one line per file.
@@ -82,6 +82,14 @@ function printBanner(p: LocalPipeline): void {
   }
   lines.push(
     `  Handler logs: LOG_LEVEL=${process.env.LOG_LEVEL ?? 'WARN'} (DEBUG for more, SILENT for none)`,
+    '',
+    'Read the outcomes (in a second shell):',
+    `  npm run status -- --bucket ${p.bucket} --endpoint ${p.s3Endpoint}`,
+    'Push failed ones again once the cause is fixed (one queue per kind):',
+    `  npm run replay -- --bucket ${p.bucket} --prefix attachments/ --queue-url ${p.queueUrls.attachment} --endpoint ${p.s3Endpoint} --sqs-endpoint ${p.sqsEndpoint}`,
+    `  queues: ${KINDS.map((kind) => `${kind} ${p.queueUrls[kind]}`).join('  ')}`,
+    '  Objects and tags are kept in .local/ across restarts; the sandbox starts empty each time',
+    '  (its ids start over): rm -rf .local to start clean with it.',
   );
   lines.push('  Try all three kinds at once: npm run demo', '', 'Waiting for files (Ctrl-C stops)…', '');
   console.log(lines.join('\n'));

@@ -113,6 +113,8 @@ export interface LocalPipeline {
   zoho: ZohoTarget;
   sandbox: Sandbox | undefined;
   queues: Record<Kind, LocalQueue>;
+  /** Each kind's queue URL on the local SQS endpoint (for `npm run replay --queue-url`). */
+  queueUrls: Record<Kind, string>;
   on<E extends keyof PipelineEvents>(event: E, listener: (value: PipelineEvents[E]) => void): () => void;
   /** Resolves when no invocation runs and no message is visible (delayed follow-ups may remain). */
   idle(): Promise<void>;
@@ -191,6 +193,9 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       zoho: sandbox ? { mode: 'sandbox', url: sandbox.url } : { mode: 'real', dc: env.ZOHO_DC ?? '' },
       sandbox,
       queues,
+      queueUrls: Object.fromEntries(
+        KINDS.map((kind) => [kind, services.sqs.queueUrl(LOCAL_NAMES[kind])]),
+      ) as Record<Kind, string>,
       on: events.on,
       async idle() {
         await Promise.all(sources.map((source) => source.idle()));
