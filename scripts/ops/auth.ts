@@ -7,8 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { checkSecret, exchangeGrantCode, shellExports, storeCredentials } from '#tools/ops/auth.ts';
+import { requireOutput } from '#tools/ops/stack-outputs.ts';
 import { DATA_CENTRES, isDataCentre, resolveHosts } from '#zoho/hosts.ts';
-import { awsClientConfig, parseOrUsage, promptHidden, runCli, UsageError } from './cli.ts';
+import {
+  awsClientConfig,
+  parseOrUsage,
+  promptHidden,
+  runCli,
+  STACK_HELP,
+  STACK_OPTIONS,
+  stackOutputs,
+  UsageError,
+} from './cli.ts';
 
 const HELP = `Usage: node scripts/ops/auth.ts --code <grant code> --client-id <id> (--secret-id <arn or name> | --print) [options]
 
@@ -29,6 +39,7 @@ Options:
   --dc <dc>                     the client's data centre: ${DATA_CENTRES.join(', ')} (default: $ZOHO_DC or us)
   --accounts-url <url>          an accounts server other than the DC's (default: $ZOHO_ACCOUNTS_URL)
   --secret-id <arn or name>     store in this Secrets Manager secret (the stack's ZohoSecret)
+${STACK_HELP}
   --print                       print export lines instead, for a local run:
                                   eval "$(node scripts/ops/auth.ts --print --code …)"
   --region <region>             AWS region of the secret (default: the SDK's: AWS_REGION, profile)
@@ -49,6 +60,7 @@ async function main(): Promise<number> {
         print: { type: 'boolean', default: false },
         region: { type: 'string' },
         endpoint: { type: 'string' },
+        ...STACK_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -61,9 +73,13 @@ async function main(): Promise<number> {
   }
 
   // Everything is checked before the code is spent (it works once), the secret included.
-  const secretId = values['secret-id'];
+  const outputs = await stackOutputs(values);
+  const secretId =
+    values['secret-id'] ?? (outputs && requireOutput(outputs, outputs.secretArn, 'ZohoSecretArn'));
   if (!secretId && !values.print) {
-    throw new UsageError('Say where the refresh token goes: --secret-id <arn or name>, or --print');
+    throw new UsageError(
+      'Say where the refresh token goes: --secret-id <arn or name>, --stack <name>, or --print',
+    );
   }
   const dc = values.dc ?? process.env.ZOHO_DC ?? 'us';
   if (!isDataCentre(dc)) throw new UsageError(`--dc must be one of ${DATA_CENTRES.join(', ')}, not "${dc}"`);

@@ -1,6 +1,8 @@
 /** What the operator commands share: AWS client settings, prompts, and how a command ends. */
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { readStackOutputs, type StackOutputs } from '#tools/ops/stack-outputs.ts';
 
 /** A mistake in how the command was called: the message, then the usage. */
 export class UsageError extends Error {
@@ -103,3 +105,28 @@ export function integerOption(name: string, value: string | undefined, fallback:
     throw new UsageError(`${name} must be a whole number ≥ ${min}, not "${value}"`);
   return parsed;
 }
+
+/** The stack's outputs when `--stack` is given (CloudFormation at `--cloudformation-endpoint` in tests). */
+export async function stackOutputs(values: {
+  stack?: string | undefined;
+  region?: string | undefined;
+  'cloudformation-endpoint'?: string | undefined;
+}): Promise<StackOutputs | undefined> {
+  if (!values.stack) return undefined;
+  const client = new CloudFormationClient(
+    awsClientConfig({ region: values.region, endpoint: values['cloudformation-endpoint'] }),
+  );
+  try {
+    return await readStackOutputs(client, values.stack);
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The options `--stack` brings to a command. */
+export const STACK_OPTIONS = {
+  stack: { type: 'string' },
+  'cloudformation-endpoint': { type: 'string' },
+} as const;
+
+export const STACK_HELP = `  --stack <name>           take the bucket, secret, queues from the stack's outputs (CloudFormation DescribeStacks)`;

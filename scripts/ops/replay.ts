@@ -14,7 +14,17 @@ import {
   startRedrive,
 } from '#tools/ops/replay.ts';
 import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
-import { awsClientConfig, integerOption, parseOrUsage, runCli, UsageError } from './cli.ts';
+import { kindOfPrefix, requireOutput } from '#tools/ops/stack-outputs.ts';
+import {
+  awsClientConfig,
+  integerOption,
+  parseOrUsage,
+  runCli,
+  STACK_HELP,
+  STACK_OPTIONS,
+  stackOutputs,
+  UsageError,
+} from './cli.ts';
 
 const HELP = `Usage:
   node scripts/ops/replay.ts --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --all] [--dry-run]
@@ -43,6 +53,8 @@ Redrive the dead-letter queue (SQS StartMessageMoveTask; one task per queue at a
   --status                 list the DLQ's recent move tasks instead of starting one
 
 Common:
+${STACK_HELP}
+                           (--bucket, --queue-url of the --prefix's kind, --dlq-arn of the --prefix's kind)
   --json                   print the result as JSON
   --region <region>        AWS region (default: the SDK's: AWS_REGION, profile)
   --endpoint <url>         a local S3 (path-style) and SQS, e.g. LocalStack
@@ -72,6 +84,7 @@ const OPTIONS = {
   region: { type: 'string' },
   endpoint: { type: 'string' },
   'sqs-endpoint': { type: 'string' },
+  ...STACK_OPTIONS,
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -89,11 +102,21 @@ async function main(): Promise<number> {
 }
 
 async function replay(values: Values): Promise<number> {
-  const { bucket, prefix } = values;
-  const queueUrl = values['queue-url'];
+  const { prefix } = values;
+  const outputs = await stackOutputs(values);
+  const kind = outputs && prefix !== undefined ? kindOfPrefix(outputs, prefix) : undefined;
+  const bucket = values.bucket ?? (outputs && requireOutput(outputs, outputs.bucket, 'BucketName'));
+  const queueUrl =
+    values['queue-url'] ??
+    (outputs && kind
+      ? requireOutput(outputs, outputs.kinds[kind].queueUrl, `the ${kind} QueueUrl`)
+      : undefined);
+  if (outputs && prefix !== undefined && !kind) {
+    throw new UsageError(`--prefix ${prefix} lies under none of the stack's watched prefixes`);
+  }
   if (!bucket || prefix === undefined || (!queueUrl && !values['dry-run'])) {
     throw new UsageError(
-      '--bucket, --prefix and --queue-url are required (--queue-url may be left out with --dry-run)',
+      '--bucket, --prefix and --queue-url (or --stack and --prefix) are required (--queue-url may be left out with --dry-run)',
     );
   }
   const select = selection(values);
@@ -147,8 +170,11 @@ function describe(target: ReplayTarget, dryRun: boolean): string {
 }
 
 async function redrive(values: Values): Promise<number> {
-  const dlqArn = values['dlq-arn'];
-  if (!dlqArn) throw new UsageError('--dlq-arn is required with --redrive and --status');
+  const outputs = await stackOutputs(values);
+  const kind = outputs && values.prefix !== undefined ? kindOfPrefix(outputs, values.prefix) : undefined;
+  const dlqArn = values['dlq-arn'] ?? (kind ? outputs?.kinds[kind].deadLetterQueueArn : undefined);
+  if (!dlqArn)
+    throw new UsageError('--dlq-arn (or --stack and --prefix) is required with --redrive and --status');
   const sqs = new SQSClient(sqsClientConfig(values));
   try {
     if (values.status) {

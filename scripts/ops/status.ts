@@ -3,21 +3,32 @@ import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
+import { requireOutput } from '#tools/ops/stack-outputs.ts';
 import {
   bucketStatus,
   DEFAULT_FAILURE_LIMIT,
   DEFAULT_STATUS_PREFIXES,
   formatStatus,
 } from '#tools/ops/status.ts';
-import { awsClientConfig, integerOption, parseOrUsage, runCli, UsageError } from './cli.ts';
+import {
+  awsClientConfig,
+  integerOption,
+  parseOrUsage,
+  runCli,
+  STACK_HELP,
+  STACK_OPTIONS,
+  stackOutputs,
+  UsageError,
+} from './cli.ts';
 
-const HELP = `Usage: node scripts/ops/status.ts --bucket <name> [options]
+const HELP = `Usage: node scripts/ops/status.ts (--bucket <name> | --stack <name>) [options]
 
 Counts the objects under each prefix by their zoho-status tag (done, failed, skipped,
 pushing, and unprocessed: no tag at all), then lists the latest failures.
 
 Options:
-  --bucket <name>          the stack's bucket (required)
+  --bucket <name>          the stack's bucket
+${STACK_HELP}
   --prefix <prefix>        a prefix to count; repeat for several
                            (default: ${DEFAULT_STATUS_PREFIXES.join(' ')})
   --failures <n>           how many of the latest failures to list (default ${DEFAULT_FAILURE_LIMIT})
@@ -40,6 +51,7 @@ async function main(): Promise<number> {
         json: { type: 'boolean', default: false },
         region: { type: 'string' },
         endpoint: { type: 'string' },
+        ...STACK_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -50,14 +62,18 @@ async function main(): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  if (!values.bucket) throw new UsageError('--bucket is required');
+  const outputs = await stackOutputs(values);
+  const bucket = values.bucket ?? (outputs && requireOutput(outputs, outputs.bucket, 'BucketName'));
+  if (!bucket) throw new UsageError('--bucket or --stack is required');
+  const watched =
+    outputs && Object.values(outputs.kinds).flatMap((kind) => (kind.prefix ? [kind.prefix] : []));
 
   const s3 = new S3Client({ ...awsClientConfig(values), forcePathStyle: Boolean(values.endpoint) });
   try {
     const report = await bucketStatus({
       s3,
-      bucket: values.bucket,
-      prefixes: values.prefix,
+      bucket,
+      prefixes: values.prefix ?? (watched?.length ? watched : undefined),
       failureLimit: integerOption('--failures', values.failures, DEFAULT_FAILURE_LIMIT, 0),
       resultsPrefix: values['results-prefix'] ?? process.env.RESULTS_PREFIX,
       concurrency: integerOption('--concurrency', values.concurrency, DEFAULT_TAG_CONCURRENCY),

@@ -1,6 +1,6 @@
 /**
  * Small local stand-ins for what the operator commands talk to and nothing on this machine
- * speaks: Secrets Manager, and SQS's message move tasks. Each speaks the real wire protocol
+ * speaks: Secrets Manager, SQS's message move tasks, and CloudFormation's DescribeStacks. Each speaks the real wire protocol
  * (JSON over HTTP, `X-Amz-Target`), for the few calls the commands make.
  */
 import { randomUUID } from 'node:crypto';
@@ -23,7 +23,7 @@ async function listen(
     request.on('end', () => {
       const reply = handle(request, Buffer.concat(chunks).toString('utf8'));
       response.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json' });
-      response.end(JSON.stringify(reply.body));
+      response.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
     });
   });
   server.listen(0, '127.0.0.1');
@@ -171,4 +171,59 @@ export async function startMoveTaskStub(dlqArns: readonly string[]): Promise<Mov
     });
   });
   return { url, started, close: () => close(server) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface CloudFormationStub {
+  url: string;
+  /** DescribeStacks calls answered. */
+  calls(): number;
+  close(): Promise<void>;
+}
+
+const xmlEscape = (text: string) =>
+  text.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] ?? c);
+
+/** CloudFormation's query protocol (form-encoded POST, XML answer) for DescribeStacks only. */
+export async function startCloudFormationStub(
+  stacks: Record<string, Record<string, string>>,
+): Promise<CloudFormationStub> {
+  let calls = 0;
+  const { url, server } = await listen((_request, body) => {
+    const form = new URLSearchParams(body);
+    const name = form.get('StackName') ?? '';
+    if (form.get('Action') !== 'DescribeStacks') {
+      return { status: 400, contentType: 'text/xml', body: errorXml('InvalidAction', 'Only DescribeStacks') };
+    }
+    calls += 1;
+    const outputs = stacks[name];
+    if (!outputs) {
+      return {
+        status: 400,
+        contentType: 'text/xml',
+        body: errorXml('ValidationError', `Stack with id ${name} does not exist`),
+      };
+    }
+    const members = Object.entries(outputs)
+      .map(
+        ([key, value]) =>
+          `<member><OutputKey>${xmlEscape(key)}</OutputKey><OutputValue>${xmlEscape(value)}</OutputValue></member>`,
+      )
+      .join('');
+    return {
+      status: 200,
+      contentType: 'text/xml',
+      body:
+        '<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>' +
+        `<StackName>${xmlEscape(name)}</StackName><StackId>arn:aws:cloudformation:us-east-1:111122223333:stack/${xmlEscape(name)}/1</StackId>` +
+        `<CreationTime>2026-01-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs>` +
+        '</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></DescribeStacksResponse>',
+    };
+  });
+  return { url, calls: () => calls, close: () => close(server) };
+}
+
+function errorXml(code: string, message: string): string {
+  return `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${xmlEscape(message)}</Message></Error><RequestId>stub</RequestId></ErrorResponse>`;
 }
