@@ -683,7 +683,7 @@ describe('auth', () => {
       expect(missing.code).toBe(1);
       expect(missing.stderr).toContain('ResourceNotFoundException');
       expect(nowhere.code).toBe(2);
-      expect(nowhere.stderr).toContain('--secret-id <arn or name>, or --print');
+      expect(nowhere.stderr).toContain('--secret-id <arn or name>, --stack <name>, or --print');
       expect(tokenRequests()).toBe(before);
     });
   });
