@@ -7,6 +7,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import {
+  DEFAULT_STUCK_AFTER_MS,
   listRedrives,
   type ReplaySelection,
   type ReplayTarget,
@@ -27,7 +28,7 @@ import {
 } from './cli.ts';
 
 const HELP = `Usage:
-  node scripts/ops/replay.ts --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --all] [--dry-run]
+  node scripts/ops/replay.ts --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --stuck | --all] [--dry-run] [--start-after <key>]
   node scripts/ops/replay.ts --redrive --dlq-arn <arn> [--queue-arn <arn>] [--max-per-second <n>]
   node scripts/ops/replay.ts --redrive --status --dlq-arn <arn>
 
@@ -40,7 +41,12 @@ the prefix's kind (attachments/ → the attachments queue, and so on).
   --queue-url <url>        the kind's queue
   --failed                 objects whose zoho-status is failed (the default)
   --unprocessed            objects without any zoho-status (in the bucket before the stack)
-  --all                    both
+  --stuck                  objects left in zoho-status=pushing longer than --stuck-after (an
+                           invocation that ended without an outcome; bulk writes stay pushing
+                           while their jobs run, replaying them starts nothing new)
+  --stuck-after <seconds>  default 300, the longest function timeout
+  --all                    failed, unprocessed and stuck
+  --start-after <key>      resume a scan after this key (each run prints its last key)
   --dry-run                list what would be re-queued, send nothing
   --results-prefix <p>     bulk write results, never replayed (default: $RESULTS_PREFIX or ${DEFAULT_RESULTS_PREFIX})
   --concurrency <n>        tag reads at once (default ${DEFAULT_TAG_CONCURRENCY})
@@ -73,6 +79,9 @@ const OPTIONS = {
   unprocessed: { type: 'boolean', default: false },
   all: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
+  stuck: { type: 'boolean', default: false },
+  'stuck-after': { type: 'string' },
+  'start-after': { type: 'string' },
   'results-prefix': { type: 'string' },
   concurrency: { type: 'string' },
   redrive: { type: 'boolean', default: false },
@@ -134,6 +143,9 @@ async function replay(values: Values): Promise<number> {
       dryRun,
       resultsPrefix: values['results-prefix'] ?? process.env.RESULTS_PREFIX,
       concurrency: integerOption('--concurrency', values.concurrency, DEFAULT_TAG_CONCURRENCY),
+      stuckAfterMs:
+        integerOption('--stuck-after', values['stuck-after'], DEFAULT_STUCK_AFTER_MS / 1000, 0) * 1000,
+      startAfter: values['start-after'],
       onSelected: values.json ? undefined : (target) => process.stdout.write(`${describe(target, dryRun)}\n`),
     });
     if (values.json) {
@@ -145,7 +157,8 @@ async function replay(values: Values): Promise<number> {
       const verb = dryRun ? 'would re-queue' : `re-queued ${result.sent.length}`;
       process.stdout.write(
         `${result.scanned} objects under s3://${bucket}/${prefix}: ${result.selected.length} selected (${select}), ${verb}` +
-          `${result.failed.length ? `, ${result.failed.length} refused by SQS` : ''}.\n`,
+          `${result.failed.length ? `, ${result.failed.length} refused by SQS` : ''}.` +
+          `${result.lastKey ? ` Last key: ${result.lastKey} (--start-after resumes after it)` : ''}\n`,
       );
     }
     return result.failed.length ? 1 : 0;
@@ -160,12 +173,13 @@ function sqsClientConfig(values: Values) {
 }
 
 function selection(values: Values): ReplaySelection {
-  if (values.all || (values.failed && values.unprocessed)) return 'all';
-  return values.unprocessed ? 'unprocessed' : 'failed';
+  const asked = [values.failed, values.unprocessed, values.stuck].filter(Boolean).length;
+  if (values.all || asked > 1) return 'all';
+  return values.unprocessed ? 'unprocessed' : values.stuck ? 'stuck' : 'failed';
 }
 
 function describe(target: ReplayTarget, dryRun: boolean): string {
-  const why = target.reason === 'failed' ? `failed (${target.error ?? 'no code'})` : 'unprocessed';
+  const why = target.reason === 'failed' ? `failed (${target.error ?? 'no code'})` : target.reason;
   return `${dryRun ? 'would queue' : 'queue'}  ${why}  ${target.key}`;
 }
 

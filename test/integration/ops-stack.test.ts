@@ -44,13 +44,19 @@ beforeAll(async () => {
     forcePathStyle: true,
     credentials: KEYS,
   });
-  for (const [key, status] of [
-    ['in/attachments/Leads/1/a.pdf', 'failed'],
-    ['in/attachments/Leads/1/b.pdf', 'done'],
-    ['in/photos/Leads/1.png', 'failed'],
+  const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+  for (const [key, status, attempt] of [
+    ['in/attachments/Leads/1/a.pdf', 'failed', undefined],
+    ['in/attachments/Leads/1/b.pdf', 'done', undefined],
+    ['in/attachments/Leads/1/c.pdf', 'pushing', hourAgo],
+    ['in/attachments/Leads/1/d.pdf', 'pushing', new Date().toISOString()],
+    ['in/photos/Leads/1.png', 'failed', undefined],
   ] as const) {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }));
-    const TagSet = [{ Key: 'zoho-status', Value: status }];
+    const TagSet = [
+      { Key: 'zoho-status', Value: status },
+      ...(attempt ? [{ Key: 'zoho-attempt', Value: attempt }] : []),
+    ];
     await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet } }));
   }
   s3.destroy();
@@ -108,7 +114,7 @@ describe('--stack NAME', () => {
     };
     expect(report.bucket).toBe(BUCKET);
     expect(report.prefixes.map((p) => [p.prefix, p.total])).toEqual([
-      ['in/attachments/', 2],
+      ['in/attachments/', 4],
       ['in/photos/', 1],
       ['in/bulk-write/', 0],
     ]);
@@ -144,5 +150,39 @@ describe('--stack NAME', () => {
     const elsewhere = await cli('replay.ts', ['--prefix', 'other/', '--dry-run']);
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toMatch(/--prefix other\/ lies under none of the stack's watched prefixes/);
+  });
+});
+
+describe('replay of a long or stuck scan', () => {
+  interface Replayed {
+    selected: Array<{ key: string; reason: string }>;
+    lastKey: string;
+  }
+  const dryRun = async (args: string[]) => {
+    const { code, stdout } = await cli('replay.ts', [
+      '--prefix',
+      'in/attachments/',
+      '--dry-run',
+      '--json',
+      ...args,
+    ]);
+    expect(code).toBe(0);
+    return JSON.parse(stdout) as Replayed;
+  };
+
+  it('takes objects left pushing longer than the function timeout, not one pushing now', async () => {
+    const stuck = await dryRun(['--stuck']);
+    expect(stuck.selected.map((t) => [t.key, t.reason])).toEqual([['in/attachments/Leads/1/c.pdf', 'stuck']]);
+    const all = await dryRun(['--all']);
+    expect(all.selected.map((t) => t.key)).toEqual([
+      'in/attachments/Leads/1/a.pdf',
+      'in/attachments/Leads/1/c.pdf',
+    ]);
+  });
+
+  it('resumes after a key with --start-after, and says the last key it looked at', async () => {
+    const resumed = await dryRun(['--all', '--start-after', 'in/attachments/Leads/1/b.pdf']);
+    expect(resumed.selected.map((t) => t.key)).toEqual(['in/attachments/Leads/1/c.pdf']);
+    expect(resumed.lastKey).toBe('in/attachments/Leads/1/d.pdf');
   });
 });

@@ -17,15 +17,18 @@ import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
 /** SQS: at most 10 entries per SendMessageBatch. */
 const SQS_BATCH_ENTRIES = 10;
 
-export type ReplaySelection = 'failed' | 'unprocessed' | 'all';
+export type ReplaySelection = 'failed' | 'unprocessed' | 'stuck' | 'all';
+
+/** A `pushing` object whose attempt is older than this is stuck: the longest function timeout (5 min). */
+export const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
 
 export interface ReplayTarget {
   key: string;
   size: number;
   eTag: string;
   versionId: string | undefined;
-  /** Why it was selected. */
-  reason: 'failed' | 'unprocessed';
+  /** Why it was selected: failed (or retrying), never processed, or stuck in `pushing`. */
+  reason: Exclude<ReplaySelection, 'all'>;
   /** The failure's code (`zoho-error`), for failed objects. */
   error: string | undefined;
 }
@@ -44,6 +47,8 @@ export interface ReplayResult {
   sent: string[];
   /** Keys SQS refused, with its reason. */
   failed: ReplayFailure[];
+  /** The last key looked at: `--start-after` it resumes from there. */
+  lastKey: string | undefined;
 }
 
 export interface ReplayOptions {
@@ -63,6 +68,9 @@ export interface ReplayOptions {
   concurrency?: number | undefined;
   /** Told of each object as it is selected (progress for a person watching). */
   onSelected?: ((target: ReplayTarget) => void) | undefined;
+  /** `pushing` for longer than this counts as stuck; default 5 minutes. */
+  stuckAfterMs?: number | undefined;
+  startAfter?: string | undefined;
   now?: (() => Date) | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -73,7 +81,8 @@ export async function replayObjects(options: ReplayOptions): Promise<ReplayResul
   const now = options.now ?? (() => new Date());
   const region = options.region ?? (await options.s3.config.region());
   const nextSequencer = createSequencer(now);
-  const result: ReplayResult = { scanned: 0, selected: [], sent: [], failed: [] };
+  const result: ReplayResult = { scanned: 0, selected: [], sent: [], failed: [], lastKey: undefined };
+  const stuckBefore = () => now().getTime() - (options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS);
   let batch: ReplayTarget[] = [];
 
   const flush = async () => {
@@ -109,7 +118,8 @@ export async function replayObjects(options: ReplayOptions): Promise<ReplayResul
 
   for await (const object of scanObjects(options)) {
     result.scanned++;
-    const target = replayTarget(object, select);
+    result.lastKey = object.key;
+    const target = replayTarget(object, select, stuckBefore());
     if (!target) continue;
     result.selected.push(target);
     options.onSelected?.(target);
@@ -121,11 +131,18 @@ export async function replayObjects(options: ReplayOptions): Promise<ReplayResul
   return result;
 }
 
-/** The object, if the selection takes it: failed or retrying, or never processed (no `zoho-status`). */
-export function replayTarget(object: ScannedObject, select: ReplaySelection): ReplayTarget | undefined {
-  const status = object.tags['zoho-status'];
-  // `retrying` is a failure too once its message is dead-lettered (or past the DLQ's 14 days).
-  const reason = status === 'failed' || status === 'retrying' ? 'failed' : status ? undefined : 'unprocessed';
+/**
+ * The object, if the selection takes it: failed or retrying, never processed (no `zoho-status`),
+ * or stuck: `pushing` with an attempt (`zoho-attempt`, else `zoho-at`) before `stuckBefore` (ms),
+ * an invocation that ended without an outcome. Pushing it again is safe: the push first looks for
+ * what that attempt may have sent (README, exactly once).
+ */
+export function replayTarget(
+  object: ScannedObject,
+  select: ReplaySelection,
+  stuckBefore = Number.NEGATIVE_INFINITY,
+): ReplayTarget | undefined {
+  const reason = reasonOf(object.tags, stuckBefore);
   if (!reason || (select !== 'all' && select !== reason)) return undefined;
   return {
     key: object.key,
@@ -232,4 +249,19 @@ export async function listRedrives(sqs: SQSClient, dlqArn: string): Promise<Redr
     startedAt:
       task.StartedTimestamp === undefined ? undefined : new Date(task.StartedTimestamp).toISOString(),
   }));
+}
+
+function reasonOf(tags: Record<string, string>, stuckBefore: number): ReplayTarget['reason'] | undefined {
+  const status = tags['zoho-status'];
+  if (!status) return 'unprocessed';
+  // `retrying` is a failure too once its message is dead-lettered (or past the DLQ's 14 days).
+  if (status === 'failed' || status === 'retrying') return 'failed';
+  if (status === 'pushing' && stuckSince(tags) < stuckBefore) return 'stuck';
+  return undefined;
+}
+
+/** When the attempt under way started; an attempt without a time counts as now (never stuck). */
+function stuckSince(tags: Record<string, string>): number {
+  const at = Date.parse(tags['zoho-attempt'] ?? tags['zoho-at'] ?? '');
+  return Number.isNaN(at) ? Number.POSITIVE_INFINITY : at;
 }

@@ -27,6 +27,8 @@ export interface ScanOptions {
   /** Tag reads at once; default 16. */
   concurrency?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** Start after this key (S3 lists keys in order): resumes a scan that stopped. */
+  startAfter?: string | undefined;
 }
 
 /** Every object under the prefix with its tags, page by page; folder markers and results left out. */
@@ -37,7 +39,12 @@ export async function* scanObjects(options: ScanOptions): AsyncGenerator<Scanned
   let continuationToken: string | undefined;
   do {
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: continuationToken }),
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        ContinuationToken: continuationToken,
+        ...(continuationToken || !options.startAfter ? {} : { StartAfter: options.startAfter }),
+      }),
       sendOptions(signal),
     );
     continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
