@@ -119,7 +119,7 @@ describe('readTags / writeOutcome against a real S3 server', () => {
       reviewed: 'yes',
       'zoho-status': 'failed',
       'zoho-error': 'RECORD_LOCKED',
-      'zoho-reason': 'The record is locked _approval_: unlock it_ then drop the file again',
+      'zoho-reason': 'The record is locked approval: unlock it then drop the file again',
     });
   });
 

@@ -104,7 +104,7 @@ describe('planOutcomeTags', () => {
       'zoho-reason': 'No Leads record has Email equal to "a@b.c" (see #12); try again? 😀',
     }).tags;
     expect(status?.Value).toBe('failed');
-    expect(reason?.Value).toBe('No Leads record has Email equal to _a@b.c_ _see _12__ try again_ _');
+    expect(reason?.Value).toBe('No Leads record has Email equal to a@b.c see no.12 - try again. _');
   });
 });
 
@@ -113,8 +113,12 @@ describe('tag values', () => {
     expect(written('Résumé 東京 a+b-c=d.e_f:g/h@i 42')).toBe('Résumé 東京 a+b-c=d.e_f:g/h@i 42');
   });
 
-  it('replaces everything else by _', () => {
-    expect(written('a,b;c"d\'e(f)g\nh\ti%j😀')).toBe('a_b_c_d_e_f_g_h_i_j_');
+  it('respells the punctuation S3 refuses, so a reason stays readable, and replaces the rest by _', () => {
+    expect(written('a,b;c"d\'e(f)g\nh\ti%j😀')).toBe('ab -cdefg h i percentj_');
+    expect(
+      written('The record 5725767000000412001 is locked (approval); retry in 5 min, or ask "Ana" & Co!'),
+    ).toBe('The record 5725767000000412001 is locked approval - retry in 5 min or ask Ana and Co.');
+    expect(written('10 MB × 2 → over 100% … #3')).toBe('10 MB x 2 - over 100 percent ... no.3');
   });
 
   it('cuts long values at 256 characters, counting characters not UTF-16 units', () => {

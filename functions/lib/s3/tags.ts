@@ -61,9 +61,32 @@ export function planOutcomeTags(existing: readonly Tag[], outcome: Record<string
   };
 }
 
-/** A tag key or value S3 accepts: other characters become `_`, too long is cut (ending in `...`). */
+/**
+ * Punctuation S3 refuses in tags, written the nearest way it accepts, so that a reason stays a
+ * sentence ("equal to a@b.c: create it or name the id") rather than `_` soup. Quotes, commas and
+ * brackets go; what is left unmatched becomes `_`.
+ */
+const TAG_SPELLING: ReadonlyArray<[RegExp, string]> = [
+  [/["'`‘’“”«»()[\]{}<>*,$^]/g, ''],
+  [/;/g, ' -'],
+  [/[!?]/g, '.'],
+  [/#/g, 'no.'],
+  [/%/g, ' percent'],
+  [/&/g, ' and '],
+  [/[|\\]/g, '/'],
+  [/[~–—→]/g, '-'],
+  [/…/g, '...'],
+  [/×/g, 'x'],
+  [/\s+/g, ' '],
+];
+
+/** A tag key or value S3 accepts: punctuation respelled (see TAG_SPELLING), too long cut (ending in `...`). */
 function sanitize(text: string, maxLength: number): string {
-  const characters = Array.from(text, (c) => (TAG_CHARACTER.test(c) ? c : '_'));
+  const spelled = TAG_SPELLING.reduce(
+    (value, [pattern, replacement]) => value.replace(pattern, replacement),
+    text,
+  );
+  const characters = Array.from(spelled.trim(), (c) => (TAG_CHARACTER.test(c) ? c : '_'));
   if (characters.length <= maxLength) return characters.join('');
   return `${characters.slice(0, maxLength - 3).join('')}...`;
 }
