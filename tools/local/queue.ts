@@ -81,46 +81,153 @@ interface StoredMessage {
 }
 
 export function createLocalQueue(options: LocalQueueOptions): LocalQueue {
-  const { name, maxReceiveCount } = options;
-  const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
-  const messages = new Map<string, StoredMessage>();
-  const deadLetters: DeadLetter[] = [];
-  const availableListeners = new Set<() => void>();
-  const deadLetterListeners = new Set<(deadLetter: DeadLetter) => void>();
-  let timer: NodeJS.Timeout | undefined;
-  let timerAt = Number.POSITIVE_INFINITY;
-  let closed = false;
+  return new MemoryQueue(options);
+}
 
-  function notifyAvailable(): void {
-    for (const listener of availableListeners) listener();
+/** The messages in memory, by id in the order sent; a timer wakes the listeners when one becomes visible. */
+class MemoryQueue implements LocalQueue {
+  readonly name: string;
+  readonly arn: string;
+  readonly deadLetters: DeadLetter[] = [];
+  private readonly maxReceiveCount: number | undefined;
+  private readonly visibilityTimeoutMs: number;
+  private readonly messages = new Map<string, StoredMessage>();
+  private readonly availableListeners = new Set<() => void>();
+  private readonly deadLetterListeners = new Set<(deadLetter: DeadLetter) => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private closed = false;
+
+  constructor(options: LocalQueueOptions) {
+    this.name = options.name;
+    this.arn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${options.name}`;
+    this.maxReceiveCount = options.maxReceiveCount;
+    this.visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
+  }
+
+  send(body: string, sendOptions: { delayMs?: number } = {}): SentMessage {
+    const now = Date.now();
+    const message: StoredMessage = {
+      messageId: randomUUID(),
+      body,
+      md5OfBody: md5(body),
+      sentTimestamp: now,
+      firstReceiveTimestamp: undefined,
+      receiveCount: 0,
+      visibleAt: now + (sendOptions.delayMs ?? 0),
+      receiptHandle: undefined,
+      lastError: undefined,
+    };
+    this.messages.set(message.messageId, message);
+    if (message.visibleAt > now) this.scheduleWakeUp();
+    else queueMicrotask(() => this.notifyAvailable());
+    return { messageId: message.messageId, md5OfMessageBody: message.md5OfBody };
+  }
+
+  receive(max: number): ReceivedMessage[] {
+    const now = Date.now();
+    const received: ReceivedMessage[] = [];
+    for (const message of this.messages.values()) {
+      if (received.length >= max) break;
+      if (message.visibleAt > now) continue;
+      // SQS redrives when a receive would exceed maxReceiveCount.
+      if (this.maxReceiveCount !== undefined && message.receiveCount >= this.maxReceiveCount) {
+        this.moveToDeadLetters(message, now);
+        continue;
+      }
+      message.receiveCount += 1;
+      message.firstReceiveTimestamp ??= now;
+      message.receiptHandle = randomUUID();
+      message.visibleAt = now + this.visibilityTimeoutMs;
+      received.push({
+        messageId: message.messageId,
+        receiptHandle: message.receiptHandle,
+        body: message.body,
+        md5OfBody: message.md5OfBody,
+        receiveCount: message.receiveCount,
+        sentTimestamp: message.sentTimestamp,
+        firstReceiveTimestamp: message.firstReceiveTimestamp,
+      });
+    }
+    this.scheduleWakeUp();
+    return received;
+  }
+
+  delete(receiptHandle: string): boolean {
+    for (const message of this.messages.values()) {
+      if (message.receiptHandle === receiptHandle) {
+        this.messages.delete(message.messageId);
+        this.scheduleWakeUp();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  recordFailure(receiptHandle: string, reason: string): void {
+    for (const message of this.messages.values()) {
+      if (message.receiptHandle === receiptHandle) message.lastError = reason;
+    }
+  }
+
+  counts(): QueueCounts {
+    const now = Date.now();
+    const counts: QueueCounts = { visible: 0, inFlight: 0, delayed: 0, deadLetters: this.deadLetters.length };
+    for (const message of this.messages.values()) {
+      if (message.visibleAt <= now) counts.visible += 1;
+      else if (message.receiptHandle === undefined) counts.delayed += 1;
+      else counts.inFlight += 1;
+    }
+    return counts;
+  }
+
+  onAvailable(listener: () => void): () => void {
+    this.availableListeners.add(listener);
+    return () => this.availableListeners.delete(listener);
+  }
+
+  onDeadLetter(listener: (deadLetter: DeadLetter) => void): () => void {
+    this.deadLetterListeners.add(listener);
+    return () => this.deadLetterListeners.delete(listener);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.availableListeners.clear();
+    this.deadLetterListeners.clear();
+  }
+
+  private notifyAvailable(): void {
+    for (const listener of this.availableListeners) listener();
   }
 
   /** Wakes the listeners when the next hidden message becomes visible. */
-  function scheduleWakeUp(): void {
-    if (closed) return;
+  private scheduleWakeUp(): void {
+    if (this.closed) return;
     const now = Date.now();
     let next = Number.POSITIVE_INFINITY;
-    for (const message of messages.values())
+    for (const message of this.messages.values())
       if (message.visibleAt > now) next = Math.min(next, message.visibleAt);
-    if (next === timerAt) return;
-    if (timer) clearTimeout(timer);
-    timer = undefined;
-    timerAt = next;
+    if (next === this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = next;
     if (next === Number.POSITIVE_INFINITY) return;
-    timer = setTimeout(
+    this.timer = setTimeout(
       () => {
-        timer = undefined;
-        timerAt = Number.POSITIVE_INFINITY;
-        scheduleWakeUp();
-        notifyAvailable();
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.scheduleWakeUp();
+        this.notifyAvailable();
       },
       Math.max(next - now, 0),
     );
-    timer.unref();
+    this.timer.unref();
   }
 
-  function moveToDeadLetters(message: StoredMessage, now: number): void {
-    messages.delete(message.messageId);
+  private moveToDeadLetters(message: StoredMessage, now: number): void {
+    this.messages.delete(message.messageId);
     const deadLetter: DeadLetter = {
       messageId: message.messageId,
       body: message.body,
@@ -128,108 +235,9 @@ export function createLocalQueue(options: LocalQueueOptions): LocalQueue {
       lastError: message.lastError,
       deadLetteredAt: now,
     };
-    deadLetters.push(deadLetter);
-    for (const listener of deadLetterListeners) listener(deadLetter);
+    this.deadLetters.push(deadLetter);
+    for (const listener of this.deadLetterListeners) listener(deadLetter);
   }
-
-  return {
-    name,
-    arn: `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${name}`,
-    deadLetters,
-
-    send(body, sendOptions = {}) {
-      const now = Date.now();
-      const message: StoredMessage = {
-        messageId: randomUUID(),
-        body,
-        md5OfBody: md5(body),
-        sentTimestamp: now,
-        firstReceiveTimestamp: undefined,
-        receiveCount: 0,
-        visibleAt: now + (sendOptions.delayMs ?? 0),
-        receiptHandle: undefined,
-        lastError: undefined,
-      };
-      messages.set(message.messageId, message);
-      if (message.visibleAt > now) scheduleWakeUp();
-      else queueMicrotask(notifyAvailable);
-      return { messageId: message.messageId, md5OfMessageBody: message.md5OfBody };
-    },
-
-    receive(max) {
-      const now = Date.now();
-      const received: ReceivedMessage[] = [];
-      for (const message of messages.values()) {
-        if (received.length >= max) break;
-        if (message.visibleAt > now) continue;
-        // SQS redrives when a receive would exceed maxReceiveCount.
-        if (maxReceiveCount !== undefined && message.receiveCount >= maxReceiveCount) {
-          moveToDeadLetters(message, now);
-          continue;
-        }
-        message.receiveCount += 1;
-        message.firstReceiveTimestamp ??= now;
-        message.receiptHandle = randomUUID();
-        message.visibleAt = now + visibilityTimeoutMs;
-        received.push({
-          messageId: message.messageId,
-          receiptHandle: message.receiptHandle,
-          body: message.body,
-          md5OfBody: message.md5OfBody,
-          receiveCount: message.receiveCount,
-          sentTimestamp: message.sentTimestamp,
-          firstReceiveTimestamp: message.firstReceiveTimestamp,
-        });
-      }
-      scheduleWakeUp();
-      return received;
-    },
-
-    delete(receiptHandle) {
-      for (const message of messages.values()) {
-        if (message.receiptHandle === receiptHandle) {
-          messages.delete(message.messageId);
-          scheduleWakeUp();
-          return true;
-        }
-      }
-      return false;
-    },
-
-    recordFailure(receiptHandle, reason) {
-      for (const message of messages.values()) {
-        if (message.receiptHandle === receiptHandle) message.lastError = reason;
-      }
-    },
-
-    counts() {
-      const now = Date.now();
-      const counts: QueueCounts = { visible: 0, inFlight: 0, delayed: 0, deadLetters: deadLetters.length };
-      for (const message of messages.values()) {
-        if (message.visibleAt <= now) counts.visible += 1;
-        else if (message.receiptHandle === undefined) counts.delayed += 1;
-        else counts.inFlight += 1;
-      }
-      return counts;
-    },
-
-    onAvailable(listener) {
-      availableListeners.add(listener);
-      return () => availableListeners.delete(listener);
-    },
-
-    onDeadLetter(listener) {
-      deadLetterListeners.add(listener);
-      return () => deadLetterListeners.delete(listener);
-    },
-
-    close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      availableListeners.clear();
-      deadLetterListeners.clear();
-    },
-  };
 }
 
 function md5(text: string): string {
