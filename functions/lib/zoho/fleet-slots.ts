@@ -154,86 +154,119 @@ function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
 }
 
 export function createFleetSlots(options: FleetSlotsOptions): Pacer {
-  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-  const maxPollMs = options.maxPollMs ?? 250;
-  const sleep = options.sleep ?? realSleep;
-  const random = options.random ?? Math.random;
-  const onError = options.onError ?? (() => undefined);
-  const keys = slotKeys(options.kind, options.budget, options.floors);
-  const table = slotTable(options, randomUUID(), [...keys.own, ...keys.shared, ...keys.others]);
-  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
-  const held = new Set<Slot>();
-  /** Held, not in use: lingering for the next call. */
-  const idle: Slot[] = [];
-  const waiters: Waiter[] = [];
-  let polling = false;
-  let renewal: NodeJS.Timeout | undefined;
+  return new FleetSlots(options);
+}
 
-  const shuffled = (list: string[]) =>
-    list
-      .map((key) => ({ key, order: random() }))
-      .sort((a, b) => a.order - b.order)
-      .map((entry) => entry.key);
+type SlotTable = ReturnType<typeof slotTable>;
+
+class FleetSlots implements Pacer {
+  private readonly keys: ReturnType<typeof slotKeys>;
+  private readonly table: SlotTable;
+  private readonly leaseMs: number;
+  private readonly lingerMs: number;
+  private readonly maxPollMs: number;
+  private readonly sleep: Sleep;
+  private readonly random: () => number;
+  private readonly onError: (error: unknown) => void;
+  private readonly held = new Set<Slot>();
+  /** Held, not in use: lingering for the next call. */
+  private readonly idle: Slot[] = [];
+  private readonly waiters: Waiter[] = [];
+  private polling = false;
+  private renewal: NodeJS.Timeout | undefined;
+
+  constructor(options: FleetSlotsOptions) {
+    this.keys = slotKeys(options.kind, options.budget, options.floors);
+    this.table = slotTable(options, randomUUID(), [
+      ...this.keys.own,
+      ...this.keys.shared,
+      ...this.keys.others,
+    ]);
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
+    this.maxPollMs = options.maxPollMs ?? 250;
+    this.sleep = options.sleep ?? realSleep;
+    this.random = options.random ?? Math.random;
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  acquire(signal?: AbortSignal): Promise<Release> {
+    if (signal?.aborted) return Promise.reject(deadlineError(signal));
+    return new Promise<Release>((resolve, reject) => {
+      const onAbort = () => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        reject(deadlineError(signal));
+      };
+      const waiter: Waiter = {
+        grant: (slot) => {
+          signal?.removeEventListener('abort', onAbort);
+          let released = false;
+          resolve(() => {
+            if (released) return;
+            released = true;
+            this.release(slot);
+          });
+        },
+      };
+      const lingering = this.idle.shift();
+      if (lingering) {
+        waiter.grant(lingering);
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+      void this.poll();
+    });
+  }
+
+  /** One poller per container, however many calls wait: it backs off while the fleet is full. */
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    let pause = FIRST_POLL_MS;
+    try {
+      while (this.waiters.length > 0) {
+        let taken = 0;
+        try {
+          taken = await this.takeFreeSlots();
+        } catch (error) {
+          this.onError(error);
+        }
+        if (this.waiters.length === 0) break;
+        pause = taken > 0 ? FIRST_POLL_MS : Math.min(pause * 2, this.maxPollMs);
+        await this.sleep(pause * (0.5 + this.random() / 2));
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
 
   /** One look: takes free slots, in the kind's order, for as many calls as wait. */
-  async function takeFreeSlots(): Promise<number> {
-    const free = await table.free();
-    const order = [...keys.own, ...shuffled(keys.shared), ...shuffled(keys.others)];
+  private async takeFreeSlots(): Promise<number> {
+    const free = await this.table.free();
+    const { own, shared, others } = this.keys;
     let taken = 0;
-    for (const key of order) {
-      if (waiters.length === 0) break;
-      if (!free.has(key) || !(await table.take(key))) continue;
+    for (const key of [...own, ...this.shuffled(shared), ...this.shuffled(others)]) {
+      if (this.waiters.length === 0) break;
+      if (!free.has(key) || !(await this.table.take(key))) continue;
       taken += 1;
-      const slot: Slot = { key, borrowed: keys.others.includes(key), lost: false };
-      held.add(slot);
-      renewal ??= setInterval(() => void renewAll(), leaseMs / 3);
-      renewal.unref?.();
-      const waiter = waiters.shift();
+      const slot: Slot = { key, borrowed: others.includes(key), lost: false };
+      this.held.add(slot);
+      this.renewal ??= setInterval(() => void this.renewAll(), this.leaseMs / 3);
+      this.renewal.unref?.();
+      const waiter = this.waiters.shift();
       if (waiter) waiter.grant(slot);
-      else giveBack(slot);
+      else this.giveBack(slot);
     }
     return taken;
   }
 
-  /** One poller per container, however many calls wait: it backs off while the fleet is full. */
-  async function poll(): Promise<void> {
-    if (polling) return;
-    polling = true;
-    let pause = FIRST_POLL_MS;
-    try {
-      while (waiters.length > 0) {
-        let taken = 0;
-        try {
-          taken = await takeFreeSlots();
-        } catch (error) {
-          onError(error);
-        }
-        if (waiters.length === 0) break;
-        pause = taken > 0 ? FIRST_POLL_MS : Math.min(pause * 2, maxPollMs);
-        await sleep(pause * (0.5 + random() / 2));
-      }
-    } finally {
-      polling = false;
-    }
-  }
-
-  function giveBack(slot: Slot): void {
-    held.delete(slot);
-    if (held.size === 0 && renewal) {
-      clearInterval(renewal);
-      renewal = undefined;
-    }
-    if (!slot.lost) void table.giveBack(slot.key).catch(onError);
-  }
-
-  async function renewAll(): Promise<void> {
-    for (const slot of held) {
-      try {
-        if (!(await table.renew(slot.key))) slot.lost = true;
-      } catch (error) {
-        onError(error);
-      }
-    }
+  private shuffled(list: string[]): string[] {
+    return list
+      .map((key) => ({ key, order: this.random() }))
+      .sort((a, b) => a.order - b.order)
+      .map((entry) => entry.key);
   }
 
   /**
@@ -241,54 +274,41 @@ export function createFleetSlots(options: FleetSlotsOptions): Pacer {
    * no call waiting the slot stays a moment (`lingerMs`) for the next one, then goes back: a busy
    * container does not write twice per call, an idle one frees its slots at once.
    */
-  function release(slot: Slot): void {
-    const next = slot.borrowed || slot.lost ? undefined : waiters.shift();
+  private release(slot: Slot): void {
+    const next = slot.borrowed || slot.lost ? undefined : this.waiters.shift();
     if (next) next.grant(slot);
-    else if (slot.borrowed || slot.lost) giveBack(slot);
-    else linger(slot);
+    else if (slot.borrowed || slot.lost) this.giveBack(slot);
+    else this.linger(slot);
   }
 
-  function linger(slot: Slot): void {
-    idle.push(slot);
+  private linger(slot: Slot): void {
+    this.idle.push(slot);
     setTimeout(() => {
-      const index = idle.indexOf(slot);
+      const index = this.idle.indexOf(slot);
       if (index < 0) return;
-      idle.splice(index, 1);
-      giveBack(slot);
-    }, lingerMs).unref?.();
+      this.idle.splice(index, 1);
+      this.giveBack(slot);
+    }, this.lingerMs).unref?.();
   }
 
-  return {
-    acquire(signal?: AbortSignal): Promise<Release> {
-      if (signal?.aborted) return Promise.reject(deadlineError(signal));
-      return new Promise<Release>((resolve, reject) => {
-        const onAbort = () => {
-          const index = waiters.indexOf(waiter);
-          if (index >= 0) waiters.splice(index, 1);
-          reject(deadlineError(signal));
-        };
-        const waiter: Waiter = {
-          grant(slot) {
-            signal?.removeEventListener('abort', onAbort);
-            let released = false;
-            resolve(() => {
-              if (released) return;
-              released = true;
-              release(slot);
-            });
-          },
-        };
-        const lingering = idle.shift();
-        if (lingering) {
-          waiter.grant(lingering);
-          return;
-        }
-        signal?.addEventListener('abort', onAbort, { once: true });
-        waiters.push(waiter);
-        void poll();
-      });
-    },
-  };
+  private giveBack(slot: Slot): void {
+    this.held.delete(slot);
+    if (this.held.size === 0 && this.renewal) {
+      clearInterval(this.renewal);
+      this.renewal = undefined;
+    }
+    if (!slot.lost) void this.table.giveBack(slot.key).catch(this.onError);
+  }
+
+  private async renewAll(): Promise<void> {
+    for (const slot of this.held) {
+      try {
+        if (!(await this.table.renew(slot.key))) slot.lost = true;
+      } catch (error) {
+        this.onError(error);
+      }
+    }
+  }
 }
 
 /** Both turns, the first one first (e.g. the container's own pacer, then a fleet slot). */
