@@ -51,7 +51,7 @@ import {
   splitConcurrencyBudget,
 } from './concurrency.ts';
 import { checkFunctionConfigs, DEPLOY_TIME_PLACEHOLDERS, refuseManagedNames } from './function-config.ts';
-import { createMonitoring, serviceName } from './monitoring.ts';
+import { createMonitoring, type MonitoredKind, serviceName } from './monitoring.ts';
 
 /** Settings of one kind of push. Every one has a default. */
 export interface S3ToZohoKindProps {
@@ -404,23 +404,7 @@ export class S3ToZoho extends Construct {
     }
     this.kinds = built;
 
-    this.alarmTopicKey = new Key(this, 'AlarmTopicKey', {
-      description: 's3-to-zoho: encrypts the alarm topic; CloudWatch may use it to publish alarms',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    // The AWS-managed SNS key does not let CloudWatch publish, hence a key of our own.
-    this.alarmTopicKey.grant(
-      new ServicePrincipal('cloudwatch.amazonaws.com'),
-      'kms:Decrypt',
-      'kms:GenerateDataKey',
-    );
-    this.alarmTopic = new Topic(this, 'AlarmTopic', {
-      displayName: 's3-to-zoho alarms',
-      masterKey: this.alarmTopicKey,
-      enforceSSL: true,
-    });
-    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+    ({ key: this.alarmTopicKey, topic: this.alarmTopic } = this.createAlarmTopic(props.alarmEmail));
 
     const monitoring = createMonitoring(this, {
       namespace,
@@ -430,21 +414,31 @@ export class S3ToZoho extends Construct {
       dashboardName: props.dashboardName,
       oldestMessageAlarmAge: props.oldestMessageAlarmAge ?? DEFAULT_OLDEST_MESSAGE_ALARM_AGE,
       kinds: Object.fromEntries(
-        KINDS.map((kind) => [
-          kind,
-          {
-            fn: built[kind].function,
-            queue: built[kind].queue,
-            deadLetterQueue: built[kind].deadLetterQueue,
-          },
-        ]),
-      ) as Record<Kind, { fn: NodejsFunction; queue: Queue; deadLetterQueue: Queue }>,
+        KINDS.map((kind): [Kind, MonitoredKind] => [kind, { ...built[kind], fn: built[kind].function }]),
+      ) as Record<Kind, MonitoredKind>,
     });
     this.bulkImports.notify(this.alarmTopic);
     this.alarms = [...monitoring.alarms, this.bulkImports.expiredAlarm];
     this.dashboard = monitoring.dashboard;
 
     acknowledgeNotificationsHandler(Stack.of(this));
+  }
+
+  /** The alarms' topic, encrypted with a key CloudWatch may use (the AWS-managed SNS key does not let it publish). */
+  private createAlarmTopic(alarmEmail: string | undefined): { key: Key; topic: Topic } {
+    const key = new Key(this, 'AlarmTopicKey', {
+      description: 's3-to-zoho: encrypts the alarm topic; CloudWatch may use it to publish alarms',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    const topic = new Topic(this, 'AlarmTopic', {
+      displayName: 's3-to-zoho alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
+    return { key, topic };
   }
 
   private createBucket(props: S3ToZohoProps, removalPolicy: RemovalPolicy) {

@@ -117,19 +117,6 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const rules = options.notifications ?? PIPELINE_NOTIFICATIONS;
   const listeners = new Set<(notification: S3Notification) => void>();
   const notices = new Set<(notice: LocalS3Notice) => void>();
-  /** A write to a key of this bucket that s3rver could not store (it would throw and lose the request). */
-  const refusedWrite = (path: string): Extract<LocalS3Notice, { type: 'refused' }> | undefined => {
-    const [, name, ...rest] = path.split('/');
-    if (name !== bucket || rest.length === 0) return undefined;
-    let key: string;
-    try {
-      key = rest.map(decodeURIComponent).join('/');
-    } catch {
-      return undefined;
-    }
-    const reason = keyRefusedOnDisk(key);
-    return reason ? { type: 'refused', key, reason } : undefined;
-  };
   const nextSequencer = createSequencer();
   const request = new AsyncLocalStorage<RequestFacts>();
   const multipartTagging = new Map<string, string>();
@@ -145,7 +132,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   // First of all middleware: the event handler below learns what the request was, and the
   // response goes out only once the object's tags are right and its notification is queued.
   server.middleware.unshift(async (ctx, next) => {
-    const refused = ctx.method === 'PUT' || ctx.method === 'POST' ? refusedWrite(ctx.path) : undefined;
+    const refused =
+      ctx.method === 'PUT' || ctx.method === 'POST' ? refusedWrite(bucket, ctx.path) : undefined;
     if (refused) {
       for (const listener of notices) listener(refused);
       ctx.status = 400;
@@ -210,31 +198,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       eTag ??= String(metadata.etag ?? '').replaceAll('"', '');
     }
 
-    const record: S3EventRecord = {
-      eventVersion: '2.1',
-      eventSource: 'aws:s3',
-      awsRegion: LOCAL_REGION,
-      eventTime: source.eventTime,
-      eventName,
-      userIdentity: { principalId: 'AWS:AIDALOCALS3RVERUSER' },
-      requestParameters: {
-        sourceIPAddress: source.requestParameters.sourceIPAddress.replace(/^::ffff:/, ''),
-      },
-      responseElements: {
-        'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(),
-        'x-amz-id-2': randomBytes(48).toString('base64'),
-      },
-      s3: {
-        s3SchemaVersion: '1.0',
-        configurationId: rule.id,
-        bucket: {
-          name: bucket,
-          ownerIdentity: { principalId: 'A3LOCALS3RVEROWNER' },
-          arn: `arn:aws:s3:::${bucket}`,
-        },
-        object: { key: encodeS3EventKey(key), size, eTag, sequencer },
-      },
-    };
+    const record = eventRecord({ bucket, source, eventName, rule, size, eTag, sequencer });
     const notification: S3Notification = { rule, key, event: { Records: [record] } };
     for (const listener of listeners) listener(notification);
   }
@@ -262,6 +226,59 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       await closed;
     },
   };
+}
+
+/** The record S3 puts on a queue for a new object (event version 2.1, the key URL-encoded). */
+function eventRecord(facts: {
+  bucket: string;
+  source: S3rverEvent['Records'][number];
+  eventName: string;
+  rule: NotificationRule;
+  size: number;
+  eTag: string;
+  sequencer: string;
+}): S3EventRecord {
+  const { bucket, source, eventName, rule, size, eTag, sequencer } = facts;
+  const key = source.s3.object.key;
+  return {
+    eventVersion: '2.1',
+    eventSource: 'aws:s3',
+    awsRegion: LOCAL_REGION,
+    eventTime: source.eventTime,
+    eventName,
+    userIdentity: { principalId: 'AWS:AIDALOCALS3RVERUSER' },
+    requestParameters: {
+      sourceIPAddress: source.requestParameters.sourceIPAddress.replace(/^::ffff:/, ''),
+    },
+    responseElements: {
+      'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(),
+      'x-amz-id-2': randomBytes(48).toString('base64'),
+    },
+    s3: {
+      s3SchemaVersion: '1.0',
+      configurationId: rule.id,
+      bucket: {
+        name: bucket,
+        ownerIdentity: { principalId: 'A3LOCALS3RVEROWNER' },
+        arn: `arn:aws:s3:::${bucket}`,
+      },
+      object: { key: encodeS3EventKey(key), size, eTag, sequencer },
+    },
+  };
+}
+
+/** A write to a key of `bucket` that s3rver could not store (it would throw and lose the request). */
+function refusedWrite(bucket: string, path: string): Extract<LocalS3Notice, { type: 'refused' }> | undefined {
+  const [, name, ...rest] = path.split('/');
+  if (name !== bucket || rest.length === 0) return undefined;
+  let key: string;
+  try {
+    key = rest.map(decodeURIComponent).join('/');
+  } catch {
+    return undefined;
+  }
+  const reason = keyRefusedOnDisk(key);
+  return reason ? { type: 'refused', key, reason } : undefined;
 }
 
 /** An S3 client for the local bucket: path-style, s3rver's dummy keys. */
