@@ -3,7 +3,8 @@
  * land in the Zoho sandbox (or the real Zoho, with ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET,
  * ZOHO_REFRESH_TOKEN and ZOHO_DC set).
  */
-import { KINDS, type Landing, type LocalPipeline, startLocalPipeline } from '#tools/local/pipeline.ts';
+import { KINDS } from '#lib/routing/route.ts';
+import { type Landing, type LocalPipeline, startLocalPipeline } from '#tools/local/pipeline.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
 
 // The metrics' EMF lines are for CloudWatch; here they would bury the one line per file.

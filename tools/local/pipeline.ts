@@ -5,12 +5,12 @@
  * environment.
  */
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import type { Kind } from '#lib/pipeline/handler.ts';
 import { KINDS } from '#lib/routing/route.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import { DEFAULT_ZOHO_CONCURRENCY_BUDGET, splitConcurrencyBudget } from '../../infra/concurrency.ts';
-import { DEFAULT_RESULTS_PREFIX } from '../ops/scan.ts';
 import { createPipelineTables, type LocalDynamoDb } from './dynamodb.ts';
 import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
 import { createLandingReporter, type DeadLetterReport, type Landing } from './landings.ts';
