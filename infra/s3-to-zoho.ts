@@ -5,8 +5,9 @@
  * Zoho OAuth client, the DynamoDB tables (shared access token, idempotency ledger, bulk imports), a dashboard
  * and alarms on an SNS topic.
  *
- * The three event sources' maximum concurrencies add up to at most the Zoho org's concurrency
- * limit (see concurrency.ts), so the fleet cannot trip Zoho's "too many concurrent calls".
+ * The fleet's Zoho calls in flight never pass the org's concurrency limit: every call holds one of
+ * the budget's slots in the token table (functions/lib/zoho/fleet-slots.ts, concurrency.ts), so
+ * the fleet cannot trip Zoho's "too many concurrent calls" while one busy kind may use them all.
  */
 import { Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
