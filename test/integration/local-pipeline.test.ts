@@ -9,7 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type Landing, type LocalPipeline, startLocalPipeline } from '#tools/local/pipeline.ts';
+import {
+  DEFAULT_DIRECTORY,
+  type Landing,
+  type LocalPipeline,
+  startLocalPipeline,
+} from '#tools/local/pipeline.ts';
 import { createLocalS3Client, type LocalS3Notice } from '#tools/local/s3.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -24,6 +29,13 @@ async function directory(): Promise<string> {
 
 afterAll(async () => {
   for (const created of directories) await rm(created, { recursive: true, force: true });
+});
+
+describe('npm start objects directory', () => {
+  it('is .local/s3 at the project root, which .gitignore leaves out', () => {
+    const root = path.join(import.meta.dirname, '../..');
+    expect(DEFAULT_DIRECTORY).toBe(path.join(root, '.local', 's3'));
+  });
 });
 
 describe('npm start when the S3 port is taken', () => {

@@ -39,7 +39,8 @@ export const LOCAL_NAMES: Record<Kind, string> = {
 export const DEFAULT_S3_PORT = 4569;
 export const DEFAULT_BUCKET = 'inbox';
 export const DEFAULT_SANDBOX_PORT = 8780;
-const DEFAULT_DIRECTORY = fileURLToPath(new URL('../../.local/s3', import.meta.url));
+/** Where npm start keeps the objects: .local/s3 at the project's root (git-ignored). */
+export const DEFAULT_DIRECTORY = fileURLToPath(new URL('../../.local/s3', import.meta.url));
 /** The function timeouts as the stack sets them (infra/s3-to-zoho.ts). */
 const TIMEOUT_SECONDS: Record<Kind, number> = { attachment: 300, photo: 120, 'bulk-write': 300 };
 /**
