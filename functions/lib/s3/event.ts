@@ -82,14 +82,15 @@ export function parseSqsRecord(record: SQSRecord): ParsedSqsRecord {
   if (isObject(message) && message.Event === 's3:TestEvent') {
     return { skip: `S3 test event for bucket ${String(message.Bucket)}` };
   }
-  if (!isObject(message) || !Array.isArray(message.Records)) {
+  const records = isObject(message) && message.source === 'aws.s3' ? [fromEventBridge(message)] : undefined;
+  if (!records && (!isObject(message) || !Array.isArray(message.Records))) {
     throw new S3EventError(
       'INVALID_EVENT',
       `SQS message ${record.messageId} is neither an S3 event (no Records) nor a follow-up message.`,
     );
   }
 
-  const { objects, skipped } = readRecords(message.Records, {});
+  const { objects, skipped } = readRecords(records ?? (message as { Records: unknown[] }).Records, {});
   if (objects.length === 0) return { skip: skipped.join('; ') || 'an S3 event without records' };
   return { objects: objects.map((object) => ({ ...object, messageId: record.messageId })) };
 }
@@ -187,6 +188,36 @@ function readRecord(record: unknown, index: number): ObjectEvent | string {
     eventName: eventName.replace(/^s3:/, ''),
     eventTime: typeof eventTime === 'string' ? eventTime : '',
     ...(s3?.configurationId === REPLAY_CONFIGURATION_ID ? { replay: true as const } : {}),
+  };
+}
+
+/**
+ * An S3 event delivered by EventBridge (a rule feeding the queue, for buckets whose notifications
+ * another consumer already uses) as the record S3 would send: the same fields under other names.
+ * Its key is URL-encoded as in S3's notifications (AWS's own Powertools for Python decodes
+ * `detail.object.key` with unquote_plus); `detail.reason` (PutObject, CopyObject,
+ * CompleteMultipartUpload) names the event as `ObjectCreated:Put`, `:Copy`, ….
+ */
+function fromEventBridge(message: Record<string, unknown>): Record<string, unknown> {
+  const detail = isObject(message.detail) ? message.detail : {};
+  const bucket = isObject(detail.bucket) ? detail.bucket : {};
+  const object = isObject(detail.object) ? detail.object : {};
+  const created = message['detail-type'] === 'Object Created';
+  const reason = typeof detail.reason === 'string' ? detail.reason.replace(/Object$/, '') : 'Put';
+  return {
+    eventSource: 'aws:s3',
+    eventName: created ? `ObjectCreated:${reason}` : String(message['detail-type']),
+    eventTime: message.time,
+    s3: {
+      bucket: { name: bucket.name },
+      object: {
+        key: object.key,
+        size: object.size,
+        eTag: object.etag,
+        versionId: object['version-id'],
+        sequencer: object.sequencer,
+      },
+    },
   };
 }
 
