@@ -9,9 +9,10 @@
  * the budget's slots in the token table (functions/lib/zoho/fleet-slots.ts, concurrency.ts), so
  * the fleet cannot trip Zoho's "too many concurrent calls" while one busy kind may use them all.
  */
-import { Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { type IRule, type IRuleTarget, Rule, type RuleTargetConfig } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { Architecture, RecursiveLoop, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -38,6 +39,7 @@ import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { DEFAULT_PREFIXES } from '#lib/routing/route.ts';
+import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
 import { BulkImports } from './bulk-imports.ts';
 import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
@@ -218,6 +220,14 @@ export interface S3ToZohoProps {
   readonly oldestMessageAlarmAge?: Duration | undefined;
   /** Lifecycle of a new bucket's objects. @default see BucketLifecycleProps */
   readonly lifecycle?: BucketLifecycleProps | undefined;
+  /**
+   * Feed the queues through EventBridge instead of S3 notifications: the bucket sends its events to
+   * EventBridge and one rule per kind, with the same prefix and suffix filters, puts them on its
+   * queue. For shared buckets whose notification configuration another consumer already uses
+   * ("Configurations overlap" fails the deploy otherwise).
+   * @default false
+   */
+  readonly eventBridge?: boolean | undefined;
 }
 
 /** Lifecycle rules of the bucket the construct creates (S3 lifecycle filters by prefix and tag). */
@@ -376,6 +386,7 @@ export class S3ToZoho extends Construct {
     const created = props.bucket ? undefined : this.createBucket(props, removalPolicy);
     this.bucket = props.bucket ?? asInterface<IBucket>(created?.bucket);
     if (created?.accessLogsBucket) this.accessLogsBucket = created.accessLogsBucket;
+    if (props.eventBridge) this.bucket.enableEventBridgeNotification();
     this.secret = props.zohoSecret ?? asInterface<ISecret>(this.createSecret(removalPolicy));
     this.tokenTable = this.createTable('TokenTable', 'pk', removalPolicy);
     this.idempotencyTable = this.createTable('IdempotencyTable', 'id', removalPolicy, 'expiration');
@@ -401,6 +412,7 @@ export class S3ToZoho extends Construct {
         logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
         bucketKey: props.bucketKey,
         secretKey: props.zohoSecretKey,
+        eventBridge: props.eventBridge ?? false,
       });
     }
     this.kinds = built;
@@ -423,6 +435,30 @@ export class S3ToZoho extends Construct {
     this.dashboard = monitoring.dashboard;
 
     acknowledgeNotificationsHandler(Stack.of(this));
+  }
+
+  /**
+   * A rule that puts the bucket's Object Created events under the kind's prefix (and suffix) on its
+   * queue. EventBridge matches the key as the event carries it, URL-encoded, so the filters are too.
+   */
+  private routeThroughEventBridge(
+    id: string,
+    queue: Queue,
+    filter: { prefix: string; suffix: string | undefined },
+  ) {
+    const prefix = encodeS3EventKey(filter.prefix);
+    const key = filter.suffix
+      ? [{ wildcard: `${escapeWildcard(prefix)}*${escapeWildcard(encodeS3EventKey(filter.suffix))}` }]
+      : [{ prefix }];
+    new Rule(this, `${id}Rule`, {
+      description: `s3-to-zoho: new objects under ${filter.prefix} to the ${id} queue`,
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: { bucket: { name: [this.bucket.bucketName] }, object: { key } },
+      },
+      targets: [new OwnAccountQueueTarget(queue)],
+    });
   }
 
   /** The alarms' topic, encrypted with a key CloudWatch may use (the AWS-managed SNS key does not let it publish). */
@@ -518,6 +554,7 @@ export class S3ToZoho extends Construct {
       logRetention: RetentionDays;
       bucketKey: IKey | undefined;
       secretKey: IKey | undefined;
+      eventBridge: boolean;
     },
   ): S3ToZohoKind {
     const id = constructId(kind);
@@ -587,10 +624,17 @@ export class S3ToZoho extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    this.bucket.addEventNotification(EventType.OBJECT_CREATED, new OwnAccountQueueDestination(queue), {
+    const filter = {
       prefix: options.prefix,
-      ...((options.suffix ?? (isBulk ? '.zip' : undefined)) ? { suffix: options.suffix ?? '.zip' } : {}),
-    } satisfies NotificationKeyFilter);
+      suffix: options.suffix ?? (isBulk ? '.zip' : undefined),
+    };
+    if (options.eventBridge) this.routeThroughEventBridge(id, queue, filter);
+    else {
+      this.bucket.addEventNotification(EventType.OBJECT_CREATED, new OwnAccountQueueDestination(queue), {
+        prefix: filter.prefix,
+        ...(filter.suffix ? { suffix: filter.suffix } : {}),
+      } satisfies NotificationKeyFilter);
+    }
 
     this.grantAccess(role, kind, options, queue);
     return {
@@ -837,5 +881,35 @@ class OwnAccountQueueDestination implements IBucketNotificationDestination {
       type: BucketNotificationDestinationType.QUEUE,
       dependencies: [this.queue],
     };
+  }
+}
+
+/** EventBridge's wildcard pattern takes `*` as any run of characters: a literal one is `\\*`. */
+function escapeWildcard(text: string): string {
+  return text.replace(/[\\*]/g, (c) => `\\${c}`);
+}
+
+/** A queue as an EventBridge rule target, its policy naming the rule and the account. */
+class OwnAccountQueueTarget implements IRuleTarget {
+  private readonly queue: IQueue;
+
+  constructor(queue: IQueue) {
+    this.queue = queue;
+  }
+
+  bind(rule: IRule): RuleTargetConfig {
+    this.queue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: `EventBridgeSends${Names.nodeUniqueId(rule.node).slice(-8)}`,
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        resources: [this.queue.queueArn],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': rule.ruleArn },
+          StringEquals: { 'aws:SourceAccount': Stack.of(this.queue).account },
+        },
+      }),
+    );
+    return { arn: this.queue.queueArn };
   }
 }

@@ -90,6 +90,7 @@ const CONTEXT_KEYS = [
   'bucketKeyArn',
   'zohoSecretArn',
   'zohoSecretKeyArn',
+  'eventBridge',
   'zohoDc',
   'concurrencyBudget',
   'concurrencySplit',
@@ -143,6 +144,10 @@ export function stackPropsFromContext(node: Node): S3ToZohoStackProps {
       `Context logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, …), got ${logRetentionDays}`,
     );
   }
+  const eventBridge = text('eventBridge');
+  if (eventBridge !== undefined && eventBridge !== 'true' && eventBridge !== 'false') {
+    throw new Error(`Context eventBridge must be 'true' or 'false', got '${eventBridge}'`);
+  }
   const removalPolicy = text('removalPolicy');
   if (removalPolicy !== undefined && removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
     throw new Error(`Context removalPolicy must be 'retain' or 'destroy', got '${removalPolicy}'`);
@@ -173,6 +178,7 @@ export function stackPropsFromContext(node: Node): S3ToZohoStackProps {
       failureRateThreshold: number('failureRateThreshold'),
       throttleAlarmThreshold: number('throttleAlarmThreshold'),
       dashboardName: text('dashboardName'),
+      eventBridge: eventBridge === undefined ? undefined : eventBridge === 'true',
       removalPolicy:
         removalPolicy === undefined
           ? undefined

@@ -21,11 +21,16 @@ beforeAll(() => {
       zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
       s3ToZoho: { alarmEmail: 'ops@example.com' },
     },
-    // The operator's options: buckets emptied on destroy (a CDK custom resource), done objects expiring.
+    // The operator's options: buckets emptied on destroy (a CDK custom resource), done objects expiring,
+    // the queues fed by EventBridge rules.
     destroyable: {
       zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
       zohoSecretKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/abcd1234-12ab-34cd-56ef-1234567890ab',
-      s3ToZoho: { removalPolicy: RemovalPolicy.DESTROY, lifecycle: { expireDoneAfter: Duration.days(90) } },
+      s3ToZoho: {
+        removalPolicy: RemovalPolicy.DESTROY,
+        lifecycle: { expireDoneAfter: Duration.days(90) },
+        eventBridge: true,
+      },
     },
   }));
 }, 120_000);

@@ -22,10 +22,11 @@ const SECRET_KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/abcd1234-12ab-34c
 
 let fresh: Template;
 let operated: Template;
+let shared: Template;
 
 beforeAll(() => {
   ({
-    templates: { fresh, operated },
+    templates: { fresh, operated, shared },
   } = synthStacks({
     fresh: {},
     operated: {
@@ -40,6 +41,10 @@ beforeAll(() => {
           transitionDoneAfter: Duration.days(30),
         },
       },
+    },
+    shared: {
+      bucketName: 'shared-bucket',
+      s3ToZoho: { eventBridge: true },
     },
   }));
 }, 120_000);
@@ -169,5 +174,52 @@ describe('an imported secret with its own KMS key', () => {
       );
       expect(decrypt).toEqual([]);
     }
+  });
+});
+
+describe('EventBridge mode (a shared bucket whose notifications another consumer uses)', () => {
+  const rules = () =>
+    Object.values(shared.findResources('AWS::Events::Rule')).map((r) => (r as Json).Properties as Json);
+
+  it('feeds each queue by a rule with the same prefix and suffix filters, and sets no S3 notification to a queue', () => {
+    const patterns = rules().map((rule) => rule.EventPattern as Json);
+    expect(patterns).toHaveLength(3);
+    const keys = patterns.map((pattern) => {
+      expect(pattern.source).toEqual(['aws.s3']);
+      expect(pattern['detail-type']).toEqual(['Object Created']);
+      const detail = pattern.detail as { bucket: { name: unknown[] }; object: { key: unknown[] } };
+      expect(detail.bucket.name).toEqual(['shared-bucket']);
+      return detail.object.key;
+    });
+    expect(keys).toEqual([
+      [{ prefix: 'attachments/' }],
+      [{ prefix: 'photos/' }],
+      // Prefix and suffix: a wildcard on the key as the event carries it.
+      [{ wildcard: 'bulk-write/*.zip' }],
+    ]);
+    const notifications = Object.values(shared.findResources('Custom::S3BucketNotifications')).map(
+      (n) => ((n as Json).Properties as { NotificationConfiguration: Json }).NotificationConfiguration,
+    );
+    expect(notifications).toEqual([{ EventBridgeConfiguration: {} }]);
+  });
+
+  it('lets only its rule of this account send to each queue', () => {
+    const statements = Object.values(shared.findResources('AWS::SQS::QueuePolicy')).flatMap(
+      (p) => (((p as Json).Properties as Json).PolicyDocument as { Statement: Json[] }).Statement,
+    );
+    const fromEvents = statements.filter(
+      (s) => flatten((s.Principal as Json | undefined)?.Service) === 'events.amazonaws.com',
+    );
+    expect(fromEvents).toHaveLength(3);
+    for (const statement of fromEvents) {
+      const ruleArn = ((statement.Condition as Json).ArnEquals as Json)['aws:SourceArn'];
+      expect(flatten(ruleArn)).toMatch(/^<S3ToZoho\w+Rule\w+\.Arn>$/);
+      expect((statement.Condition as Json).StringEquals).toEqual({
+        'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+      });
+    }
+    expect(
+      statements.filter((s) => flatten((s.Principal as Json | undefined)?.Service) === 's3.amazonaws.com'),
+    ).toEqual([]);
   });
 });
