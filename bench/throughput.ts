@@ -100,7 +100,7 @@ const section = [
   table(rows),
   '',
   'Measured from the first PUT to the last `zoho-status=done`. The pipeline, the embedded S3, the',
-  'local queues and DynamoDB and the sandbox share one Node process, as in `npm start`; the PUTs come',
+  'local queues and DynamoDB and the sandbox share one Node process (S3 and DynamoDB on a worker thread), as in `npm start`; the PUTs come',
   'from another. The sandbox answers each API call after the latency and refuses (429) more than its',
   'concurrency limit in flight.',
 ].join('\n');
