@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { Agent, buildConnector } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { equalsCriteria, fieldEquals } from '#zoho/client.ts';
 import {
   ZohoAuthError,
   ZohoDeadlineError,
@@ -19,6 +18,7 @@ import {
   ZohoThrottledError,
 } from '#zoho/errors.ts';
 import { BodySourceError } from '#zoho/http.ts';
+import { equalsCriteria, fieldEquals } from '#zoho/paths.ts';
 import type { UploadFile } from '#zoho/types.ts';
 import {
   clientFor,

@@ -1,0 +1,162 @@
+/**
+ * One Zoho call, end to end: take a shared access token, wait for a pacing turn, send once, read
+ * the answer, and send again only when Zoho cannot have done it (retry.ts). A 401 INVALID_TOKEN
+ * replaces the token once (unless another caller already did) and sends the call once more.
+ *
+ * Streamed uploads are read once: the call owns the body from the start and disposes of it at
+ * the end. A failure after the first byte was read is thrown, never retried here; a token refused
+ * during a streamed upload is replaced and a retryable ZohoServerError (code INVALID_TOKEN) says
+ * to send the file again.
+ */
+import type { Dispatcher } from 'undici';
+import type { Log } from '../log.ts';
+import { parseAnswer } from './answers.ts';
+import type { createTokenProvider } from './auth.ts';
+import { isZohoError, ZohoAuthError, ZohoServerError } from './errors.ts';
+import { type Incoming, type Outgoing, type RequestBody, readText, send } from './http.ts';
+import type { createPacer } from './pacing.ts';
+import {
+  type CallPhase,
+  deadlineError,
+  decideRetry,
+  type RetryPolicy,
+  type Sleep,
+  sleepWithin,
+} from './retry.ts';
+import type { AccessToken, CallOptions } from './types.ts';
+
+export interface CallSpec {
+  /** For logs. */
+  name: string;
+  method: 'GET' | 'POST';
+  url: (token: AccessToken) => string;
+  headers?: Record<string, string>;
+  body?: RequestBody;
+}
+
+/** Reads an answer; `keepTurn` hands the pacing turn over (for a streamed answer). */
+export type Reader<T> = (incoming: Incoming, outgoing: Outgoing, keepTurn: () => () => void) => Promise<T>;
+
+export interface CallerParts {
+  dispatcher: Dispatcher;
+  tokens: ReturnType<typeof createTokenProvider>;
+  pacer: ReturnType<typeof createPacer>;
+  policy: RetryPolicy;
+  log: Log;
+  sleep: Sleep;
+  random: () => number;
+}
+
+export interface Caller {
+  /** The call, its answer read by `read`. */
+  execute<T>(spec: CallSpec, callOptions: CallOptions | undefined, read: Reader<T>): Promise<T>;
+  /** The call, its answer read as Zoho's JSON (errors thrown whatever their envelope). */
+  callJson(spec: CallSpec, callOptions: CallOptions | undefined): Promise<unknown>;
+}
+
+export function createCaller(parts: CallerParts): Caller {
+  const { dispatcher, tokens, pacer, policy, log, sleep, random } = parts;
+
+  async function execute<T>(
+    spec: CallSpec,
+    callOptions: CallOptions | undefined,
+    read: Reader<T>,
+  ): Promise<T> {
+    const signal = callOptions?.signal;
+    let refusedToken: AccessToken | undefined;
+    let tokenReplaced = false;
+    let lastError: unknown;
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        if (signal?.aborted) throw deadlineError(signal, lastError);
+        let phase: CallPhase = 'token';
+        let token: AccessToken | undefined;
+        try {
+          token = refusedToken ? await tokens.replace(refusedToken, signal) : await tokens.current(signal);
+          refusedToken = undefined;
+          phase = 'call';
+          return await attemptOnce(spec, token, signal, read);
+        } catch (error) {
+          lastError = error;
+          if (phase === 'call' && token && !tokenReplaced && isTokenRefused(error)) {
+            tokenReplaced = true;
+            if (!spec.body || spec.body.canResend()) {
+              refusedToken = token;
+              attempt -= 1; // a refused token is not one of the call's attempts
+              continue;
+            }
+            await tokens.replace(token, signal).catch(() => undefined);
+            throw tokenRefusedMidUpload(spec.name, error);
+          }
+          const canResend = spec.body ? spec.body.canResend() : true;
+          const decision = decideRetry(policy, { error, phase, attempt, canResend }, random);
+          if (!decision.retry) throw error;
+          log.warn('Zoho call failed; sending it again', {
+            call: spec.name,
+            attempt,
+            delayMs: decision.delayMs,
+            error: isZohoError(error) ? error.toJSON() : String(error),
+          });
+          await sleepWithin(sleep, decision.delayMs, signal, error);
+        }
+      }
+    } finally {
+      spec.body?.dispose();
+    }
+  }
+
+  async function attemptOnce<T>(
+    spec: CallSpec,
+    token: AccessToken,
+    signal: AbortSignal | undefined,
+    read: Reader<T>,
+  ): Promise<T> {
+    const url = spec.url(token);
+    const release = await pacer.acquire(signal);
+    let turnKept = false;
+    try {
+      const outgoing: Outgoing = {
+        method: spec.method,
+        url,
+        headers: { ...spec.headers, authorization: `Zoho-oauthtoken ${token.accessToken}` },
+        body: spec.body,
+        signal,
+      };
+      const incoming = await send(dispatcher, outgoing);
+      return await read(incoming, outgoing, () => {
+        turnKept = true;
+        return release;
+      });
+    } finally {
+      if (!turnKept) release();
+    }
+  }
+
+  return { execute, callJson: (spec, callOptions) => execute(spec, callOptions, readJson) };
+}
+
+export async function readJson(incoming: Incoming, outgoing: Outgoing): Promise<unknown> {
+  const text = await readText(incoming, outgoing);
+  return parseAnswer({ status: incoming.status, headers: incoming.headers, text });
+}
+
+/** 401 INVALID_TOKEN (or a bare 401): the token was refused, not the credentials. */
+function isTokenRefused(error: unknown): error is ZohoAuthError {
+  return (
+    error instanceof ZohoAuthError &&
+    error.status === 401 &&
+    (error.zohoCode === 'INVALID_TOKEN' || error.zohoCode === undefined)
+  );
+}
+
+function tokenRefusedMidUpload(call: string, error: ZohoAuthError): ZohoServerError {
+  return new ZohoServerError(
+    `${call}: Zoho refused the access token during a streamed upload; a new token is in place, send the file again`,
+    {
+      zohoCode: error.zohoCode ?? 'INVALID_TOKEN',
+      status: error.status,
+      details: error.details,
+      cause: error,
+    },
+  );
+}

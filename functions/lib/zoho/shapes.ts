@@ -1,0 +1,122 @@
+/**
+ * What Zoho's successful answers hold, read into the client's types. An answer that is not the
+ * documented shape is a ZohoProtocolError carrying the answer cut short.
+ */
+import { isObject } from '../json.ts';
+import { findFault, stringOf } from './answers.ts';
+import { ZohoProtocolError, ZohoRequestError } from './errors.ts';
+import { apiName } from './paths.ts';
+import {
+  type AttachmentInfo,
+  BULK_OPERATIONS,
+  type BulkJobCounts,
+  type BulkJobStatus,
+  type BulkWriteJob,
+  type BulkWriteJobSpec,
+} from './types.ts';
+
+export function bulkJobBody(spec: BulkWriteJobSpec): Record<string, unknown> {
+  if (!BULK_OPERATIONS.includes(spec.operation)) {
+    throw new ZohoRequestError(`Invalid bulk write operation ${JSON.stringify(spec.operation)}`);
+  }
+  if (spec.resources.length === 0) throw new ZohoRequestError('A bulk write job needs at least one resource');
+  return {
+    operation: spec.operation,
+    ...(spec.ignoreEmpty === undefined ? {} : { ignore_empty: spec.ignoreEmpty }),
+    resource: spec.resources.map((resource) => {
+      if (!resource.fileId) throw new ZohoRequestError('A bulk write resource needs the uploaded file id');
+      return {
+        type: 'data',
+        module: { api_name: apiName('module', resource.module) },
+        file_id: resource.fileId,
+        ...(resource.fileNames ? { file_names: resource.fileNames } : {}),
+        ...(resource.findBy ? { find_by: apiName('find_by field', resource.findBy) } : {}),
+        ...(resource.fieldMappings ? { field_mappings: resource.fieldMappings } : {}),
+      };
+    }),
+  };
+}
+
+export function toBulkWriteJob(id: string, json: unknown): BulkWriteJob {
+  const job = isObject(json) && Array.isArray(json.data) && isObject(json.data[0]) ? json.data[0] : json;
+  if (!isObject(job)) throw protocol('getBulkWriteJob', 'the answer is not a job', json);
+  const status = bulkStatus(job.status);
+  if (!status) throw protocol('getBulkWriteJob', `no job status in ${JSON.stringify(job.status)}`, json);
+  const resources = (Array.isArray(job.resource) ? job.resource : []).filter(isObject).map((resource) => {
+    const module = isObject(resource.module)
+      ? (stringOf(resource.module.api_name) ?? stringOf(resource.module.name) ?? '')
+      : (stringOf(resource.module) ?? '');
+    const file = isObject(resource.file) ? resource.file : {};
+    const counts: BulkJobCounts = {
+      added: count(file.added_count),
+      updated: count(file.updated_count),
+      skipped: count(file.skipped_count),
+      total: count(file.total_count),
+    };
+    return { module, status: stringOf(resource.status) ?? stringOf(file.status) ?? '', counts };
+  });
+  const downloadUrl = isObject(job.result) ? stringOf(job.result.download_url) : undefined;
+  return { id: stringOf(job.id) ?? id, status, resources, ...(downloadUrl ? { downloadUrl } : {}) };
+}
+
+/**
+ * The job's status, upper case with Zoho's two spellings of one status made one (`INPROGRESS`
+ * in the OpenAPI examples, `IN PROGRESS` in the docs). A status not known here (`SKIPPED`, or one
+ * Zoho adds later) is kept as sent: the caller decides what it means.
+ */
+function bulkStatus(value: unknown): BulkJobStatus | undefined {
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  const text = value.trim().toUpperCase().replace(/[_ ]+/g, ' ');
+  return text === 'INPROGRESS' ? 'IN PROGRESS' : text;
+}
+
+function count(value: unknown): number {
+  const number = typeof value === 'string' ? Number(value) : value;
+  return typeof number === 'number' && Number.isFinite(number) ? number : 0;
+}
+
+export function toAttachmentInfo(item: unknown): AttachmentInfo {
+  const id = isObject(item) ? stringOf(item.id) : undefined;
+  if (!isObject(item) || !id) throw protocol('listAttachments', 'an attachment without an id', item);
+  return {
+    id,
+    fileName: stringOf(item.File_Name) ?? '',
+    size: count(item.Size),
+    createdTime: stringOf(item.Created_Time) ?? '',
+  };
+}
+
+export function dataOf(json: unknown): unknown[] {
+  if (json === undefined) return [];
+  if (!isObject(json) || !Array.isArray(json.data))
+    throw protocol('list', 'no data array in the answer', json);
+  return json.data;
+}
+
+/** `data[0].details.id` of a record-API answer (an attachment, a record update). */
+export function firstDetailsId(json: unknown): string | undefined {
+  const first = isObject(json) && Array.isArray(json.data) ? json.data[0] : undefined;
+  return isObject(first) && isObject(first.details) ? stringOf(first.details.id) : undefined;
+}
+
+/** `details.{key}` of a flat answer (bulk upload, bulk job), as a string. */
+export function detailOf(json: unknown, key: string): string | undefined {
+  return isObject(json) && isObject(json.details) ? stringOf(json.details[key]) : undefined;
+}
+
+export function hasMoreRecords(json: unknown): boolean {
+  return isObject(json) && isObject(json.info) && json.info.more_records === true;
+}
+
+export function isSuccess(json: unknown): boolean {
+  if (!isObject(json)) return false;
+  if (json.status === 'success' || json.code === 'SUCCESS') return true;
+  const first = Array.isArray(json.data) ? json.data[0] : undefined;
+  return isObject(first) && (first.status === 'success' || first.code === 'SUCCESS') && !findFault(json);
+}
+
+/** The answer travels along cut short: enough to see what came back, not a page of records. */
+export function protocol(call: string, what: string, answer: unknown): ZohoProtocolError {
+  const text = answer === undefined ? undefined : JSON.stringify(answer);
+  return new ZohoProtocolError(`${call}: ${what}`, { details: text && { answer: text.slice(0, 300) } });
+}
