@@ -48,7 +48,7 @@ describe('photos', () => {
       'UNSUPPORTED_IMAGE',
     ],
     ['an image over 10 megapixels', 'photos/Contacts/{contact}.png', png(5000, 3000), 'IMAGE_TOO_LARGE'],
-    ['a module with no photos in Zoho', 'photos/Notes/{note}.png', png(10, 10), 'INVALID_MODULE'],
+    ['a module with no photos in Zoho', 'photos/Notes/{note}.png', png(10, 10), 'PHOTO_NOT_SUPPORTED'],
   ])('refuses %s and leaves the object untouched', async (_what, template, body, code) => {
     const key = template
       .replace('{contact}', h.sandbox.seed.Contacts?.[2] ?? '')
@@ -62,5 +62,17 @@ describe('photos', () => {
     const key = `photos/Leads/${h.sandbox.seed.locked?.[0] ?? ''}.png`;
     await h.deliver('photo', await h.put(key, png(50, 50)));
     expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'RECORD_LOCKED' });
+  });
+
+  it('refuses a photo for a module without photos (Tasks) before any byte goes out', async () => {
+    const taskId = h.sandbox.seed.Tasks?.[0] ?? '';
+    expect(taskId).not.toBe('');
+    const key = `photos/Tasks/${taskId}.png`;
+    const before = h.sandbox.inspect().requests.filter((r) => r.path.includes('/photo')).length;
+    expect(await h.deliver('photo', await h.put(key, png(50, 50)))).toEqual([]);
+    const tags = await h.tags(key);
+    expect(tags).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'PHOTO_NOT_SUPPORTED' });
+    expect(tags['zoho-reason']).toContain('attachments/');
+    expect(h.sandbox.inspect().requests.filter((r) => r.path.includes('/photo')).length).toBe(before);
   });
 });

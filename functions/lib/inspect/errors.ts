@@ -12,6 +12,7 @@ export type InspectionCode =
   | 'UNSUPPORTED_IMAGE'
   | 'CORRUPT_IMAGE'
   | 'IMAGE_TOO_LARGE'
+  | 'PHOTO_NOT_SUPPORTED'
   | 'NOT_A_ZIP'
   | 'CORRUPT_ZIP'
   | 'UNSUPPORTED_ZIP'
