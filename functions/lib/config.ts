@@ -68,6 +68,8 @@ export interface Config {
   bulkMaxRows: number;
   /** BULK_MAX_INFLATED_BYTES: the most bytes a bulk ZIP's CSV may inflate to; default 1073741824 (1 GiB). */
   bulkMaxInflatedBytes: number;
+  /** PUSH_RETRY_BASE_MS: back-off before an attachment or photo upload is tried again in-process (doubling, jittered); default 1000. */
+  pushRetryBaseMs: number;
   /** POWERTOOLS_METRICS_NAMESPACE (Powertools' own setting); default `s3-to-zoho`. */
   metricsNamespace: string;
 }
@@ -147,6 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
     bulkMaxFollowSeconds: read.integer('BULK_MAX_FOLLOW_SECONDS') ?? 21_600,
     bulkMaxRows: read.integer('BULK_MAX_ROWS') ?? 1_000_000,
     bulkMaxInflatedBytes: read.integer('BULK_MAX_INFLATED_BYTES') ?? 1_073_741_824,
+    pushRetryBaseMs: read.integer('PUSH_RETRY_BASE_MS') ?? 1_000,
     metricsNamespace: read.text('POWERTOOLS_METRICS_NAMESPACE') ?? 's3-to-zoho',
   };
   checkFloors(config, problems);

@@ -28,7 +28,7 @@ import {
 } from './cli.ts';
 
 const HELP = `Usage:
-  node scripts/ops/replay.ts --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --stuck | --all] [--dry-run] [--start-after <key>]
+  node scripts/ops/replay.ts --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --stuck | --all | --force] [--dry-run] [--start-after <key>]
   node scripts/ops/replay.ts --redrive --dlq-arn <arn> [--queue-arn <arn>] [--max-per-second <n>]
   node scripts/ops/replay.ts --redrive --status --dlq-arn <arn>
 
@@ -47,6 +47,8 @@ the prefix's kind (attachments/ → the attachments queue, and so on).
   --stuck-after <seconds>  default 300, the longest function timeout
   --all                    failed, unprocessed and stuck
   --start-after <key>      resume a scan after this key (each run prints its last key)
+  --force                  every object under the prefix, pushed ones included: an identical
+                           file already attached is attached again (narrow the prefix to the key)
   --dry-run                list what would be re-queued, send nothing
   --results-prefix <p>     bulk write results, never replayed (default: $RESULTS_PREFIX or ${DEFAULT_RESULTS_PREFIX})
   --concurrency <n>        tag reads at once (default ${DEFAULT_TAG_CONCURRENCY})
@@ -78,6 +80,7 @@ const OPTIONS = {
   failed: { type: 'boolean', default: false },
   unprocessed: { type: 'boolean', default: false },
   all: { type: 'boolean', default: false },
+  force: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
   stuck: { type: 'boolean', default: false },
   'stuck-after': { type: 'string' },
@@ -141,6 +144,7 @@ async function replay(values: Values): Promise<number> {
       queueUrl: queueUrl ?? '',
       select,
       dryRun,
+      force: values.force,
       resultsPrefix: values['results-prefix'] ?? process.env.RESULTS_PREFIX,
       concurrency: integerOption('--concurrency', values.concurrency, DEFAULT_TAG_CONCURRENCY),
       stuckAfterMs:

@@ -5,8 +5,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
+import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLambdaContext } from '#tools/local/event-source.ts';
+import { s3EventFor } from '#tools/ops/replay.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { resolveHosts } from '#zoho/hosts.ts';
 import type { ZohoClient } from '#zoho/types.ts';
@@ -18,7 +20,7 @@ let leadId: string;
 let zoho: ZohoClient;
 
 beforeAll(async () => {
-  h = await startHarness({ env: { ATTACHMENT_MAX_BYTES: String(64 * 1024) } });
+  h = await startHarness({ env: { ATTACHMENT_MAX_BYTES: String(64 * 1024), PUSH_RETRY_BASE_MS: '50' } });
   leadId = h.sandbox.seed.Leads?.[0] ?? '';
   zoho = createZohoClient({
     hosts: resolveHosts('us', {
@@ -160,15 +162,72 @@ describe('attachments', () => {
     expect((await h.tags(key))['zoho-id']).toBe(landed[0]?.id);
   });
 
-  it('pushes the same file again when it is dropped again (a new write, not a redelivery)', async () => {
+  it('makes one attachment of the same bytes put again under the same key: the re-drop is skipped', async () => {
     const key = `attachments/Leads/${leadId}/weekly report.txt`;
     await h.deliver('attachment', await h.put(key, 'same bytes'));
-    const first = (await h.tags(key))['zoho-id'];
-    await h.deliver('attachment', await h.put(key, 'same bytes'));
-    const second = (await h.tags(key))['zoho-id'];
-    expect(second).not.toBe(first);
+    const first = await h.tags(key);
+    expect(first['zoho-status']).toBe('done');
+    expect(await h.deliver('attachment', await h.put(key, 'same bytes'))).toEqual([]);
+    expect(await h.tags(key)).toMatchObject({
+      'zoho-status': 'skipped',
+      'zoho-error': 'ALREADY_PUSHED',
+      'zoho-id': first['zoho-id'],
+    });
     const landed = (await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'weekly report.txt');
-    expect(landed.map((a) => a.id).sort()).toEqual([first, second].sort());
+    expect(landed.map((a) => a.id)).toEqual([first['zoho-id']]);
+  });
+
+  it('makes one attachment of two identical PUTs delivered at once', async () => {
+    const key = `attachments/Leads/${leadId}/twice at once.txt`;
+    const a = await h.put(key, 'put twice by an uploader that retried');
+    const b = await h.put(key, 'put twice by an uploader that retried');
+    const settle = async (event: S3Event) => {
+      for (let round = 0; round < 20 && (await h.deliver('attachment', event)).length > 0; round += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    await Promise.all([settle(a), settle(b)]);
+    const landed = (await attachmentsOf('Leads', leadId)).filter((x) => x.fileName === 'twice at once.txt');
+    expect(landed).toHaveLength(1);
+    expect((await h.tags(key))['zoho-id']).toBe(landed[0]?.id);
+  });
+
+  it('pushes a second copy when asked (zoho-push: again, replay --force), and new bytes as a new push', async () => {
+    const key = `attachments/Leads/${leadId}/on purpose.txt`;
+    const event = await h.put(key, 'version one');
+    await h.deliver('attachment', event);
+    await h.deliver('attachment', await h.put(key, 'version one', { 'zoho-push': 'again' }));
+    expect((await h.tags(key))['zoho-status']).toBe('done');
+    const forced = s3EventFor(
+      h.bucket,
+      { key, size: 11, eTag: event.Records[0]?.s3.object.eTag ?? '', versionId: undefined },
+      {
+        region: 'us-east-1',
+        eventTime: new Date(),
+        sequencer: 'FF00000000000001',
+        configurationId: 's3-to-zoho-replay-force',
+      },
+    );
+    expect(await h.deliver('attachment', forced)).toEqual([]);
+    expect(await h.deliver('attachment', forced)).toEqual([]); // the same forced event again: no 4th copy
+    await h.deliver('attachment', await h.put(key, 'version two'));
+    const landed = (await attachmentsOf('Leads', leadId)).filter((x) => x.fileName === 'on purpose.txt');
+    expect(landed).toHaveLength(4);
+    expect(new Set(landed.map((x) => x.id)).size).toBe(4);
+  });
+
+  it('never adopts an attachment of the same name and size that holds other bytes', async () => {
+    const key = `attachments/Leads/${leadId}/same size.txt`;
+    await h.deliver('attachment', await h.put(key, 'old bytes, 24 of them...'));
+    const old = (await h.tags(key))['zoho-id'];
+    const fresh = Buffer.from('new bytes, 24 of them!!!');
+    const event = await h.put(key, fresh);
+    h.sandbox.faults.set({ resetDuringUpload: 1 });
+    for (let round = 0; round < 3 && (await h.deliver('attachment', event)).length > 0; round += 1);
+    const tags = await h.tags(key);
+    expect(tags['zoho-status']).toBe('done');
+    expect(tags['zoho-id']).not.toBe(old);
+    expect(h.sandbox.inspect().attachments.find((a) => a.id === tags['zoho-id'])?.sha256).toBe(sha256(fresh));
   });
 
   it('pushes a copy of a pushed object: the tags it inherits are not its own', async () => {
@@ -192,10 +251,8 @@ describe('attachments', () => {
     const key = `attachments/Leads/${leadId}/lost-answer.txt`;
     const event = await h.put(key, 'the answer to this upload never arrives');
     h.sandbox.faults.set({ dropResponseAfterUpload: 1 });
-    const failed = await h.deliver('attachment', event);
-    expect(failed).toHaveLength(1);
-    expect((await h.tags(key))['zoho-status']).toBe('pushing');
-
+    // The retry in the same delivery looks first, finds the upload holding these bytes, adopts it.
+    expect(await h.deliver('attachment', event)).toEqual([]);
     expect(await h.deliver('attachment', event)).toEqual([]);
     const landed = (await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'lost-answer.txt');
     expect(landed).toHaveLength(1);
@@ -229,26 +286,89 @@ describe('attachments', () => {
     expect((await h.tags(key))['zoho-status']).toBe('done');
   });
 
-  it('retries what Zoho could not do, says why on the object meanwhile, then lands it', async () => {
+  it('retries a 429 or 5xx upload in-process, re-reading the object, and lands it in one delivery', async () => {
     const key = `attachments/Leads/${leadId}/busy.txt`;
     const event = await h.put(key, 'zoho was busy');
     h.sandbox.faults.set({
+      failNext: [
+        { status: 429, code: 'TOO_MANY_REQUESTS', times: 1, path: '/Attachments' },
+        { status: 500, code: 'INTERNAL_ERROR', times: 1, path: '/Attachments' },
+      ],
+    });
+    expect(await h.deliver('attachment', event)).toEqual([]);
+    expect((await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'busy.txt')).toHaveLength(1);
+    const tags = await h.tags(key);
+    expect(tags['zoho-status']).toBe('done');
+    expect(tags['zoho-error']).toBeUndefined();
+  });
+
+  it('says `retrying` and when while it waits, then hands over to the queue once the attempts run out', async () => {
+    const key = `attachments/Leads/${leadId}/very busy.txt`;
+    const event = await h.put(key, 'zoho was very busy');
+    h.sandbox.faults.set({
       failNext: [{ status: 429, code: 'TOO_MANY_REQUESTS', times: 10, path: '/Attachments' }],
     });
+    const seen: Array<Record<string, string>> = [];
     try {
-      expect(await h.deliver('attachment', event)).toHaveLength(1);
+      const delivery = h.deliver('attachment', event);
+      let done = false;
+      void delivery.finally(() => {
+        done = true;
+      });
+      while (!done) {
+        seen.push(await h.tags(key));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(await delivery).toHaveLength(1);
     } finally {
       h.sandbox.faults.reset();
     }
-    // The upload had begun: still `pushing` (the retry looks first), with the reason.
-    const meanwhile = await h.tags(key);
-    expect(meanwhile).toMatchObject({ 'zoho-status': 'pushing', 'zoho-error': 'TOO_MANY_REQUESTS' });
-    expect(meanwhile['zoho-attempt']).toBeDefined();
+    const waiting = seen.find((tags) => tags['zoho-retry-at']);
+    expect(waiting).toMatchObject({ 'zoho-status': 'retrying', 'zoho-error': 'TOO_MANY_REQUESTS' });
+    expect(Date.parse(waiting?.['zoho-retry-at'] ?? '')).toBeGreaterThan(
+      Date.parse(waiting?.['zoho-at'] ?? ''),
+    );
+    const handedOver = await h.tags(key);
+    expect(handedOver).toMatchObject({ 'zoho-status': 'retrying', 'zoho-error': 'TOO_MANY_REQUESTS' });
+    expect(handedOver['zoho-attempt']).toBeDefined();
 
     expect(await h.deliver('attachment', event)).toEqual([]);
-    expect((await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'busy.txt')).toHaveLength(1);
+    expect((await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === 'very busy.txt')).toHaveLength(
+      1,
+    );
     expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'done' });
-    expect((await h.tags(key))['zoho-error']).toBeUndefined();
+  });
+
+  it('never lets a retry note overwrite a `done` another delivery wrote meanwhile', async () => {
+    const key = `attachments/Leads/${leadId}/raced.txt`;
+    const event = await h.put(key, 'two deliveries race');
+    h.sandbox.faults.set({
+      failNext: [{ status: 500, code: 'INTERNAL_ERROR', times: 10, path: '/Attachments' }],
+    });
+    try {
+      const delivery = h.deliver('attachment', event);
+      // The other delivery records its outcome while this one is between attempts.
+      for (let i = 0; i < 200 && (await h.tags(key))['zoho-status'] !== 'retrying'; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await h.s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: h.bucket,
+          Key: key,
+          Tagging: {
+            TagSet: [
+              { Key: 'zoho-status', Value: 'done' },
+              { Key: 'zoho-id', Value: '1234' },
+              { Key: 'zoho-at', Value: new Date(Date.now() + 1_000).toISOString() },
+            ],
+          },
+        }),
+      );
+      await delivery;
+    } finally {
+      h.sandbox.faults.reset();
+    }
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-id': '1234' });
   });
 
   it('marks an object `retrying` with the reason when Zoho fails before any upload', async () => {

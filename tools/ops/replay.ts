@@ -11,7 +11,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { encodeS3EventKey, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
+import { encodeS3EventKey, FORCED_REPLAY_ID, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
 import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
 
 /** SQS: at most 10 entries per SendMessageBatch. */
@@ -28,7 +28,7 @@ export interface ReplayTarget {
   eTag: string;
   versionId: string | undefined;
   /** Why it was selected: failed (or retrying), never processed, or stuck in `pushing`. */
-  reason: Exclude<ReplaySelection, 'all'>;
+  reason: Exclude<ReplaySelection, 'all'> | 'forced';
   /** The failure's code (`zoho-error`), for failed objects. */
   error: string | undefined;
 }
@@ -62,6 +62,8 @@ export interface ReplayOptions {
   select?: ReplaySelection | undefined;
   /** Select and report, send nothing. */
   dryRun?: boolean | undefined;
+  /** Push every object under the prefix again, `done` ones included (a second copy on purpose). */
+  force?: boolean | undefined;
   /** The bucket's region, carried in the event (`awsRegion`); default the S3 client's. */
   region?: string | undefined;
   resultsPrefix?: string | undefined;
@@ -95,7 +97,12 @@ export async function replayObjects(options: ReplayOptions): Promise<ReplayResul
         Entries: entries.map((target, index) => ({
           Id: String(index),
           MessageBody: JSON.stringify(
-            s3EventFor(bucket, target, { region, eventTime: now(), sequencer: nextSequencer() }),
+            s3EventFor(bucket, target, {
+              region,
+              eventTime: now(),
+              sequencer: nextSequencer(),
+              ...(options.force ? { configurationId: FORCED_REPLAY_ID } : {}),
+            }),
           ),
         })),
       }),
@@ -119,7 +126,7 @@ export async function replayObjects(options: ReplayOptions): Promise<ReplayResul
   for await (const object of scanObjects(options)) {
     result.scanned++;
     result.lastKey = object.key;
-    const target = replayTarget(object, select, stuckBefore());
+    const target = options.force ? forcedTarget(object) : replayTarget(object, select, stuckBefore());
     if (!target) continue;
     result.selected.push(target);
     options.onSelected?.(target);
@@ -154,12 +161,19 @@ export function replayTarget(
   };
 }
 
+/** `--force`: every object, whatever its status. */
+function forcedTarget(object: ScannedObject): ReplayTarget {
+  const { key, size, eTag, versionId } = object;
+  return { key, size, eTag, versionId, reason: 'forced', error: object.tags['zoho-error'] };
+}
+
 /** The event S3 sends a queue when an object is created: version 2.1, one record, the key URL-encoded. */
-function s3EventFor(
+export function s3EventFor(
   bucket: string,
   object: Pick<ReplayTarget, 'key' | 'size' | 'eTag' | 'versionId'>,
-  at: { region: string; eventTime: Date; sequencer: string },
+  at: { region: string; eventTime: Date; sequencer: string; configurationId?: string },
 ): S3Event {
+  const configurationId = at.configurationId ?? REPLAY_CONFIGURATION_ID;
   const record: S3EventRecord = {
     eventVersion: '2.1',
     eventSource: 'aws:s3',
@@ -171,7 +185,7 @@ function s3EventFor(
     responseElements: { 'x-amz-request-id': REPLAY_CONFIGURATION_ID, 'x-amz-id-2': REPLAY_CONFIGURATION_ID },
     s3: {
       s3SchemaVersion: '1.0',
-      configurationId: REPLAY_CONFIGURATION_ID,
+      configurationId,
       bucket: {
         name: bucket,
         ownerIdentity: { principalId: REPLAY_CONFIGURATION_ID },

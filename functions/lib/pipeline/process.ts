@@ -55,14 +55,19 @@ export async function processObject(
       const request = { object, write, replay: event.replay === true, route, signal };
       return await startBulkImport(deps, importStore(deps), request);
     }
-    return await deps.once(write, async () => {
+    // Attachments: the same bytes under the same key to the same record are one push (contentId).
+    const push = route.kind === 'attachment' && !event.forced ? contentId(object, event, route) : write;
+    let ran = false;
+    const outcome = await deps.once(push, async () => {
+      ran = true;
       const previous = await readOwnTags(deps, object);
-      if (previous['zoho-status'] === 'done') {
+      if (previous['zoho-status'] === 'done' && !event.forced) {
         deps.log.info('Already pushed (zoho-status=done); not pushing again');
         return { status: 'done', ...(previous['zoho-id'] ? { zohoId: previous['zoho-id'] } : {}) };
       }
       return await record(deps, object, await pushFile(deps, object, route, previous, signal));
     });
+    return ran ? outcome : await answerRepeat(deps, object, outcome);
   } catch (error) {
     if (isRetryable(error)) {
       if (!(error instanceof IdempotencyAlreadyInProgressError)) await noteRetry(deps, object, error);
@@ -74,30 +79,57 @@ export async function processObject(
 }
 
 /**
- * Writes why a push will be retried on the object, so one that ends in the dead-letter queue says
- * why. An attempt that may have reached Zoho stays `pushing` with its time: the retry looks first.
+ * The ledger already holds this write's outcome. A redelivery of the same event finds it on the
+ * object already; an identical re-put (a new object with no tags of ours) is told it was pushed.
  */
-async function noteRetry(deps: PipelineDeps, object: StoredObject, error: unknown): Promise<void> {
+async function answerRepeat(deps: PipelineDeps, object: StoredObject, stored: Outcome): Promise<Outcome> {
+  const own = await readOwnTags(deps, object);
+  if (stored.status !== 'done' || !stored.zohoId || own['zoho-id'] === stored.zohoId) return stored;
+  return record(deps, object, {
+    status: 'skipped',
+    code: 'ALREADY_PUSHED',
+    zohoId: stored.zohoId,
+    reason: `These bytes under this key are already attachment ${stored.zohoId} of the record; set metadata ${METADATA_PUSH}=again (or replay --force) for a second copy.`,
+  });
+}
+
+/**
+ * Writes why a push will be retried on the object, so one that ends in the dead-letter queue says
+ * why. An attempt that may have reached Zoho keeps its time (`zoho-attempt`): the retry looks first.
+ */
+async function noteRetry(
+  deps: PipelineDeps,
+  object: StoredObject,
+  error: unknown,
+  retryAt?: Date,
+): Promise<void> {
   const { code, reason } = failedOutcome(error);
   try {
     const previous = await readOwnTags(deps, object);
-    const attempt = previous['zoho-status'] === 'pushing' ? previous['zoho-attempt'] : undefined;
+    const attempt = previous['zoho-attempt'];
     await writeOutcome(
       deps.s3,
       object.bucket,
       object.key,
       object.versionId,
       {
-        ...(attempt ? { 'zoho-status': 'pushing', 'zoho-attempt': attempt } : { 'zoho-status': 'retrying' }),
+        'zoho-status': 'retrying',
+        ...(attempt ? { 'zoho-attempt': attempt } : {}),
+        ...(retryAt ? { 'zoho-retry-at': retryAt.toISOString() } : {}),
         'zoho-at': deps.now().toISOString(),
         ...(code ? { 'zoho-error': code } : {}),
         ...(reason ? { 'zoho-reason': reason } : {}),
       },
-      writing(deps),
+      { ...writing(deps), unless: (tags) => isOwnDone(tags, object) },
     );
   } catch (tagError) {
     deps.log.warn('Could not write the retry reason on the object', { error: tagError });
   }
+}
+
+/** A `done` written for this object (not one inherited by a copy): nothing may overwrite it but a new outcome. */
+function isOwnDone(tags: Record<string, string>, object: StoredObject): boolean {
+  return tags['zoho-status'] === 'done' && !inherited(tags, object);
 }
 
 async function pushFile(
@@ -108,25 +140,39 @@ async function pushFile(
   signal: AbortSignal,
 ): Promise<Outcome> {
   const target = await resolveTarget(deps, route, signal);
-  const attemptAt = previous['zoho-status'] === 'pushing' ? parseDate(previous['zoho-attempt']) : undefined;
+  const earlierAttemptAt = previous['zoho-attempt'] ? parseDate(previous['zoho-attempt']) : undefined;
+  let attemptAt = earlierAttemptAt;
   const push = {
     object,
     target,
     fileName: route.fileName,
-    earlierAttemptAt: attemptAt,
+    earlierAttemptAt,
     signal,
-    beforeUpload: () =>
-      writeOutcome(
-        deps.s3,
-        object.bucket,
-        object.key,
-        object.versionId,
-        { 'zoho-status': 'pushing', 'zoho-attempt': (attemptAt ?? deps.now()).toISOString() },
-        writing(deps),
-      ),
+    async beforeUpload() {
+      attemptAt ??= deps.now();
+      const pushing = { 'zoho-status': 'pushing', 'zoho-attempt': attemptAt.toISOString() };
+      const written = await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, pushing, {
+        ...writing(deps),
+        // A `done` other than the one there was when this push began (`replay --force` pushes over that one).
+        unless: (tags) => isOwnDone(tags, object) && tags['zoho-at'] !== previous['zoho-at'],
+      });
+      if (!written) throw new PipelineError(SETTLED, 'another delivery recorded this object done');
+      return attemptAt;
+    },
+    beforeRetry: (error: unknown, retryAt: Date) => noteRetry(deps, object, error, retryAt),
   };
-  return route.kind === 'photo' ? pushPhoto(deps, push) : pushAttachment(deps, push);
+  try {
+    return await (route.kind === 'photo' ? pushPhoto(deps, push) : pushAttachment(deps, push));
+  } catch (error) {
+    if (!(error instanceof PipelineError && error.code === SETTLED)) throw error;
+    deps.log.info('Another delivery pushed this object meanwhile; not pushing again');
+    const own = await readOwnTags(deps, object);
+    return { status: 'done', ...(own['zoho-id'] ? { zohoId: own['zoho-id'] } : {}) };
+  }
 }
+
+/** Thrown (never retried) when the object turns out `done` by another delivery before an upload. */
+const SETTLED = 'SETTLED_ELSEWHERE';
 
 /** A record named by a field's value: exactly one exact match, never a guess. */
 async function resolveTarget(
@@ -156,13 +202,30 @@ async function resolveTarget(
 
 /**
  * What makes one push: the version, or in an unversioned bucket the bytes (eTag) and the PUT
- * (sequencer: the same in every delivery of one event, new with each write). The same file dropped
- * again is a new push; the same event delivered again is not.
+ * (sequencer: the same in every delivery of one event, new with each write). The same event
+ * delivered again is not a new push.
  */
 export function writeId(object: StoredObject, event: ObjectEvent): string {
   const at = `${object.bucket}/${object.key}`;
   if (object.versionId) return `${at}#${object.versionId}`;
   return [at, bareETag(object.eTag), event.sequencer].filter(Boolean).join('#');
+}
+
+/** Metadata asking for a second copy of bytes already pushed: `x-amz-meta-zoho-push: again`. */
+export const METADATA_PUSH = 'zoho-push';
+
+/**
+ * What makes one attachment: the same bytes (eTag) under the same key to the same record are one
+ * attachment, however often they are put. Metadata `zoho-push: again` makes the write a push of
+ * its own (see `writeId`).
+ */
+export function contentId(object: StoredObject, event: ObjectEvent, route: FileRouteMatch): string {
+  if (object.metadata[METADATA_PUSH]?.trim().toLowerCase() === 'again') return writeId(object, event);
+  const record =
+    'recordId' in route.target
+      ? route.target.recordId
+      : `by/${route.target.lookup.field}/${route.target.lookup.value}`;
+  return `${object.bucket}/${object.key}#${bareETag(object.eTag)}#${route.module}/${record}`;
 }
 
 /**
@@ -172,9 +235,12 @@ export function writeId(object: StoredObject, event: ObjectEvent): string {
 async function readOwnTags(deps: PipelineDeps, object: StoredObject): Promise<Record<string, string>> {
   const tags = await readTags(deps.s3, object.bucket, object.key, object.versionId);
   const map = Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
-  const writtenAt = parseDate(map['zoho-at'] ?? map['zoho-attempt']);
-  const inherited = writtenAt && object.lastModified && writtenAt < object.lastModified;
-  return inherited ? {} : map;
+  return inherited(map, object) ? {} : map;
+}
+
+function inherited(tags: Record<string, string>, object: StoredObject): boolean {
+  const writtenAt = parseDate(tags['zoho-at'] ?? tags['zoho-attempt']);
+  return Boolean(writtenAt && object.lastModified && writtenAt < object.lastModified);
 }
 
 function parseDate(value: string | undefined): Date | undefined {

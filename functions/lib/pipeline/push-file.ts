@@ -1,15 +1,24 @@
 /**
- * Attachments and photos: check the object, then stream it from S3 to the record. An attachment
- * whose earlier upload may have landed (the connection was lost, the Lambda died) is looked for
- * on the record first, so a retry never makes a second copy.
+ * Attachments and photos: check the object, then stream it from S3 to the record.
+ *
+ * A failure Zoho may get over (429, 5xx, a connection lost) is retried here, with back-off and
+ * within the deadline: the object is re-opened from S3 for each attempt. An upload whose outcome
+ * is unknown (the connection was lost after bytes went out, or an earlier Lambda died) is looked
+ * for on the record first, and adopted only when it provably holds this object's bytes: same
+ * name, same size, created since the attempt, and the same SHA-256 once downloaded.
  */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { checkAttachment } from '#lib/inspect/attachment.ts';
 import { inspectImage } from '#lib/inspect/image.ts';
+import { checkPhotoModule } from '#lib/inspect/photo-module.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { openObject, type StoredObject } from '#lib/s3/object.ts';
+import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
+import { backoffDelay, type RetryPolicy, realSleep } from '#zoho/retry.ts';
 import type { AttachmentInfo, RecordRef } from '#zoho/types.ts';
 import type { PipelineDeps } from './deps.ts';
-import type { Outcome } from './outcome.ts';
+import { isRetryable, type Outcome } from './outcome.ts';
 
 export interface FilePush {
   object: StoredObject;
@@ -17,65 +26,121 @@ export interface FilePush {
   fileName: string;
   /** Set when an earlier attempt began at this time and may have landed. */
   earlierAttemptAt: Date | undefined;
-  /** Called once the checks pass, just before the first byte goes out. */
-  beforeUpload: () => Promise<void>;
+  /** Called once the checks pass, just before each upload; gives the time of the first attempt. */
+  beforeUpload: () => Promise<Date>;
+  /** Called before waiting to try again: says `retrying` on the object, with when. */
+  beforeRetry: (error: unknown, retryAt: Date) => Promise<void>;
   signal: AbortSignal;
 }
 
 /** Zoho's Created_Time has whole seconds and its clock is not ours. */
 const CLOCK_SLACK_MS = 60_000;
+/** Attempts of one upload within one delivery; after them the queue takes over. */
+const PUSH_ATTEMPTS = 4;
 
 export async function pushAttachment(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
   const { object, target, fileName, signal } = push;
   checkAttachment({ fileName, size: object.size, maxBytes: deps.config.attachmentMaxBytes });
 
-  if (push.earlierAttemptAt) {
-    const landed = findLanded(
-      await deps.zoho.listAttachments(target, { signal }),
-      fileName,
-      object.size,
-      push.earlierAttemptAt,
-    );
-    if (landed) {
-      deps.log.info('An earlier attempt had landed; not pushing again', { attachmentId: landed.id });
-      return { status: 'done', zohoId: landed.id };
+  return withRetries(deps, push, async (mayHaveLandedSince) => {
+    if (mayHaveLandedSince) {
+      const landed = await findLanded(deps, push, mayHaveLandedSince);
+      if (landed) {
+        deps.log.info('An earlier attempt had landed with these bytes; not pushing again', {
+          attachmentId: landed.id,
+        });
+        return { status: 'done', zohoId: landed.id };
+      }
     }
-  }
-
-  await push.beforeUpload();
-  const body = await openObject(deps.s3, object, signal);
-  const { id } = await deps.zoho.uploadAttachment(
-    target,
-    { body, fileName, size: object.size, ...(object.contentType ? { contentType: object.contentType } : {}) },
-    { signal },
-  );
-  return { status: 'done', zohoId: id };
+    await push.beforeUpload();
+    const body = await openObject(deps.s3, object, signal);
+    const contentType = object.contentType ? { contentType: object.contentType } : {};
+    const { id } = await deps.zoho.uploadAttachment(
+      target,
+      { body, fileName, size: object.size, ...contentType },
+      { signal },
+    );
+    return { status: 'done', zohoId: id };
+  });
 }
 
 export async function pushPhoto(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
   const { object, target, fileName, signal } = push;
+  checkPhotoModule(target.module);
   const image = await inspectImage(
     s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId),
   );
   // A photo replaces the record's current one: pushing it again is harmless, no look-up needed.
-  await push.beforeUpload();
-  const body = await openObject(deps.s3, object, signal);
-  await deps.zoho.uploadPhoto(
-    target,
-    { body, fileName, size: object.size, contentType: image.contentType },
-    { signal, restrictTriggers: deps.config.photoRestrictTriggers },
-  );
-  return { status: 'done', tags: { 'zoho-photo': `${image.format} ${image.width}x${image.height}` } };
+  return withRetries(deps, push, async () => {
+    await push.beforeUpload();
+    const body = await openObject(deps.s3, object, signal);
+    await deps.zoho.uploadPhoto(
+      target,
+      { body, fileName, size: object.size, contentType: image.contentType },
+      { signal, restrictTriggers: deps.config.photoRestrictTriggers },
+    );
+    return { status: 'done', tags: { 'zoho-photo': `${image.format} ${image.width}x${image.height}` } };
+  });
 }
 
-function findLanded(
-  attachments: AttachmentInfo[],
-  fileName: string,
-  size: number,
-  attemptAt: Date,
-): AttachmentInfo | undefined {
-  const since = attemptAt.getTime() - CLOCK_SLACK_MS;
-  return attachments.find(
-    (a) => a.fileName === fileName && a.size === size && Date.parse(a.createdTime) >= since,
+/**
+ * Runs `attempt` until it succeeds, fails for good, or the attempts or the deadline run out (then
+ * the last failure is thrown and the queue retries). `attempt` is told since when an earlier
+ * upload may have landed.
+ */
+async function withRetries(
+  deps: PipelineDeps,
+  push: FilePush,
+  attempt: (mayHaveLandedSince: Date | undefined) => Promise<Outcome>,
+): Promise<Outcome> {
+  const policy: RetryPolicy = {
+    maxAttempts: PUSH_ATTEMPTS,
+    baseDelayMs: deps.config.pushRetryBaseMs,
+    maxDelayMs: deps.config.pushRetryBaseMs * 8,
+    throttleDelayMs: 0,
+  };
+  let mayHaveLandedSince = push.earlierAttemptAt;
+  for (let n = 1; ; n += 1) {
+    const startedAt = deps.now();
+    try {
+      return await attempt(mayHaveLandedSince);
+    } catch (error) {
+      if (!isRetryable(error) || n >= PUSH_ATTEMPTS || push.signal.aborted) throw error;
+      if (error instanceof ZohoOutcomeUnknownError) mayHaveLandedSince ??= startedAt;
+      // At least a tenth of the ceiling: a retry right away would meet the same 429.
+      const delayMs = Math.max(backoffDelay(policy, n), policy.baseDelayMs / 10);
+      deps.countRetry(error);
+      deps.log.warn('Push failed; trying again', { attempt: n, delayMs, error });
+      await push.beforeRetry(error, new Date(deps.now().getTime() + delayMs));
+      await realSleep(delayMs, push.signal).catch(() => {
+        throw error; // the deadline came first: the queue retries, with this reason on the object
+      });
+    }
+  }
+}
+
+/** An attachment on the record that holds exactly this object's bytes, made since `since`. */
+async function findLanded(
+  deps: PipelineDeps,
+  push: FilePush,
+  since: Date,
+): Promise<AttachmentInfo | undefined> {
+  const { object, target, fileName, signal } = push;
+  const from = since.getTime() - CLOCK_SLACK_MS;
+  const candidates = (await deps.zoho.listAttachments(target, { signal })).filter(
+    (a) => a.fileName === fileName && a.size === object.size && Date.parse(a.createdTime) >= from,
   );
+  if (candidates.length === 0) return undefined;
+  const ours = await sha256Of(await openObject(deps.s3, object, signal));
+  for (const candidate of candidates) {
+    const theirs = await sha256Of(await deps.zoho.downloadAttachment(target, candidate.id, { signal }));
+    if (theirs === ours) return candidate;
+  }
+  return undefined;
+}
+
+async function sha256Of(stream: Readable): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -24,10 +24,14 @@ export interface ObjectEvent {
   messageId?: string;
   /** Sent by `npm run replay` (configuration id REPLAY_CONFIGURATION_ID): a failed import may start again. */
   replay?: true;
+  /** Sent by `replay --force`: push again even what was pushed. */
+  forced?: boolean;
 }
 
 /** Carried as the event's configuration id, so a replayed event can be told from S3's own. */
 export const REPLAY_CONFIGURATION_ID = 's3-to-zoho-replay';
+/** The configuration id `replay --force` gives its events: a person asked for another push. */
+export const FORCED_REPLAY_ID = 's3-to-zoho-replay-force';
 
 export const FOLLOW_UP_KIND = 's3-to-zoho/follow-up';
 
@@ -188,6 +192,7 @@ function readRecord(record: unknown, index: number): ObjectEvent | string {
     eventName: eventName.replace(/^s3:/, ''),
     eventTime: typeof eventTime === 'string' ? eventTime : '',
     ...(s3?.configurationId === REPLAY_CONFIGURATION_ID ? { replay: true as const } : {}),
+    ...(s3?.configurationId === FORCED_REPLAY_ID ? { forced: true } : {}),
   };
 }
 

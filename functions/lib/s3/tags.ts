@@ -27,6 +27,7 @@ const TAG_CHARACTER = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]$/u;
 const OUTCOME_TAG_PRIORITY: readonly string[] = [
   'zoho-status',
   'zoho-attempt',
+  'zoho-retry-at',
   'zoho-id',
   'zoho-error',
   'zoho-reason',
@@ -117,11 +118,14 @@ export interface OutcomeWriting {
   log: Log;
   /** Called with the tags dropped (e.g. to count them). */
   onDropped?: ((dropped: string[]) => void) | undefined;
+  /** Leave the tags as they are when this holds for them (e.g. never overwrite a `done`). */
+  unless?: ((tags: Record<string, string>) => boolean) | undefined;
 }
 
 /**
- * Reads the tags, merges the outcome, writes them back. S3 has no conditional tagging, so a tag a
- * user changes between the read and the write is lost: the window is one round trip.
+ * Reads the tags, merges the outcome, writes them back; false when `unless` held and nothing was
+ * written. S3 has no conditional tagging, so a tag a user changes between the read and the write
+ * is lost: the window is one round trip.
  */
 export async function writeOutcome(
   s3: S3Client,
@@ -130,8 +134,9 @@ export async function writeOutcome(
   versionId: string | undefined,
   outcome: Record<string, string>,
   writing: OutcomeWriting,
-): Promise<void> {
+): Promise<boolean> {
   const existing = await readTags(s3, bucket, key, versionId);
+  if (writing.unless?.(Object.fromEntries(existing.map((t) => [t.Key ?? '', t.Value ?? ''])))) return false;
   const { tags, dropped } = planOutcomeTags(existing, outcome);
   if (dropped.length > 0) {
     const userTags = tags.length - (Object.keys(outcome).length - dropped.length);
@@ -141,7 +146,7 @@ export async function writeOutcome(
     );
     writing.onDropped?.(dropped);
   }
-  if (sameTags(tags, existing)) return;
+  if (sameTags(tags, existing)) return true;
   await s3.send(
     new PutObjectTaggingCommand({
       Bucket: bucket,
@@ -150,4 +155,5 @@ export async function writeOutcome(
       Tagging: { TagSet: tags },
     }),
   );
+  return true;
 }

@@ -17,7 +17,7 @@ import { isObject } from '../json.ts';
 import { type Log, silentLog } from '../log.ts';
 import { stringOf } from './answers.ts';
 import { createTokenProvider } from './auth.ts';
-import { type Caller, createCaller, readJson } from './call.ts';
+import { type Caller, createCaller, type Reader, readJson } from './call.ts';
 import { ZohoRequestError } from './errors.ts';
 import { combinePacers } from './fleet-slots.ts';
 import type { ZohoHosts } from './hosts.ts';
@@ -182,6 +182,12 @@ function recordFileCalls({ caller, api }: ClientParts) {
       return found;
     },
 
+    async downloadAttachment(target, attachmentId, callOptions) {
+      const path = `${recordPath(target)}/Attachments/${segment(digits('attachment id', attachmentId))}`;
+      const name = 'downloadAttachment';
+      return caller.execute({ name, method: 'GET', url: (t) => api(t, path) }, callOptions, streamed(name));
+    },
+
     async uploadPhoto(target, file, callOptions) {
       const path = ownUpload(file, () => recordPath(target));
       const query = callOptions?.restrictTriggers ? { restrict_triggers: 'workflow' } : undefined;
@@ -273,15 +279,7 @@ function bulkWriteCalls({ caller, hosts, version, api }: ClientParts) {
       return caller.execute(
         { name, method: 'GET', url: (t) => trustedDownloadUrl(name, downloadUrl, t, hosts) },
         callOptions,
-        async (incoming, outgoing, keepTurn) => {
-          if (incoming.status === 200) {
-            const release = keepTurn();
-            incoming.body.once('close', release);
-            return incoming.body as Readable;
-          }
-          await readJson(incoming, outgoing);
-          throw protocol(name, `answer ${incoming.status} instead of the file`, undefined);
-        },
+        streamed(name),
       );
     },
   } satisfies Partial<ZohoClient>;
@@ -316,6 +314,19 @@ function searchCalls({ caller, api }: ClientParts) {
       return records.filter((record) => fieldEquals(record[field], query.value, field === 'Email'));
     },
   } satisfies Partial<ZohoClient>;
+}
+
+/** Reads a 200 answer as the file, streamed (the pacing turn is held until it is read); any other answer is an error. */
+function streamed(name: string): Reader<Readable> {
+  return async (incoming, outgoing, keepTurn) => {
+    if (incoming.status === 200) {
+      const release = keepTurn();
+      incoming.body.once('close', release);
+      return incoming.body as Readable;
+    }
+    await readJson(incoming, outgoing);
+    throw protocol(name, `answer ${incoming.status} instead of the file`, undefined);
+  };
 }
 
 /** Validation failures happen before the upload owns the stream: free it, the caller handed it over. */

@@ -73,7 +73,11 @@ export function decideRetry(
 }
 
 /** Exponential back-off with full jitter: a random wait in [0, min(max, base * 2^(attempt-1))). */
-function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.floor(random() * ceiling);
 }

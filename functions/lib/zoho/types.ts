@@ -140,6 +140,8 @@ export interface ZohoRecord {
 export interface ZohoClient {
   uploadAttachment(target: RecordRef, file: UploadFile, options?: CallOptions): Promise<{ id: string }>;
   listAttachments(target: RecordRef, options?: CallOptions): Promise<AttachmentInfo[]>;
+  /** A file attachment's bytes, streamed (`GET …/Attachments/{id}`). */
+  downloadAttachment(target: RecordRef, attachmentId: string, options?: CallOptions): Promise<Readable>;
   uploadPhoto(
     target: RecordRef,
     file: UploadFile,
