@@ -1,0 +1,171 @@
+/**
+ * From an HTTP request to a route's answer, as Zoho's hosts behave around every call: the host
+ * told apart by the path prefix, the org's concurrency limit (429), injected faults and latency,
+ * the access token checked, Zoho's error envelope for any failure, and the answer written.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConnectionCut, drain, type HostKind, type RequestContext, type Route } from './context.ts';
+import type { FaultState } from './faults.ts';
+import { internalError, invalidMethod, invalidUrl, json, type Reply, ZohoFailure } from './http.ts';
+import type { createOAuthServer } from './oauth.ts';
+import type { RequestLog } from './request-log.ts';
+
+const AUTH_MESSAGES = {
+  INVALID_TOKEN: 'invalid oauth token',
+  AUTHENTICATION_FAILURE: 'Authentication failed',
+};
+const HOST_PREFIXES: Array<[string, HostKind]> = [
+  ['/accounts', 'accounts'],
+  ['/api', 'api'],
+  ['/content', 'upload'],
+  ['/download', 'download'],
+  ['/__sandbox', 'admin'],
+];
+
+export interface DispatchParts {
+  routes: Route[];
+  faults: FaultState;
+  oauth: ReturnType<typeof createOAuthServer>;
+  requestLog: RequestLog;
+  concurrencyLimit: number;
+  /** Brings time-driven state (bulk jobs) up to the clock before a request is handled. */
+  settle(): void;
+  admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
+}
+
+export function createDispatcher(parts: DispatchParts) {
+  const { faults, requestLog } = parts;
+  let inFlight = 0;
+  let peak = 0;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = new URL(req.url ?? '/', 'http://sandbox');
+    const [prefix, kind] = HOST_PREFIXES.find(
+      ([p]) => target.pathname === p || target.pathname.startsWith(`${p}/`),
+    ) ?? ['', 'unknown' as HostKind];
+    const path = target.pathname.slice(prefix.length);
+    if (kind === 'admin') return parts.admin(req, res, path);
+    parts.settle();
+
+    const entry = requestLog.open(req, kind, target);
+    const counted = kind === 'api' || kind === 'upload';
+    if (counted) {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+    }
+    res.once('close', () => {
+      if (counted) inFlight -= 1;
+      entry.status = res.headersSent ? res.statusCode : 0;
+    });
+    const ctx: RequestContext = {
+      req,
+      method: req.method ?? 'GET',
+      path,
+      query: target.searchParams,
+      params: {},
+      version: 8,
+      log: entry,
+      stored: false,
+    };
+
+    let reply: Reply;
+    try {
+      reply = await route(ctx, kind, counted);
+    } catch (error) {
+      if (error instanceof ConnectionCut) {
+        entry.outcome = error.message;
+        req.socket.destroy();
+        return;
+      }
+      const failure = error instanceof ZohoFailure ? error : internalError();
+      if (!(error instanceof ZohoFailure)) entry.outcome = `handler error: ${(error as Error).message}`;
+      await drain(ctx);
+      reply = json(failure.status, failure.body);
+    }
+    if (ctx.stored && faults.takeDropResponseAfterUpload()) {
+      entry.outcome = 'fault dropResponseAfterUpload: stored, connection dropped without an answer';
+      req.socket.destroy();
+      return;
+    }
+    // Zoho's error code, whichever envelope carries it (token errors use `error`).
+    const body = reply.body as { code?: unknown; ERROR_CODE?: unknown; error?: unknown } | undefined;
+    const code = body?.code ?? body?.ERROR_CODE ?? body?.error;
+    if (typeof code === 'string' && code !== 'SUCCESS' && code !== 'FILE_UPLOAD_SUCCESS') entry.code = code;
+    await send(res, reply);
+  }
+
+  async function route(ctx: RequestContext, kind: HostKind, counted: boolean): Promise<Reply> {
+    // Over the org's concurrency limit: 429 with no Retry-After (zoho-api.md, Limits).
+    if (counted && inFlight > parts.concurrencyLimit) {
+      throw new ZohoFailure(
+        429,
+        'TOO_MANY_REQUESTS',
+        'Too many concurrent requests. Please try again after some time.',
+      );
+    }
+    if (kind === 'api' || kind === 'upload' || kind === 'download') {
+      const { latencyMs } = faults.current();
+      if (latencyMs > 0) await sleep(latencyMs);
+      const injected = faults.failureFor(ctx.log.path);
+      if (injected) {
+        ctx.log.outcome = 'fault injected';
+        throw new ZohoFailure(injected.status, injected.code, injected.message);
+      }
+    }
+    const found = findRoute(parts.routes, kind, ctx.path);
+    if (!found) throw invalidUrl();
+    const handler = found.route.methods[ctx.method];
+    if (!handler) throw invalidMethod();
+    ctx.params = found.params;
+    ctx.version = Number.parseInt((found.params.v ?? 'v8').slice(1), 10);
+    if (kind !== 'accounts') {
+      const auth = parts.oauth.authenticate(ctx.req.headers.authorization);
+      if (!auth.ok) throw new ZohoFailure(401, auth.code, AUTH_MESSAGES[auth.code]);
+    }
+    return handler(ctx);
+  }
+
+  return { handle, concurrency: () => ({ limit: parts.concurrencyLimit, inFlight, peak }) };
+}
+
+function findRoute(
+  routes: Route[],
+  kind: HostKind,
+  path: string,
+): { route: Route; params: Record<string, string> } | undefined {
+  for (const candidate of routes) {
+    if (candidate.host !== kind) continue;
+    const match = candidate.pattern.exec(path);
+    if (!match) continue;
+    try {
+      const params = Object.fromEntries(
+        Object.entries(match.groups ?? {}).map(([k, v]) => [k, decodeURIComponent(v ?? '')]),
+      );
+      return { route: candidate, params };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** Writes a reply: a stream, raw bytes, or JSON with its Content-Length. */
+export async function send(res: ServerResponse, reply: Reply): Promise<void> {
+  if (res.destroyed) return;
+  const headers: Record<string, string | number> = { ...reply.headers };
+  if (reply.stream) {
+    res.writeHead(reply.status, headers);
+    await pipeline(reply.stream(), res).catch(() => res.destroy());
+    return;
+  }
+  let payload: Buffer | undefined = reply.raw;
+  if (!payload && reply.body !== undefined) {
+    payload = Buffer.from(JSON.stringify(reply.body));
+    headers['Content-Type'] = 'application/json;charset=UTF-8';
+  }
+  if (payload) headers['Content-Length'] = payload.length;
+  res.writeHead(reply.status, headers);
+  res.end(payload);
+}
