@@ -6,6 +6,7 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { zohoTime } from './clock.ts';
 import {
+  drain,
   type ReceivedFile,
   type RequestContext,
   type Route,
@@ -15,6 +16,7 @@ import {
 import { SANDBOX_USER } from './crm.ts';
 import {
   contentDisposition,
+  headerValue,
   invalidData,
   json,
   noContent,
@@ -123,13 +125,20 @@ function find(state: Attachments, params: Record<string, string>): StoredAttachm
 
 async function upload(state: Attachments, ctx: RequestContext): Promise<Reply> {
   const { module, record } = target(state, ctx.params);
-  const form = await receiveForm(ctx, state.parts, {
-    maxBytes: state.maxBytes,
-    mode: 'disk',
-    textFields: ['attachmentUrl'],
-  });
+  // A link may come in the query alone, with no multipart body at all.
+  const linkOnly =
+    ctx.query.has('attachmentUrl') && !/multipart/i.test(headerValue(ctx.req, 'content-type') ?? '');
+  const form = linkOnly
+    ? { file: undefined, fields: {} as Record<string, string>, discard: async () => drain(ctx) }
+    : await receiveForm(ctx, state.parts, {
+        maxBytes: state.maxBytes,
+        mode: 'disk',
+        textFields: ['attachmentUrl', 'title'],
+      });
   try {
-    const link = form.fields.attachmentUrl;
+    // crm-oas v8.0 attachments.json sends `attachmentUrl` and `title` as query parameters.
+    const link = ctx.query.get('attachmentUrl') ?? form.fields.attachmentUrl;
+    const title = ctx.query.get('title') ?? form.fields.title;
     const { file } = form;
     // Kaizen #58 (seed 002): a file and a URL in one request, or a URL already attached, are INVALID_DATA.
     if (file && link !== undefined) throw invalidData('You can attach either a file or a URL at a time');
@@ -144,7 +153,7 @@ async function upload(state: Attachments, ctx: RequestContext): Promise<Reply> {
       sha256: '',
       contentType: undefined,
       createdAt: now,
-      ...(file ? fileFields(file) : linkFields(state, module.apiName, record.id, link ?? '')),
+      ...(file ? fileFields(file) : linkFields(state, module.apiName, record.id, link ?? '', title)),
     };
     state.stored.set(attachment.id, attachment);
     ctx.stored = true;
@@ -192,6 +201,7 @@ function linkFields(
   module: string,
   recordId: string,
   link: string,
+  title: string | undefined,
 ): Partial<StoredAttachment> {
   const url = link.trim();
   if (!/^https?:\/\/\S+$/i.test(url))
@@ -199,7 +209,7 @@ function linkFields(
   if (ofRecord(state, module, recordId).some((a) => a.linkUrl === url)) {
     throw invalidData('the URL is already attached to this record', { param_name: 'attachmentUrl' });
   }
-  return { fileName: url, linkUrl: url };
+  return { fileName: title?.trim() || url, linkUrl: url };
 }
 
 function list(state: Attachments, ctx: RequestContext): Reply {

@@ -85,6 +85,16 @@ export function bulkRoutes(parts: SandboxParts, options: { stepMs: number }) {
   };
 }
 
+const notSupportedFeature = () =>
+  new ZohoFailure(
+    400,
+    'NOT_SUPPORTED_FEATURE',
+    'check if headers [feature, X-CRM-ORG] are present and valid',
+    {
+      param_name: 'feature',
+    },
+  );
+
 function styled(failure: ZohoFailure, style: UploadErrorStyle): Reply {
   if (style === 'flat-400') return json(failure.status, failure.body);
   if (style === 'flat-200') return json(200, failure.body);
@@ -93,7 +103,8 @@ function styled(failure: ZohoFailure, style: UploadErrorStyle): Reply {
 
 function checkUploadHeaders(ctx: RequestContext, zgid: string): void {
   const feature = headerValue(ctx.req, 'feature');
-  if (!feature) throw requiredParamMissing('feature');
+  // Zoho answers a missing `feature` header NOT_SUPPORTED_FEATURE (sandbox/README.md, sources).
+  if (!feature) throw notSupportedFeature();
   if (feature.trim().toLowerCase() !== 'bulk-write')
     throw invalidData('invalid data', { param_name: 'feature' });
   const orgHeader = headerValue(ctx.req, 'x-crm-org');

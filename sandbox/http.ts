@@ -60,6 +60,11 @@ export const requiredParamMissing = (param: string) =>
   new ZohoFailure(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', {
     param_name: param,
   });
+/** crm-oas v8.0 module_search.json, `Mandatory_Param_Missing`: one of several parameters is needed. */
+export const expectedParamMissing = (params: string[]) =>
+  new ZohoFailure(400, 'EXPECTED_PARAM_MISSING', 'One of the expected parameter is missing', {
+    param_names: params,
+  });
 export const invalidData = (message: string, details: Record<string, unknown> = {}, status = 400) =>
   new ZohoFailure(status, 'INVALID_DATA', message, details);
 export const internalError = () => new ZohoFailure(500, 'INTERNAL_ERROR', 'Internal Server Error');

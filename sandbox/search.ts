@@ -7,7 +7,7 @@
 
 import type { Route, SandboxParts } from './context.ts';
 import type { CrmRecord } from './crm.ts';
-import { json, noContent, requiredParamMissing, ZohoFailure } from './http.ts';
+import { expectedParamMissing, json, noContent, ZohoFailure } from './http.ts';
 import type { FieldType, ModuleSpec } from './modules.ts';
 import { pageParams } from './paging.ts';
 
@@ -213,7 +213,7 @@ export function searchRoutes(parts: SandboxParts, options: { equalsIsContains: b
             match = (r) =>
               textFields.some((f) => fieldText(r, f).toLowerCase().includes(word.trim().toLowerCase()));
           } else {
-            throw requiredParamMissing('criteria');
+            throw expectedParamMissing(['criteria', 'email', 'phone', 'word']);
           }
           const { page, perPage } = pageParams(query);
           const all = crm.records(module.apiName).filter(match);

@@ -74,7 +74,7 @@ describe('bulk write upload', () => {
     [
       'no feature header',
       async () => upload(await zip([{ name: 'a.csv', data: 'Last_Name\r\nA\r\n' }]), { 'X-CRM-ORG': zgid }),
-      'REQUIRED_PARAM_MISSING',
+      'NOT_SUPPORTED_FEATURE',
     ],
     [
       'another org',
@@ -467,7 +467,7 @@ describe('search', () => {
   });
 
   it.each([
-    ['no search parameter', '', 'REQUIRED_PARAM_MISSING'],
+    ['no search parameter', '', 'EXPECTED_PARAM_MISSING'],
     ['criteria without parentheses', criteria('Last_Name:equals:Smith'), 'INVALID_QUERY'],
     ['an unknown operator', criteria('(Last_Name:resembles:Smith)'), 'INVALID_QUERY'],
     ['an unknown field', criteria('(Shoe_Size:equals:42)'), 'INVALID_QUERY'],

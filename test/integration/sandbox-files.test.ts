@@ -201,6 +201,26 @@ describe('attachments', () => {
     expect((await attachmentsOf('Deals', dealId)).status).toBe(204);
   });
 
+  it('takes a link and its title as query parameters, as crm-oas v8.0 sends them', async () => {
+    const dealId = sb.seed.Deals?.[1] ?? '';
+    const query = new URLSearchParams({
+      attachmentUrl: 'https://www.example.com/price-list',
+      title: 'Price list',
+    });
+    const response = await call(`/crm/v8/Deals/${dealId}/Attachments?${query}`, { method: 'POST' });
+    expect(response.status).toBe(200);
+    const listed = (await (
+      await call(`/crm/v8/Deals/${dealId}/Attachments?fields=id,File_Name,$link_url,$type`)
+    ).json()) as { data: Array<Record<string, unknown>> };
+    expect(listed.data).toContainEqual(
+      expect.objectContaining({
+        File_Name: 'Price list',
+        $link_url: 'https://www.example.com/price-list',
+        $type: 'Link URL',
+      }),
+    );
+  });
+
   it('attaches to Notes like any module', async () => {
     const noteId = sb.seed.Notes?.[0] ?? '';
     expect(
