@@ -36,6 +36,8 @@ interface RefreshTokenState {
   createdAt: number;
   /** Issue times of the access tokens minted from it, oldest first. */
   minted: AccessTokenState[];
+  /** The current minting window: when it opened, how many tokens it gave. */
+  window: { openedAt: number; mints: number } | undefined;
 }
 
 export type AuthResult =
@@ -86,7 +88,13 @@ export function createOAuthServer(options: {
   addRefreshToken(options.credentials.refreshToken, options.credentials.clientId);
 
   function addRefreshToken(token: string, clientId: string): RefreshTokenState {
-    const state = { token, clientId, createdAt: clock.now(), minted: [] };
+    const state: RefreshTokenState = {
+      token,
+      clientId,
+      createdAt: clock.now(),
+      minted: [],
+      window: undefined,
+    };
     refreshTokens.set(token, state);
     return state;
   }
@@ -95,8 +103,11 @@ export function createOAuthServer(options: {
 
   function mint(refresh: RefreshTokenState, expiresInMs: boolean): Record<string, unknown> {
     const now = clock.now();
-    const recent = refresh.minted.filter((t) => now - t.issuedAt < MINT_WINDOW_MS);
-    if (recent.length >= MINTS_PER_WINDOW) {
+    // A window opens with the first mint after the last one closed. Its 11th request is refused,
+    // and so is every request until the window closes: Zoho blocks for the rest of the window.
+    if (!refresh.window || now - refresh.window.openedAt >= MINT_WINDOW_MS)
+      refresh.window = { openedAt: now, mints: 0 };
+    if (refresh.window.mints >= MINTS_PER_WINDOW) {
       return {
         error: 'Access Denied',
         error_description: 'You have made too many requests continuously. Please try again after some time.',
@@ -113,6 +124,7 @@ export function createOAuthServer(options: {
       invalidated: false,
     };
     accessTokens.set(token.token, token);
+    refresh.window.mints += 1;
     // Only what the limits still need is kept per refresh token.
     refresh.minted = [
       ...refresh.minted.filter((t) => isAlive(t, now) || now - t.issuedAt < MINT_WINDOW_MS),
@@ -189,7 +201,7 @@ export function createOAuthServer(options: {
           token: redact(r.token),
           clientId: r.clientId,
           createdTime: zohoTime(r.createdAt),
-          mintedInWindow: r.minted.filter((t) => now - t.issuedAt < MINT_WINDOW_MS).length,
+          mintedInWindow: r.window && now - r.window.openedAt < MINT_WINDOW_MS ? r.window.mints : 0,
           alive: r.minted.filter((t) => isAlive(t, now)).length,
         })),
         accessTokens: [...accessTokens.values()].map((t) => ({

@@ -61,6 +61,19 @@ describe('accounts host', () => {
       expect(await mintToken(sandbox)).toMatch(/^sandbox-at-/);
     }));
 
+  it('once it says Access Denied, refuses every mint until the ten-minute window ends', () =>
+    withSandbox(async (sandbox) => {
+      await mintToken(sandbox);
+      sandbox.clock.advance(5 * MINUTE);
+      for (let i = 0; i < 9; i += 1) await mintToken(sandbox);
+      expect((await tokenRequest(sandbox, refreshParams(sandbox))).error).toBe('Access Denied');
+      // A rolling count would free a slot here, 10 minutes after the first mint; Zoho's window has ended too.
+      sandbox.clock.advance(5 * MINUTE - 1_000);
+      expect((await tokenRequest(sandbox, refreshParams(sandbox))).error).toBe('Access Denied');
+      sandbox.clock.advance(1_000);
+      for (let i = 0; i < 10; i += 1) expect(await mintToken(sandbox)).toMatch(/^sandbox-at-/);
+    }));
+
   it('keeps 15 tokens alive: the 16th silently invalidates the oldest', () =>
     withSandbox(async (sandbox) => {
       const tokens: string[] = [];

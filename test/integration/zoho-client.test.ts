@@ -387,6 +387,18 @@ describe('tokens', () => {
     expect(tokenRequests()).toBe(11);
   });
 
+  it('after Access Denied, asks for no token until the ten-minute window has ended', async () => {
+    for (let i = 0; i < 10; i += 1) await clientOf(sandbox).getOrgZgid();
+    const late = clientOf(sandbox, { now: () => sandbox.clock.now() });
+    await expect(late.getOrgZgid()).rejects.toBeInstanceOf(ZohoThrottledError);
+    sandbox.clock.advance(9 * 60_000);
+    await expect(late.getOrgZgid()).rejects.toBeInstanceOf(ZohoThrottledError);
+    expect(tokenRequests()).toBe(11);
+    sandbox.clock.advance(60_000);
+    expect(await late.getOrgZgid()).toMatch(/^\d+$/);
+    expect(tokenRequests()).toBe(12);
+  });
+
   it('a wrong secret, answered with HTTP 200, is an auth error', async () => {
     const wrong = clientOf(sandbox, {
       credentials: { ...sandbox.credentials, clientSecret: 'not-the-secret' },

@@ -62,7 +62,7 @@ describe('retry policy', () => {
   });
 
   it('has sane defaults', () => {
-    expect(DEFAULT_RETRY_POLICY.throttleDelayMs).toBe(60_000);
+    expect(DEFAULT_RETRY_POLICY.throttleDelayMs).toBe(10 * 60_000); // Zoho's minting window
     expect(DEFAULT_RETRY_POLICY.maxAttempts).toBeGreaterThan(1);
   });
 

@@ -6,8 +6,9 @@
  *   denied the lease polls the store until the holder's token appears; if none appears within
  *   `leaseWaitMs` (the holder died or hangs) it mints anyway: one extra token beats a stalled
  *   fleet, and the lease TTL keeps that rare.
- * - "Access Denied, too many requests" from the accounts server blocks further token requests
- *   from this process for `throttleDelayMs`: callers meanwhile get the same ZohoThrottledError.
+ * - "Access Denied, too many requests" from the accounts server blocks minting for the rest of
+ *   its ten-minute window: no token request leaves this process for `throttleDelayMs` (default
+ *   the whole window), callers meanwhile get the same ZohoThrottledError.
  * Tokens, the secret and the refresh token are never logged.
  */
 import type { Dispatcher } from 'undici';
@@ -37,7 +38,7 @@ export interface TokenProviderOptions {
   dispatcher: Dispatcher;
   /** Refresh this long before the token expires (default 5 minutes). */
   refreshSkewMs?: number | undefined;
-  /** How long an "Access Denied" from the accounts server stops us asking again (default 60 s). */
+  /** How long an "Access Denied" from the accounts server stops us asking again (default 10 minutes: the window). */
   throttleDelayMs?: number | undefined;
   /** How long the right to mint is held across the fleet (default 30 s). */
   leaseTtlMs?: number | undefined;
@@ -64,7 +65,8 @@ export interface TokenProvider {
 
 const DEFAULTS = {
   refreshSkewMs: 5 * 60_000,
-  throttleDelayMs: 60_000,
+  /** Zoho's minting window: "Access Denied" holds for the rest of it, at most ten minutes. */
+  throttleDelayMs: 10 * 60_000,
   leaseTtlMs: 30_000,
   leaseWaitMs: 35_000,
   leasePollMs: 250,

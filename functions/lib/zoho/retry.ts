@@ -20,7 +20,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxAttempts: 4,
   baseDelayMs: 500,
   maxDelayMs: 8_000,
-  throttleDelayMs: 60_000,
+  throttleDelayMs: 10 * 60_000,
 };
 
 /** Where the failure happened: getting the access token, or the API call itself. */
