@@ -122,6 +122,11 @@ export function createDispatcher(parts: DispatchParts) {
     ctx.version = Number.parseInt((found.params.v ?? 'v8').slice(1), 10);
     if (kind !== 'accounts') {
       const auth = parts.oauth.authenticate(ctx.req.headers.authorization);
+      if (!auth.ok && kind === 'upload') {
+        // The file host answers in its own envelope, ERROR_CODE a number (sandbox/README.md).
+        await drain(ctx);
+        return json(401, { ERROR_CODE: 401, ERROR_MESSAGE: AUTH_MESSAGES[auth.code] });
+      }
       if (!auth.ok) throw new ZohoFailure(401, auth.code, AUTH_MESSAGES[auth.code]);
     }
     return handler(ctx);

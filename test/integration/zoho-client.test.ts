@@ -279,6 +279,28 @@ describe('bulk write', () => {
     expect(sandbox.inspect().requests.filter((r) => r.path.endsWith('/org'))).toHaveLength(1);
   });
 
+  it('the file host refusing the token ({"ERROR_CODE":401}) replaces the token and says to send again', async () => {
+    const zip = await zipOf('Leads.csv', 'Last_Name\nDoe\n');
+    await client.getOrgZgid();
+    sandbox.clock.advance(3601 * 1000); // the token dies in Zoho's eyes, not in ours
+    const refused = await failure(client.uploadBulkFile(fileOf(zip, 'Leads.zip')));
+    expect(refused).toBeInstanceOf(ZohoServerError);
+    expect(refused).toMatchObject({ zohoCode: '401', retryable: true });
+    expect(tokenRequests()).toBe(2);
+    expect((await client.uploadBulkFile(fileOf(zip, 'Leads.zip'))).fileId).toMatch(/^\d+$/);
+    expect(tokenRequests()).toBe(2);
+  });
+
+  it('AUTHENTICATION_FAILURE from the API host refreshes once and sends once more; a scope refusal does not', async () => {
+    await client.getOrgZgid();
+    sandbox.faults.set({ failNext: [{ status: 401, code: 'AUTHENTICATION_FAILURE', path: '/Attachments' }] });
+    expect(await client.listAttachments(lead())).toEqual([]);
+    expect(tokenRequests()).toBe(2);
+    sandbox.faults.set({ failNext: [{ status: 401, code: 'OAUTH_SCOPE_MISMATCH', path: '/Attachments' }] });
+    await expect(client.listAttachments(lead())).rejects.toMatchObject({ zohoCode: 'OAUTH_SCOPE_MISMATCH' });
+    expect(tokenRequests()).toBe(2);
+  });
+
   it('finds upload errors answered with HTTP 200, in either envelope', async () => {
     const notZip = await failure(client.uploadBulkFile(fileOf(Buffer.from('not a zip'), 'x.zip')));
     expect(notZip).toBeInstanceOf(ZohoRequestError);

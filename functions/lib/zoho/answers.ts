@@ -91,7 +91,8 @@ export function findFault(json: unknown, headers: RawAnswer['headers'] = {}): Fa
       const failed = json.data.find((item) => isObject(item) && item.status === 'error');
       if (isObject(failed)) return faultOf(failed);
     }
-    if (typeof json.ERROR_CODE === 'string' || typeof json.ERROR_MESSAGE === 'string') {
+    // The file host's envelope; its ERROR_CODE may be a number (`{"ERROR_CODE":401,...}`).
+    if (stringOf(json.ERROR_CODE) !== undefined || typeof json.ERROR_MESSAGE === 'string') {
       return {
         code: stringOf(json.ERROR_CODE),
         message: stringOf(json.ERROR_MESSAGE),

@@ -1,7 +1,8 @@
 /**
  * One Zoho call, end to end: take a shared access token, wait for a pacing turn, send once, read
- * the answer, and send again only when Zoho cannot have done it (retry.ts). A 401 INVALID_TOKEN
- * replaces the token once (unless another caller already did) and sends the call once more.
+ * the answer, and send again only when Zoho cannot have done it (retry.ts). A 401 that is not a
+ * scope or permission refusal replaces the token once (unless another caller already did) and
+ * sends the call once more.
  *
  * Streamed uploads are read once: the call owns the body from the start and disposes of it at
  * the end. A failure after the first byte was read is thrown, never retried here; a token refused
@@ -140,13 +141,15 @@ export async function readJson(incoming: Incoming, outgoing: Outgoing): Promise<
   return parseAnswer({ status: incoming.status, headers: incoming.headers, text });
 }
 
-/** 401 INVALID_TOKEN (or a bare 401): the token was refused, not the credentials. */
+/** 401s that are about what the token may do, not about the token: a new token would not help. */
+const NOT_THE_TOKEN = new Set(['OAUTH_SCOPE_MISMATCH', 'NO_PERMISSION', 'AUTHORIZATION_FAILED']);
+
+/**
+ * A 401 that is not a scope or permission refusal: INVALID_TOKEN, AUTHENTICATION_FAILURE (the API
+ * host answers it for a revoked token too), the file host's `{"ERROR_CODE":401}`, a bare 401.
+ */
 function isTokenRefused(error: unknown): error is ZohoAuthError {
-  return (
-    error instanceof ZohoAuthError &&
-    error.status === 401 &&
-    (error.zohoCode === 'INVALID_TOKEN' || error.zohoCode === undefined)
-  );
+  return error instanceof ZohoAuthError && error.status === 401 && !NOT_THE_TOKEN.has(error.zohoCode ?? '');
 }
 
 function tokenRefusedMidUpload(call: string, error: ZohoAuthError): ZohoServerError {

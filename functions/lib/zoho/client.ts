@@ -7,8 +7,8 @@
  * Streamed uploads (attachments, photos, bulk ZIPs) are read once: the client owns `file.body`
  * from the call on and destroys it if the call fails. A failure after the first byte was read is
  * thrown, never retried here: 429 → ZohoThrottledError, 5xx → ZohoServerError, a connection lost
- * → ZohoOutcomeUnknownError, and a 401 INVALID_TOKEN → the token is replaced and a retryable
- * ZohoServerError (code INVALID_TOKEN) says to send the file again. Only a failure before any
+ * → ZohoOutcomeUnknownError, and a 401 that is not a scope or permission refusal → the token is
+ * replaced and a retryable ZohoServerError says to send the file again. Only a failure before any
  * byte was read (token request, connection refused) is retried with the same stream.
  */
 import type { Readable } from 'node:stream';
