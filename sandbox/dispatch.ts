@@ -11,6 +11,7 @@ import type { FaultState } from './faults.ts';
 import { internalError, invalidMethod, invalidUrl, json, type Reply, ZohoFailure } from './http.ts';
 import type { createOAuthServer } from './oauth.ts';
 import type { RequestLog } from './request-log.ts';
+import { missingScope, scopesFor } from './scopes.ts';
 
 const AUTH_MESSAGES = {
   INVALID_TOKEN: 'invalid oauth token',
@@ -128,6 +129,12 @@ export function createDispatcher(parts: DispatchParts) {
         return json(401, { ERROR_CODE: 401, ERROR_MESSAGE: AUTH_MESSAGES[auth.code] });
       }
       if (!auth.ok) throw new ZohoFailure(401, auth.code, AUTH_MESSAGES[auth.code]);
+      const missing = missingScope(scopesFor(kind, ctx), auth.scopes);
+      if (missing) {
+        throw new ZohoFailure(401, 'OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL', {
+          scope: missing,
+        });
+      }
     }
     return handler(ctx);
   }

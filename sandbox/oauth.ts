@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type Clock, zohoTime } from './clock.ts';
+import { DEFAULT_SCOPES } from './scopes.ts';
 
 export interface Credentials {
   clientId: string;
@@ -20,11 +21,10 @@ const MAX_ALIVE_TOKENS = 15;
 /** Self Client grant codes are valid for minutes; the sandbox gives 3. */
 const GRANT_CODE_TTL_MS = 3 * 60_000;
 
-const SCOPE = 'ZohoCRM.modules.ALL ZohoCRM.org.READ ZohoCRM.bulk.ALL ZohoFiles.files.ALL';
-
 interface AccessTokenState {
   token: string;
   refreshToken: string;
+  scopes: readonly string[];
   issuedAt: number;
   expiresAt: number;
   invalidated: boolean;
@@ -34,6 +34,8 @@ interface RefreshTokenState {
   token: string;
   clientId: string;
   createdAt: number;
+  /** What its grant allowed. */
+  scopes: readonly string[];
   /** Issue times of the access tokens minted from it, oldest first. */
   minted: AccessTokenState[];
   /** The current minting window: when it opened, how many tokens it gave. */
@@ -41,7 +43,7 @@ interface RefreshTokenState {
 }
 
 export type AuthResult =
-  | { ok: true; token: string }
+  | { ok: true; token: string; scopes: readonly string[] }
   | { ok: false; code: 'INVALID_TOKEN' | 'AUTHENTICATION_FAILURE' };
 
 export interface OAuthServer {
@@ -49,7 +51,8 @@ export interface OAuthServer {
   token(params: URLSearchParams, options: { expiresInMs: boolean }): Record<string, unknown>;
   /** Checks an `Authorization` header. */
   authenticate(header: string | undefined): AuthResult;
-  issueGrantCode(): string;
+  /** A grant code for these scopes (default DEFAULT_SCOPES). */
+  issueGrantCode(scopes?: readonly string[]): string;
   snapshot(): OAuthSnapshot;
 }
 
@@ -79,19 +82,29 @@ export function createOAuthServer(options: {
   credentials: Credentials;
   tokenTtlSeconds: number;
   apiUrl: string;
+  /** The scopes of the credentials' own refresh token (default DEFAULT_SCOPES). */
+  scopes?: readonly string[] | undefined;
 }): OAuthServer {
   const { clock, tokenTtlSeconds, apiUrl } = options;
   const clients = new Map([[options.credentials.clientId, options.credentials.clientSecret]]);
   const refreshTokens = new Map<string, RefreshTokenState>();
   const accessTokens = new Map<string, AccessTokenState>();
-  const grantCodes = new Map<string, { expiresAt: number; used: boolean; clientId: string }>();
-  addRefreshToken(options.credentials.refreshToken, options.credentials.clientId);
+  const grantCodes = new Map<
+    string,
+    { expiresAt: number; used: boolean; clientId: string; scopes: readonly string[] }
+  >();
+  addRefreshToken(
+    options.credentials.refreshToken,
+    options.credentials.clientId,
+    options.scopes ?? DEFAULT_SCOPES,
+  );
 
-  function addRefreshToken(token: string, clientId: string): RefreshTokenState {
+  function addRefreshToken(token: string, clientId: string, scopes: readonly string[]): RefreshTokenState {
     const state: RefreshTokenState = {
       token,
       clientId,
       createdAt: clock.now(),
+      scopes,
       minted: [],
       window: undefined,
     };
@@ -119,6 +132,7 @@ export function createOAuthServer(options: {
     const token: AccessTokenState = {
       token: `sandbox-at-${randomBytes(16).toString('hex')}`,
       refreshToken: refresh.token,
+      scopes: refresh.scopes,
       issuedAt: now,
       expiresAt: now + tokenTtlSeconds * 1000,
       invalidated: false,
@@ -132,7 +146,7 @@ export function createOAuthServer(options: {
     ];
     return {
       access_token: token.token,
-      scope: SCOPE,
+      scope: refresh.scopes.join(' '),
       api_domain: apiUrl,
       token_type: 'Bearer',
       // ⚠ zoho-api.md: some accounts send expires_in in milliseconds plus expires_in_sec.
@@ -169,7 +183,11 @@ export function createOAuthServer(options: {
         return { error: 'invalid_code' };
       }
       grant.used = true; // single use
-      const refresh = addRefreshToken(`sandbox-rt-${randomBytes(16).toString('hex')}`, clientId);
+      const refresh = addRefreshToken(
+        `sandbox-rt-${randomBytes(16).toString('hex')}`,
+        clientId,
+        grant.scopes,
+      );
       return { ...mint(refresh, expiresInMs), refresh_token: refresh.token };
     },
 
@@ -180,15 +198,16 @@ export function createOAuthServer(options: {
       if (scheme.toLowerCase() !== TOKEN_SCHEME) return { ok: false, code: 'AUTHENTICATION_FAILURE' };
       const token = accessTokens.get(header.slice(space + 1).trim());
       if (!token || !isAlive(token, clock.now())) return { ok: false, code: 'INVALID_TOKEN' };
-      return { ok: true, token: token.token };
+      return { ok: true, token: token.token, scopes: token.scopes };
     },
 
-    issueGrantCode() {
+    issueGrantCode(scopes = DEFAULT_SCOPES) {
       const code = `sandbox-grant-${randomBytes(16).toString('hex')}`;
       grantCodes.set(code, {
         expiresAt: clock.now() + GRANT_CODE_TTL_MS,
         used: false,
         clientId: options.credentials.clientId,
+        scopes,
       });
       return code;
     },

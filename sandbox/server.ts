@@ -42,6 +42,8 @@ export interface SandboxOptions {
   bulkJobStepMs?: number;
   /** Working credentials; default generated, obviously fake `sandbox-…` values. */
   credentials?: Credentials;
+  /** The scopes those credentials' refresh token was granted; default DEFAULT_SCOPES (scopes.ts). */
+  scopes?: readonly string[];
   /** ⚠ How the upload host answers its errors; default `flat-200` (zoho-api.md). */
   uploadErrorStyle?: UploadErrorStyle;
   /** ⚠ `expires_in` in milliseconds plus `expires_in_sec`; default false. */
@@ -79,7 +81,7 @@ export interface Sandbox {
   seed: Record<string, string[]>;
   createRecord(module: string, fields: Record<string, unknown>): string;
   /** A Self Client grant code: single use, valid 3 minutes, exchanged with grant_type=authorization_code. */
-  issueGrantCode(): string;
+  issueGrantCode(scopes?: readonly string[]): string;
   close(): Promise<void>;
 }
 
@@ -155,7 +157,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     inspect,
     seed: crm.seed,
     createRecord,
-    issueGrantCode: () => oauth.issueGrantCode(),
+    issueGrantCode: (scopes) => oauth.issueGrantCode(scopes),
     async close() {
       if (closed) return;
       closed = true;
@@ -206,6 +208,7 @@ function createZoho(
     credentials: given.credentials,
     tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
     apiUrl: given.urls.apiUrl,
+    scopes: options.scopes,
   });
   const attachments = attachmentRoutes(parts, { maxBytes: options.attachmentMaxBytes ?? 100 * 1024 * 1024 });
   const photos = photoRoutes(parts);

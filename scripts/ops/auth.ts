@@ -6,7 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { checkSecret, exchangeGrantCode, shellExports, storeCredentials } from '#tools/ops/auth.ts';
+import {
+  checkSecret,
+  exchangeGrantCode,
+  missingPipelineScopes,
+  PIPELINE_SCOPES,
+  shellExports,
+  storeCredentials,
+} from '#tools/ops/auth.ts';
 import { requireOutput } from '#tools/ops/stack-outputs.ts';
 import { DATA_CENTRES, isDataCentre, resolveHosts } from '#zoho/hosts.ts';
 import {
@@ -25,8 +32,9 @@ const HELP = `Usage: node scripts/ops/auth.ts --code <grant code> --client-id <i
 Exchanges a grant code of a Zoho Self Client for a refresh token, then stores
 {client_id, client_secret, refresh_token} in the stack's Secrets Manager secret, or prints
 them as shell exports. Make the code in the API console (Self Client → Generate Code) with
-the scopes the pipeline needs, e.g.
-  ZohoCRM.modules.ALL,ZohoCRM.bulk.ALL,ZohoCRM.org.READ,ZohoFiles.files.ALL The code is single use and valid only
+the scopes the pipeline needs:
+  ${PIPELINE_SCOPES.join(',')}
+The code is single use and valid only
 the few minutes chosen when it was made: run this right after generating it.
 
 Options:
@@ -103,6 +111,12 @@ async function main(): Promise<number> {
     process.stderr.write(
       `Got a refresh token${scope}${grant.apiDomain ? ` (API ${grant.apiDomain})` : ''}.\n`,
     );
+    const missing = missingPipelineScopes(grant.scope);
+    if (missing.length > 0) {
+      process.stderr.write(
+        `Warning: the grant lacks ${missing.join(', ')}; calls needing them will be refused (OAUTH_SCOPE_MISMATCH). Make a new code with ${PIPELINE_SCOPES.join(',')}.\n`,
+      );
+    }
 
     if (secrets && secretId) {
       const stored = await storeCredentials(secrets, secretId, credentials);

@@ -27,7 +27,14 @@ import { type Sandbox, startSandbox } from '#sandbox/server.ts';
 import { toSqsRecord } from '#tools/local/event-source.ts';
 import { createLocalQueue, type LocalQueue } from '#tools/local/queue.ts';
 import { type SqsEndpoint, startSqsEndpoint } from '#tools/local/sqs-endpoint.ts';
-import { checkSecret, exchangeGrantCode, shellExports, storeCredentials } from '#tools/ops/auth.ts';
+import {
+  checkSecret,
+  exchangeGrantCode,
+  missingPipelineScopes,
+  PIPELINE_SCOPES,
+  shellExports,
+  storeCredentials,
+} from '#tools/ops/auth.ts';
 import { listRedrives, replayObjects, replayTarget, startRedrive } from '#tools/ops/replay.ts';
 import { bucketStatus, formatStatus } from '#tools/ops/status.ts';
 import { ZohoAuthError } from '#zoho/errors.ts';
@@ -521,6 +528,14 @@ describe('auth', () => {
     expect(exchanged.apiDomain).toBe(sandbox.apiUrl);
     expect(exchanged.refreshToken).not.toBe(sandbox.credentials.refreshToken);
     expect(await mintsAccessToken(exchanged.refreshToken)).toBe(true);
+  });
+
+  it('asks for the search scope, and says which pipeline scopes a grant lacks', async () => {
+    expect(PIPELINE_SCOPES).toContain('ZohoSearch.securesearch.READ');
+    const full = await exchangeGrantCode(grant(sandbox.issueGrantCode(PIPELINE_SCOPES)));
+    expect(missingPipelineScopes(full.scope)).toEqual([]);
+    const narrow = await exchangeGrantCode(grant(sandbox.issueGrantCode(['ZohoCRM.modules.ALL'])));
+    expect(missingPipelineScopes(narrow.scope)).toEqual(PIPELINE_SCOPES.slice(1));
   });
 
   it('explains an invalid_code answered with HTTP 200: the code is single use and short-lived', async () => {

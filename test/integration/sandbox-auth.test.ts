@@ -123,6 +123,28 @@ describe('accounts host', () => {
     expect(await exchange(late)).toEqual({ error: 'invalid_code' });
   });
 
+  it('checks the scopes of a token on every call: search needs ZohoSearch.securesearch.READ (OAUTH_SCOPE_MISMATCH)', async () => {
+    const granted = await tokenRequest(sb, {
+      grant_type: 'authorization_code',
+      client_id: sb.credentials.clientId,
+      client_secret: sb.credentials.clientSecret,
+      code: sb.issueGrantCode(['ZohoCRM.modules.leads.ALL']),
+    });
+    expect(granted.scope).toBe('ZohoCRM.modules.leads.ALL');
+    const call = client(sb, granted.access_token as string);
+    const leadId = sb.seed.Leads?.[0] ?? '';
+    expect((await call(`/crm/v8/Leads/${leadId}/Attachments?fields=id`)).status).toBeLessThan(300);
+    const search = await call('/crm/v8/Leads/search?email=a@example.com');
+    expect(search.status).toBe(401);
+    expect(await search.json()).toMatchObject({
+      code: 'OAUTH_SCOPE_MISMATCH',
+      details: { scope: 'ZohoSearch.securesearch.READ' },
+    });
+    const contacts = await call(`/crm/v8/Contacts/${sb.seed.Contacts?.[0] ?? ''}/Attachments?fields=id`);
+    expect(await contacts.json()).toMatchObject({ code: 'OAUTH_SCOPE_MISMATCH' });
+    expect((await call('/crm/v8/org')).status).toBe(401);
+  });
+
   it('can send expires_in in milliseconds with expires_in_sec, as some accounts do', () =>
     withSandbox(
       async (sandbox) => {

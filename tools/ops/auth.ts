@@ -20,6 +20,26 @@ import {
 import type { DataCentre } from '#zoho/hosts.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 
+/**
+ * The scopes to make a grant code with: records and their attachments and photos, the org's
+ * zgid, bulk write jobs and the file host's ZIP uploads, and the search API, which also needs
+ * `ZohoSearch.securesearch.READ` (a token without it is refused OAUTH_SCOPE_MISMATCH).
+ */
+export const PIPELINE_SCOPES: readonly string[] = [
+  'ZohoCRM.modules.ALL',
+  'ZohoCRM.bulk.ALL',
+  'ZohoCRM.org.READ',
+  'ZohoFiles.files.ALL',
+  'ZohoSearch.securesearch.READ',
+];
+
+/** The pipeline's scopes a grant's `scope` (space- or comma-separated) does not name. */
+export function missingPipelineScopes(granted: string | undefined): string[] {
+  if (granted === undefined) return [];
+  const names = new Set(granted.split(/[\s,]+/).map((s) => s.toLowerCase()));
+  return PIPELINE_SCOPES.filter((scope) => !names.has(scope.toLowerCase()));
+}
+
 export interface GrantExchange {
   /** The accounts server of the client's data centre, e.g. `https://accounts.zoho.eu`. */
   accountsUrl: string;
