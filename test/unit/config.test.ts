@@ -89,6 +89,22 @@ describe('loadConfig', () => {
     });
   });
 
+  it('knows the UK data centre', () => {
+    expect(loadConfig({ ...required, ZOHO_DC: 'uk' }).zohoHosts).toEqual({
+      accountsUrl: 'https://accounts.zoho.uk',
+      apiUrl: 'https://www.zohoapis.uk',
+      uploadUrl: 'https://content.zohoapis.uk',
+    });
+  });
+
+  it('reads PUSH_RETRY_BASE_MS, 1 s by default', () => {
+    expect(loadConfig(required).pushRetryBaseMs).toBe(1_000);
+    expect(loadConfig({ ...required, PUSH_RETRY_BASE_MS: '250' }).pushRetryBaseMs).toBe(250);
+    expect(problems({ PUSH_RETRY_BASE_MS: 'soon' })).toEqual([
+      'PUSH_RETRY_BASE_MS must be a positive integer; got "soon"',
+    ]);
+  });
+
   it('treats empty settings as unset', () => {
     const config = loadConfig({ ...required, ZOHO_DC: '', ZOHO_CALLS_PER_MINUTE: ' ', ROUTES: '' });
     expect(config.zohoDc).toBe('us');
@@ -133,7 +149,7 @@ describe('loadConfig', () => {
     })();
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.problems).toEqual([
-      'ZOHO_DC must be one of us, eu, in, au, jp, ca, sa, cn; got "xx"',
+      'ZOHO_DC must be one of us, eu, uk, in, au, jp, ca, sa, cn; got "xx"',
       'ZOHO_API_URL must be an http(s) URL; got "ftp://example.com"',
       'ZOHO_API_VERSION must be a Zoho API version such as v8 or v2.1; got "8"',
       'ZOHO_MAX_IN_FLIGHT must be a positive integer; got "0"',

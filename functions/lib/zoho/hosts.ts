@@ -1,6 +1,6 @@
 /** Zoho's data centres and their hosts (zoho-api.md, "Hosts"). */
 
-export const DATA_CENTRES = ['us', 'eu', 'in', 'au', 'jp', 'ca', 'sa', 'cn'] as const;
+export const DATA_CENTRES = ['us', 'eu', 'uk', 'in', 'au', 'jp', 'ca', 'sa', 'cn'] as const;
 export type DataCentre = (typeof DATA_CENTRES)[number];
 
 export interface ZohoHosts {
@@ -22,6 +22,12 @@ const HOSTS: Record<DataCentre, ZohoHosts> = {
     accountsUrl: 'https://accounts.zoho.eu',
     apiUrl: 'https://www.zohoapis.eu',
     uploadUrl: 'https://content.zohoapis.eu',
+  },
+  // Zoho's UK data centre (Multi DC Support page; issue 8).
+  uk: {
+    accountsUrl: 'https://accounts.zoho.uk',
+    apiUrl: 'https://www.zohoapis.uk',
+    uploadUrl: 'https://content.zohoapis.uk',
   },
   in: {
     accountsUrl: 'https://accounts.zoho.in',

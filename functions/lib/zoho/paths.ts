@@ -8,7 +8,7 @@ import { type AccessToken, API_NAME, type RecordRef } from './types.ts';
 
 const DIGITS = /^\d+$/;
 /** Hosts a download URL may point at before our access token goes with it: Zoho's domains in its DCs' TLDs. */
-const ZOHO_HOST = /(^|\.)zoho(apis|cloud|public)?\.(com|eu|in|com\.au|jp|ca|sa|com\.cn)$/i;
+const ZOHO_HOST = /(^|\.)zoho(apis|cloud|public)?\.(com|eu|uk|in|com\.au|jp|ca|sa|com\.cn)$/i;
 
 /** `{module}/{recordId}` after checking both: nothing unchecked goes into a URL. */
 export function recordPath(target: RecordRef): string {
