@@ -24,7 +24,7 @@ import {
   requiredParamMissing,
   ZohoFailure,
 } from './http.ts';
-import { pageParams, pickFields } from './paging.ts';
+import { pageOf, pickFields } from './paging.ts';
 
 export interface StoredAttachment {
   id: string;
@@ -225,17 +225,13 @@ function list(state: Attachments, ctx: RequestContext): Reply {
     : undefined;
   const unknown = wanted?.find((f) => !LIST_FIELDS.includes(f));
   if (unknown !== undefined) throw invalidData('invalid data', { api_name: unknown });
-  const { page, perPage } = pageParams(ctx.query);
   // Newest first.
   const all = ofRecord(state, module.apiName, record.id).sort(
     (a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1),
   );
-  const slice = all.slice((page - 1) * perPage, page * perPage);
-  if (slice.length === 0) return noContent();
-  return json(200, {
-    data: slice.map((a) => pickFields(view(state, a), wanted)),
-    info: { per_page: perPage, count: slice.length, page, more_records: all.length > page * perPage },
-  });
+  const { items, info } = pageOf(all, ctx.query);
+  if (items.length === 0) return noContent();
+  return json(200, { data: items.map((a) => pickFields(view(state, a), wanted)), info });
 }
 
 function view(state: Attachments, a: StoredAttachment): Record<string, unknown> {

@@ -112,8 +112,6 @@ export function createOAuthServer(options: {
     return state;
   }
 
-  const isAlive = (t: AccessTokenState, now: number) => !t.invalidated && now < t.expiresAt;
-
   function mint(refresh: RefreshTokenState, expiresInMs: boolean): Record<string, unknown> {
     const now = clock.now();
     // A window opens with the first mint after the last one closed. Its 11th request is refused,
@@ -212,33 +210,46 @@ export function createOAuthServer(options: {
       return code;
     },
 
-    snapshot() {
-      const now = clock.now();
-      return {
-        clients: [...clients.keys()].map((clientId) => ({ clientId })),
-        refreshTokens: [...refreshTokens.values()].map((r) => ({
-          token: redact(r.token),
-          clientId: r.clientId,
-          createdTime: zohoTime(r.createdAt),
-          mintedInWindow: r.window && now - r.window.openedAt < MINT_WINDOW_MS ? r.window.mints : 0,
-          alive: r.minted.filter((t) => isAlive(t, now)).length,
-        })),
-        accessTokens: [...accessTokens.values()].map((t) => ({
-          token: redact(t.token),
-          refreshToken: redact(t.refreshToken),
-          issuedTime: zohoTime(t.issuedAt),
-          expiresTime: zohoTime(t.expiresAt),
-          state: t.invalidated ? 'invalidated' : now >= t.expiresAt ? 'expired' : 'alive',
-        })),
-        grantCodes: [...grantCodes.entries()].map(([code, g]) => ({
-          code: redact(code),
-          expiresTime: zohoTime(g.expiresAt),
-          used: g.used,
-        })),
-      };
-    },
+    snapshot: () => snapshotOf(clock.now(), { clients, refreshTokens, accessTokens, grantCodes }),
   };
 }
+
+/** What `inspect()` shows of the accounts server: no whole token, secret or code. */
+function snapshotOf(
+  now: number,
+  state: {
+    clients: Map<string, string>;
+    refreshTokens: Map<string, RefreshTokenState>;
+    accessTokens: Map<string, AccessTokenState>;
+    grantCodes: Map<string, { expiresAt: number; used: boolean }>;
+  },
+): OAuthSnapshot {
+  const { clients, refreshTokens, accessTokens, grantCodes } = state;
+  return {
+    clients: [...clients.keys()].map((clientId) => ({ clientId })),
+    refreshTokens: [...refreshTokens.values()].map((r) => ({
+      token: redact(r.token),
+      clientId: r.clientId,
+      createdTime: zohoTime(r.createdAt),
+      mintedInWindow: r.window && now - r.window.openedAt < MINT_WINDOW_MS ? r.window.mints : 0,
+      alive: r.minted.filter((t) => isAlive(t, now)).length,
+    })),
+    accessTokens: [...accessTokens.values()].map((t) => ({
+      token: redact(t.token),
+      refreshToken: redact(t.refreshToken),
+      issuedTime: zohoTime(t.issuedAt),
+      expiresTime: zohoTime(t.expiresAt),
+      state: t.invalidated ? 'invalidated' : now >= t.expiresAt ? 'expired' : 'alive',
+    })),
+    grantCodes: [...grantCodes.entries()].map(([code, g]) => ({
+      code: redact(code),
+      expiresTime: zohoTime(g.expiresAt),
+      used: g.used,
+    })),
+  };
+}
+
+const isAlive = (t: AccessTokenState, now: number) => !t.invalidated && now < t.expiresAt;
 
 /** Read-only views show a token's start only. */
 export function redact(secret: string): string {

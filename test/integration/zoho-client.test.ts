@@ -409,6 +409,42 @@ describe('tokens', () => {
     expect(tokenRequests()).toBe(11);
   });
 
+  it('lists past 2,000 attachments with page_token, as page stops there', async () => {
+    const minted = (await (
+      await fetch(`${sandbox.accountsUrl}/oauth/v2/token`, {
+        method: 'POST',
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: sandbox.credentials.clientId,
+          client_secret: sandbox.credentials.clientSecret,
+          refresh_token: sandbox.credentials.refreshToken,
+        }),
+      })
+    ).json()) as { access_token: string };
+    const total = 2_050;
+    let made = 0;
+    const attachLink = async () => {
+      for (let i = made++; i < total; i = made++) {
+        const query = new URLSearchParams({
+          attachmentUrl: `https://www.example.com/doc/${i}`,
+          title: `doc ${i}`,
+        });
+        const answer = await fetch(`${sandbox.apiUrl}/crm/v8/Leads/${lead().recordId}/Attachments?${query}`, {
+          method: 'POST',
+          headers: { authorization: `Zoho-oauthtoken ${minted.access_token}` },
+        });
+        expect(answer.status).toBe(200);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, attachLink));
+    const listed = await client.listAttachments(lead());
+    expect(listed).toHaveLength(total);
+    expect(new Set(listed.map((a) => a.id)).size).toBe(total);
+    const lists = requestsTo('api').filter((r) => r.method === 'GET' && r.path.includes('/Attachments'));
+    expect(lists.map((r) => r.status)).toEqual(Array(11).fill(200));
+    expect(lists.at(-1)?.query.page_token).toBeDefined();
+  }, 60_000);
+
   it('after Access Denied, asks for no token until the ten-minute window has ended', async () => {
     for (let i = 0; i < 10; i += 1) await clientOf(sandbox).getOrgZgid();
     const late = clientOf(sandbox, { now: () => sandbox.clock.now() });

@@ -43,6 +43,7 @@ import {
   firstDetailsId,
   hasMoreRecords,
   isSuccess,
+  nextPageToken,
   protocol,
   toAttachmentInfo,
   toBulkWriteJob,
@@ -86,9 +87,9 @@ export interface ZohoClientOptions {
 
 /** Zoho's list and search APIs give at most 200 records a page. */
 const PER_PAGE = 200;
-/** Search answers at most 2,000 records (10 pages of 200); attachments are capped as a safety net. */
+/** Search answers at most 2,000 records (10 pages of 200); attachments are capped as a safety net (100,000). */
 const MAX_SEARCH_PAGES = 10;
-const MAX_ATTACHMENT_PAGES = 50;
+const MAX_ATTACHMENT_PAGES = 500;
 const ATTACHMENT_FIELDS = 'id,File_Name,Size,Created_Time';
 
 /** What every group of calls shares: the call engine, the hosts and the URL builders. */
@@ -165,19 +166,19 @@ function recordFileCalls({ caller, api }: ClientParts) {
     async listAttachments(target, callOptions) {
       const path = recordPath(target);
       const found: AttachmentInfo[] = [];
-      for (let page = 1; page <= MAX_ATTACHMENT_PAGES; page += 1) {
+      // `page` reaches 2,000 records; past them Zoho's `next_page_token` leads on.
+      let next: Record<string, string | number> = { page: 1 };
+      for (let pages = 1; pages <= MAX_ATTACHMENT_PAGES; pages += 1) {
+        const query = { fields: ATTACHMENT_FIELDS, ...next, per_page: PER_PAGE };
         const json = await caller.callJson(
-          {
-            name: 'listAttachments',
-            method: 'GET',
-            url: (t) =>
-              api(t, `${path}/Attachments`, { fields: ATTACHMENT_FIELDS, page, per_page: PER_PAGE }),
-          },
+          { name: 'listAttachments', method: 'GET', url: (t) => api(t, `${path}/Attachments`, query) },
           callOptions,
         );
         const data = dataOf(json);
         found.push(...data.map(toAttachmentInfo));
         if (!hasMoreRecords(json) || data.length === 0) break;
+        const token = nextPageToken(json);
+        next = token ? { page_token: token } : { page: Number(next.page ?? pages) + 1 };
       }
       return found;
     },

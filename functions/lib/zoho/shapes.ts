@@ -108,6 +108,11 @@ export function hasMoreRecords(json: unknown): boolean {
   return isObject(json) && isObject(json.info) && json.info.more_records === true;
 }
 
+/** `info.next_page_token`: where a list goes on past the 2,000 records `page` reaches. */
+export function nextPageToken(json: unknown): string | undefined {
+  return isObject(json) && isObject(json.info) ? stringOf(json.info.next_page_token) : undefined;
+}
+
 export function isSuccess(json: unknown): boolean {
   if (!isObject(json)) return false;
   if (json.status === 'success' || json.code === 'SUCCESS') return true;
