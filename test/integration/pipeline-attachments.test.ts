@@ -386,6 +386,38 @@ describe('attachments', () => {
     expect((await h.tags(key))['zoho-status']).toBe('done');
   });
 
+  it('attaches a .url or .webloc as a link titled with its name; the same URL again is skipped', async () => {
+    const accountId = h.sandbox.seed.Accounts?.[1] ?? '';
+    const shortcut = `attachments/Accounts/${accountId}/Price list.url`;
+    await h.deliver(
+      'attachment',
+      await h.put(shortcut, '[InternetShortcut]\r\nURL=https://www.example.com/prices?year=2026\r\n'),
+    );
+    const first = await h.tags(shortcut);
+    expect(first['zoho-status']).toBe('done');
+    const stored = h.sandbox.inspect().attachments.find((a) => a.id === first['zoho-id']);
+    expect(stored).toMatchObject({
+      linkUrl: 'https://www.example.com/prices?year=2026',
+      fileName: 'Price list',
+    });
+
+    const webloc = `attachments/Accounts/${accountId}/Same prices.webloc`;
+    const plist =
+      '<?xml version="1.0" encoding="UTF-8"?><plist version="1.0"><dict><key>URL</key><string>https://www.example.com/prices?year=2026</string></dict></plist>';
+    expect(await h.deliver('attachment', await h.put(webloc, plist))).toEqual([]);
+    expect(await h.tags(webloc)).toMatchObject({
+      'zoho-status': 'skipped',
+      'zoho-error': 'LINK_ALREADY_ATTACHED',
+      'zoho-id': first['zoho-id'],
+    });
+    const links = h.sandbox.inspect().attachments.filter((a) => a.recordId === accountId && a.linkUrl);
+    expect(links).toHaveLength(1);
+
+    const broken = `attachments/Accounts/${accountId}/broken.url`;
+    await h.deliver('attachment', await h.put(broken, '[InternetShortcut]\r\nURL=file:///etc/passwd\r\n'));
+    expect(await h.tags(broken)).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'INVALID_LINK' });
+  });
+
   it('accepts a direct S3 event (no queue) too', async () => {
     const key = `attachments/Leads/${leadId}/direct.txt`;
     const event = await h.put(key, 'direct from S3');

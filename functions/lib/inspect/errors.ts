@@ -13,6 +13,7 @@ export type InspectionCode =
   | 'CORRUPT_IMAGE'
   | 'IMAGE_TOO_LARGE'
   | 'PHOTO_NOT_SUPPORTED'
+  | 'INVALID_LINK'
   | 'NOT_A_ZIP'
   | 'CORRUPT_ZIP'
   | 'UNSUPPORTED_ZIP'

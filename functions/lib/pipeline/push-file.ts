@@ -11,10 +11,11 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { checkAttachment } from '#lib/inspect/attachment.ts';
 import { inspectImage } from '#lib/inspect/image.ts';
+import { isLinkObject, LINK_MAX_BYTES, parseLink } from '#lib/inspect/link.ts';
 import { checkPhotoModule } from '#lib/inspect/photo-module.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { openObject, type StoredObject } from '#lib/s3/object.ts';
-import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
+import { ZohoOutcomeUnknownError, ZohoRequestError } from '#zoho/errors.ts';
 import { backoffDelay, type RetryPolicy, realSleep } from '#zoho/retry.ts';
 import type { AttachmentInfo, RecordRef } from '#zoho/types.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -40,6 +41,7 @@ const PUSH_ATTEMPTS = 4;
 
 export async function pushAttachment(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
   const { object, target, fileName, signal } = push;
+  if (isLinkObject(fileName, object.contentType)) return pushLink(deps, push);
   checkAttachment({ fileName, size: object.size, maxBytes: deps.config.attachmentMaxBytes });
 
   return withRetries(deps, push, async (mayHaveLandedSince) => {
@@ -80,6 +82,41 @@ export async function pushPhoto(deps: PipelineDeps, push: FilePush): Promise<Out
       { signal, restrictTriggers: deps.config.photoRestrictTriggers },
     );
     return { status: 'done', tags: { 'zoho-photo': `${image.format} ${image.width}x${image.height}` } };
+  });
+}
+
+/**
+ * A link attachment: the URL read from the object. A URL the record already has is Zoho's
+ * refusal (INVALID_DATA): that is `skipped` with the existing attachment's id, and after an
+ * unknown outcome the link found on the record is this push's.
+ */
+async function pushLink(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
+  const { object, target, fileName, signal } = push;
+  const bytes =
+    object.size <= LINK_MAX_BYTES
+      ? await bytesOf(await openObject(deps.s3, object, signal))
+      : Buffer.alloc(0);
+  const link = parseLink(fileName, object.size, bytes);
+  const existing = async () =>
+    (await deps.zoho.listAttachments(target, { signal })).find((a) => a.linkUrl === link.url);
+  return withRetries(deps, push, async (mayHaveLandedSince) => {
+    const landed = mayHaveLandedSince ? await existing() : undefined;
+    if (landed) return { status: 'done', zohoId: landed.id };
+    await push.beforeUpload();
+    try {
+      const { id } = await deps.zoho.attachLink(target, link, { signal });
+      return { status: 'done', zohoId: id };
+    } catch (error) {
+      const already =
+        error instanceof ZohoRequestError && error.zohoCode === 'INVALID_DATA' ? await existing() : undefined;
+      if (!already) throw error;
+      return {
+        status: 'skipped',
+        code: 'LINK_ALREADY_ATTACHED',
+        zohoId: already.id,
+        reason: `The record already has this link (attachment ${already.id}); Zoho attaches a URL once.`,
+      };
+    }
   });
 }
 
@@ -137,6 +174,12 @@ async function findLanded(
     if (theirs === ours) return candidate;
   }
   return undefined;
+}
+
+async function bytesOf(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 async function sha256Of(stream: Readable): Promise<string> {

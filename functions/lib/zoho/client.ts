@@ -90,7 +90,7 @@ const PER_PAGE = 200;
 /** Search answers at most 2,000 records (10 pages of 200); attachments are capped as a safety net (100,000). */
 const MAX_SEARCH_PAGES = 10;
 const MAX_ATTACHMENT_PAGES = 500;
-const ATTACHMENT_FIELDS = 'id,File_Name,Size,Created_Time';
+const ATTACHMENT_FIELDS = 'id,File_Name,Size,Created_Time,$link_url';
 
 /** What every group of calls shares: the call engine, the hosts and the URL builders. */
 interface ClientParts {
@@ -160,6 +160,19 @@ function recordFileCalls({ caller, api }: ClientParts) {
       );
       const id = firstDetailsId(json);
       if (!id) throw protocol('uploadAttachment', 'no data[0].details.id in the answer', json);
+      return { id };
+    },
+
+    async attachLink(target, link, callOptions) {
+      const path = recordPath(target);
+      // crm-oas v8.0 attachments.json: `attachmentUrl` and `title` are query parameters.
+      const query = { attachmentUrl: link.url, title: link.title };
+      const json = await caller.callJson(
+        { name: 'attachLink', method: 'POST', url: (t) => api(t, `${path}/Attachments`, query) },
+        callOptions,
+      );
+      const id = firstDetailsId(json);
+      if (!id) throw protocol('attachLink', 'no data[0].details.id in the answer', json);
       return { id };
     },
 

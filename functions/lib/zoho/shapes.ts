@@ -78,11 +78,13 @@ function count(value: unknown): number {
 export function toAttachmentInfo(item: unknown): AttachmentInfo {
   const id = isObject(item) ? stringOf(item.id) : undefined;
   if (!isObject(item) || !id) throw protocol('listAttachments', 'an attachment without an id', item);
+  const linkUrl = stringOf(item.$link_url);
   return {
     id,
     fileName: stringOf(item.File_Name) ?? '',
     size: count(item.Size),
     createdTime: stringOf(item.Created_Time) ?? '',
+    ...(linkUrl ? { linkUrl } : {}),
   };
 }
 

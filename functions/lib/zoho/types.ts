@@ -66,6 +66,8 @@ export interface AttachmentInfo {
   size: number;
   /** ISO time as Zoho sends it, e.g. `2026-11-23T10:00:00+00:00`. */
   createdTime: string;
+  /** A link attachment's URL (`$link_url`). */
+  linkUrl?: string;
 }
 
 export type BulkOperation = 'insert' | 'update' | 'upsert';
@@ -140,6 +142,12 @@ export interface ZohoRecord {
 export interface ZohoClient {
   uploadAttachment(target: RecordRef, file: UploadFile, options?: CallOptions): Promise<{ id: string }>;
   listAttachments(target: RecordRef, options?: CallOptions): Promise<AttachmentInfo[]>;
+  /** A link attachment (`attachmentUrl`, `title`). */
+  attachLink(
+    target: RecordRef,
+    link: { url: string; title: string },
+    options?: CallOptions,
+  ): Promise<{ id: string }>;
   /** A file attachment's bytes, streamed (`GET …/Attachments/{id}`). */
   downloadAttachment(target: RecordRef, attachmentId: string, options?: CallOptions): Promise<Readable>;
   uploadPhoto(
