@@ -167,7 +167,17 @@ for (const file of files) {
   wrongBytes += same.length - exact;
 }
 const wronglyFailed = statuses.filter((s) => s === 'failed').length;
-const deadLettered = pipeline.queues.attachment.deadLetters.length;
+const deadLetters = pipeline.queues.attachment.deadLetters;
+const deadLettered = deadLetters.length;
+for (const letter of deadLetters) {
+  process.stderr.write(
+    `dead-lettered ${keysOf(letter.body).join(', ')}: ${letter.lastError ?? 'no reason'}\n`,
+  );
+}
+for (const [i, file] of files.entries()) {
+  if (!FINAL.has(statuses[i] ?? ''))
+    process.stderr.write(`not final: ${file.key} (${statuses[i] ?? 'no status'})\n`);
+}
 const mints = snapshot.tokens.accessTokens.length;
 const apiCalls = snapshot.requests.filter((r) => r.host === 'api' || r.host === 'upload');
 const faulted = apiCalls.filter((r) => r.outcome !== undefined || r.status === 0 || r.status >= 429).length;
