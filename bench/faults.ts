@@ -175,8 +175,11 @@ for (const letter of deadLetters) {
   );
 }
 for (const [i, file] of files.entries()) {
-  if (!FINAL.has(statuses[i] ?? ''))
-    process.stderr.write(`not final: ${file.key} (${statuses[i] ?? 'no status'})\n`);
+  if (FINAL.has(statuses[i] ?? '')) continue;
+  const { TagSet = [] } = await s3.send(
+    new GetObjectTaggingCommand({ Bucket: pipeline.bucket, Key: file.key }),
+  );
+  process.stderr.write(`not final: ${file.key}: ${TagSet.map((t) => `${t.Key}=${t.Value}`).join(' ')}\n`);
 }
 const mints = snapshot.tokens.accessTokens.length;
 const apiCalls = snapshot.requests.filter((r) => r.host === 'api' || r.host === 'upload');

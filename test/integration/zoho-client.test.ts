@@ -141,7 +141,7 @@ describe('attachments', () => {
     ]);
     const listCall = sandbox.inspect().requests.at(-1);
     expect(listCall?.query).toMatchObject({
-      fields: 'id,File_Name,Size,Created_Time',
+      fields: 'id,File_Name,Size,Created_Time,$link_url',
       page: '1',
       per_page: '200',
     });

@@ -377,7 +377,7 @@ describe('the client, precisely', () => {
         res.end();
         return;
       }
-      expect(url.searchParams.get('fields')).toBe('id,File_Name,Size,Created_Time');
+      expect(url.searchParams.get('fields')).toBe('id,File_Name,Size,Created_Time,$link_url');
       expect(url.searchParams.get('per_page')).toBe('200');
       const page = Number(url.searchParams.get('page'));
       json(res, 200, {
