@@ -49,6 +49,19 @@ afterEach(async () => {
 const lead = () => ({ module: 'Leads', recordId: sandbox.seed.Leads?.[0] ?? '' });
 const requestsTo = (host: string) => sandbox.inspect().requests.filter((r) => r.host === host);
 const tokenRequests = () => requestsTo('accounts').length;
+/** An access token minted straight from the sandbox's accounts host, as another client would. */
+const mint = async () =>
+  (await (
+    await fetch(`${sandbox.accountsUrl}/oauth/v2/token`, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: sandbox.credentials.clientId,
+        client_secret: sandbox.credentials.clientSecret,
+        refresh_token: sandbox.credentials.refreshToken,
+      }),
+    })
+  ).json()) as { access_token: string };
 
 function fileOf(content: Buffer, fileName: string, contentType?: string): UploadFile {
   return {
@@ -382,16 +395,6 @@ describe('tokens', () => {
 
   it('a token killed by the 16th mint: one refresh, then the call succeeds', async () => {
     await client.getOrgZgid();
-    const mint = () =>
-      fetch(`${sandbox.accountsUrl}/oauth/v2/token`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          client_id: sandbox.credentials.clientId,
-          client_secret: sandbox.credentials.clientSecret,
-          refresh_token: sandbox.credentials.refreshToken,
-        }),
-      }).then((r) => r.json());
     for (let i = 0; i < 9; i += 1) await mint();
     sandbox.clock.advance(11 * 60 * 1000); // Zoho: 10 mints per 10 minutes
     for (let i = 0; i < 6; i += 1) await mint(); // 16 alive: ours, the oldest, is dead now
@@ -410,17 +413,7 @@ describe('tokens', () => {
   });
 
   it('lists past 2,000 attachments with page_token, as page stops there', async () => {
-    const minted = (await (
-      await fetch(`${sandbox.accountsUrl}/oauth/v2/token`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          client_id: sandbox.credentials.clientId,
-          client_secret: sandbox.credentials.clientSecret,
-          refresh_token: sandbox.credentials.refreshToken,
-        }),
-      })
-    ).json()) as { access_token: string };
+    const minted = await mint();
     const total = 2_050;
     let made = 0;
     const attachLink = async () => {
