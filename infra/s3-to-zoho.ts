@@ -106,7 +106,7 @@ export interface S3ToZohoProps {
    */
   readonly serverAccessLogsBucket?: IBucket | undefined;
   /**
-   * The Zoho data centre of the org (ZOHO_DC): us, eu, in, au, jp, ca, sa, cn.
+   * The Zoho data centre of the org (ZOHO_DC): us, eu, uk, in, au, jp, ca, sa, cn.
    * @default 'us'
    */
   readonly zohoDataCentre?: DataCentre | undefined;

@@ -15,7 +15,7 @@ export const DEFAULT_RESULTS_PREFIX = 'bulk-write-results/';
 export interface Config {
   /** AWS_REGION (then AWS_DEFAULT_REGION); default `us-east-1`. Lambda always sets it. */
   region: string;
-  /** ZOHO_DC: the org's data centre, one of us, eu, in, au, jp, ca, sa, cn; default `us`. */
+  /** ZOHO_DC: the org's data centre, one of DATA_CENTRES (us, eu, uk, in, au, jp, ca, sa, cn); default `us`. */
   zohoDc: DataCentre;
   /**
    * The data centre's hosts, each replaced by ZOHO_ACCOUNTS_URL, ZOHO_API_URL, ZOHO_UPLOAD_URL
