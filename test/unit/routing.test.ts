@@ -103,6 +103,32 @@ describe('routeKey with the default routes', () => {
     }
   });
 
+  it("routes a file for a record's file-upload field through the attachment kind", () => {
+    expect(routed('fields/Leads/5725767000000412001/Documents/Signed contract.pdf')).toEqual({
+      kind: 'attachment',
+      route: 'field-file',
+      module: 'Leads',
+      target: { recordId: '5725767000000412001' },
+      uploadField: 'Documents',
+      fileName: 'Signed contract.pdf',
+    });
+    // An attachment names no field.
+    expect(routed('attachments/Leads/5725767000000412001/a.pdf')).not.toHaveProperty('uploadField');
+  });
+
+  it('checks the field of a file-upload route like a module name, before anything reaches a URL', () => {
+    for (const field of ['Docu-ments', '1Documents', 'Documents.v2', 'Docu ments', 'x'.repeat(101)]) {
+      const error = refused(`fields/Leads/5725767000000412001/${field}/a.pdf`);
+      expect(error.code).toBe('INVALID_FIELD');
+      expect(error.route).toBe('field-file');
+    }
+    expect(refused('fields/Leads/12ab/Documents/a.pdf').code).toBe('INVALID_RECORD_ID');
+    expect(refused('fields/Le ads/1/Documents/a.pdf').code).toBe('INVALID_MODULE');
+    expect(refused('fields/Leads/1/../a.pdf').code).toBe('INVALID_KEY');
+    expect(refused('fields/Leads/1/Documents%2F..%2Fphoto/a.pdf').code).toBe('INVALID_KEY');
+    expect(refused('fields/Leads/1/a.pdf').code).toBe('UNROUTED');
+  });
+
   it('refuses an unknown bulk operation, naming the ones it knows', () => {
     const error = refused('bulk-write/Leads/delete/a.zip');
     expect(error.code).toBe('INVALID_OPERATION');
@@ -371,6 +397,35 @@ describe('compileRoutes', () => {
     expect(problems[0]).toMatch(/^route #1/);
   });
 
+  it('lets only attachment routes name {fieldApiName}', () => {
+    expect(
+      tableProblems([
+        { name: 'p', kind: 'photo', pattern: 'pics/{module}/{recordId}/{fieldApiName}/{fileName}' },
+      ]),
+    ).toEqual([
+      'route #1 "p": only an attachment route can name {fieldApiName} (a file-upload field of the record)',
+    ]);
+    expect(
+      tableProblems([
+        { name: 'b', kind: 'bulk-write', pattern: 'b/{module}/{operation}/{fieldApiName}/{fileName}' },
+      ]),
+    ).toEqual([
+      'route #1 "b": only an attachment route can name {fieldApiName} (a file-upload field of the record)',
+    ]);
+    const own = compileRoutes([
+      {
+        name: 'docs',
+        kind: 'attachment',
+        pattern: 'docs/{fieldApiName}/{recordId}/{fileName}',
+        module: 'Deals',
+      },
+    ]);
+    expect(routed('docs/Contract/1/a.pdf', {}, own)).toMatchObject({
+      module: 'Deals',
+      uploadField: 'Contract',
+    });
+  });
+
   it('lists every problem of every route in one error', () => {
     const error = (() => {
       try {
@@ -389,7 +444,7 @@ describe('compileRoutes', () => {
     expect(error.problems).toEqual([
       'route #2 "ok": another route has the same name',
       'route #2 "ok": route "ok" has the same pattern, so this one can never match',
-      'route #3 "typo": unknown placeholder {modul} (known: {module}, {recordId}, {field}, {value}, {operation}, {fileName}, {ext})',
+      'route #3 "typo": unknown placeholder {modul} (known: {module}, {recordId}, {field}, {value}, {operation}, {fileName}, {ext}, {fieldApiName})',
     ]);
     expect(error.message).toContain('route #3 "typo"');
   });

@@ -21,6 +21,7 @@ export {
   compileRoutes,
   DEFAULT_PREFIXES,
   DEFAULT_ROUTES,
+  EXTRA_PREFIXES,
   KINDS,
   type Kind,
   type RouteDefinition,
@@ -37,6 +38,8 @@ export interface FileRouteMatch {
   target: RecordTarget;
   /** The key's last segment: the name Zoho records. */
   fileName: string;
+  /** Set when the file goes into this file-upload field of the record, not into its attachments. */
+  uploadField?: string;
   operation?: undefined;
 }
 
@@ -125,6 +128,14 @@ export function routeKey(
   }
 
   const kind: Exclude<Kind, 'bulk-write'> = definition.kind;
+  const uploadField = values.fieldApiName;
+  if (uploadField !== undefined) {
+    const badUploadField = checkApiName(uploadField);
+    if (badUploadField) {
+      return fail('INVALID_FIELD', `The field "${uploadField}" ${where} must be ${badUploadField}.`, route);
+    }
+  }
+  const file = { kind, route: definition.name, module, fileName, ...(uploadField ? { uploadField } : {}) };
   if (override.recordId !== undefined) {
     const badId = checkRecordId(override.recordId);
     if (badId) {
@@ -136,7 +147,7 @@ export function routeKey(
     }
     return {
       ok: true,
-      value: { kind, route: definition.name, module, target: { recordId: override.recordId }, fileName },
+      value: { ...file, target: { recordId: override.recordId } },
     };
   }
   if (values.recordId !== undefined) {
@@ -149,7 +160,7 @@ export function routeKey(
       );
     return {
       ok: true,
-      value: { kind, route: definition.name, module, target: { recordId: values.recordId }, fileName },
+      value: { ...file, target: { recordId: values.recordId } },
     };
   }
 
@@ -163,7 +174,7 @@ export function routeKey(
     return fail('INVALID_VALUE', `The lookup value "${value}" ${where} must be ${badValue}.`, route);
   return {
     ok: true,
-    value: { kind, route: definition.name, module, target: { lookup: { field, value } }, fileName },
+    value: { ...file, target: { lookup: { field, value } } },
   };
 }
 

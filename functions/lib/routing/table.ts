@@ -4,7 +4,8 @@
  *
  *   { "name": "attachment", "kind": "attachment", "pattern": "attachments/{module}/{recordId}/{fileName}" }
  *
- * Placeholders: {module}, {recordId}, {field}, {value}, {operation}, {fileName}, {ext}. A route
+ * Placeholders: {module}, {recordId}, {field}, {value}, {operation}, {fileName}, {ext}, and
+ * {fieldApiName} (an attachment route whose file goes into a record's file-upload field). A route
  * may instead fix `module`, `field` or `operation` (e.g. `"module": "Deals"`). The file name Zoho
  * records is always the key's last segment ({fileName} and {ext} only constrain where it sits).
  * Routes are tried in order and the first whose pattern fits the key decides. A deployment
@@ -26,6 +27,16 @@ export const DEFAULT_PREFIXES: Readonly<Record<Kind, string>> = {
   'bulk-write': 'bulk-write/',
 };
 
+/**
+ * Prefixes a kind watches besides its own: files for a record's file-upload field go through the
+ * attachment function and queue (`fields/{module}/{recordId}/{fieldApiName}/{fileName}`).
+ */
+export const EXTRA_PREFIXES: Readonly<Record<Kind, readonly string[]>> = {
+  attachment: ['fields/'],
+  photo: [],
+  'bulk-write': [],
+};
+
 export interface RouteDefinition {
   /** Names the route in logs, tags and errors. */
   name: string;
@@ -40,7 +51,16 @@ export interface RouteDefinition {
   operation?: BulkOperation;
 }
 
-const PLACEHOLDERS = ['module', 'recordId', 'field', 'value', 'operation', 'fileName', 'ext'] as const;
+const PLACEHOLDERS = [
+  'module',
+  'recordId',
+  'field',
+  'value',
+  'operation',
+  'fileName',
+  'ext',
+  'fieldApiName',
+] as const;
 export type Placeholder = (typeof PLACEHOLDERS)[number];
 
 /** The default routes (DESIGN.md): specific before generic. */
@@ -54,6 +74,11 @@ export const DEFAULT_ROUTES: readonly RouteDefinition[] = [
     name: 'attachment',
     kind: 'attachment',
     pattern: `${DEFAULT_PREFIXES.attachment}{module}/{recordId}/{fileName}`,
+  },
+  {
+    name: 'field-file',
+    kind: 'attachment',
+    pattern: `${EXTRA_PREFIXES.attachment[0]}{module}/{recordId}/{fieldApiName}/{fileName}`,
   },
   {
     name: 'photo-lookup',
@@ -283,8 +308,11 @@ function checkRouteRules(
       if (has(name)) report(`a bulk-write route cannot name {${name}}: bulk writes name no record`);
     }
     if (definition.field !== undefined) report('a bulk-write route cannot fix a lookup "field"');
-    return;
   }
+  if (has('fieldApiName') && definition.kind !== 'attachment') {
+    report('only an attachment route can name {fieldApiName} (a file-upload field of the record)');
+  }
+  if (definition.kind === 'bulk-write') return;
 
   if (has('operation') || definition.operation !== undefined)
     report(`an ${definition.kind} route takes no operation`);
