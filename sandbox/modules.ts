@@ -4,7 +4,16 @@
  * writes. Plus the seeded records, with fixed ids so a demo can name them.
  */
 
-export type FieldType = 'text' | 'email' | 'phone' | 'number' | 'date' | 'boolean' | 'lookup';
+export type FieldType =
+  | 'text'
+  | 'email'
+  | 'phone'
+  | 'number'
+  | 'date'
+  | 'boolean'
+  | 'lookup'
+  /** A file-upload field: a list of files put there through ZFS (field-files.ts). */
+  | 'fileupload';
 
 export interface ModuleSpec {
   apiName: string;
@@ -72,6 +81,8 @@ export const MODULES: ModuleSpec[] = [
       Annual_Revenue: 'number',
       No_of_Employees: 'number',
       Skype_ID: 'text',
+      // A custom file-upload field, as an org adds one (a layout's "File Upload" field).
+      Documents: 'fileupload',
     },
     mandatory: ['Last_Name'],
     uniqueFields: ['Email'],

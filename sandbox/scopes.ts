@@ -4,7 +4,8 @@
  * `Service.resource.ALL` covers every operation (and every module) under it. What each call needs
  * follows Zoho's pages: seeds 001/004 (`ZohoCRM.modules.{module}.{operation}`), zoho-api.md's bulk
  * write (`ZohoCRM.bulk`, `ZohoFiles.files.ALL` on the file host), the org API (`ZohoCRM.org.READ`),
- * and search (`ZohoSearch.securesearch.READ` besides the module's READ).
+ * search (`ZohoSearch.securesearch.READ` besides the module's READ) and ZFS (crm-oas v8.0
+ * files.json: `ZohoCRM.files.CREATE`).
  */
 import type { HostKind, RequestContext } from './context.ts';
 
@@ -15,6 +16,8 @@ export const DEFAULT_SCOPES: readonly string[] = [
   'ZohoCRM.bulk.ALL',
   'ZohoFiles.files.ALL',
   'ZohoSearch.securesearch.READ',
+  'ZohoCRM.files.CREATE',
+  'ZohoCRM.files.READ',
 ];
 
 const OPERATIONS: Record<string, string> = { GET: 'READ', POST: 'CREATE', PUT: 'UPDATE', DELETE: 'DELETE' };
@@ -27,7 +30,8 @@ export function scopesFor(kind: HostKind, ctx: RequestContext): string[] {
   if (kind !== 'api') return [];
   if (ctx.path.startsWith('/crm/bulk/')) return [`ZohoCRM.bulk.${operation}`];
   if (/^\/crm\/[^/]+\/org$/.test(ctx.path)) return ['ZohoCRM.org.READ'];
-  if (/^\/crm\/[^/]+\/files$/.test(ctx.path)) return [`ZohoFiles.files.${operation}`];
+  // crm-oas v8.0 files.json: ZFS uploads need ZohoCRM.files.CREATE, downloads ZohoCRM.files.READ.
+  if (/^\/crm\/[^/]+\/files$/.test(ctx.path)) return [`ZohoCRM.files.${operation}`];
   const module = ctx.params.module;
   if (!module) return [];
   const moduleScope = `ZohoCRM.modules.${module.toLowerCase()}.${operation}`;

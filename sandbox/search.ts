@@ -226,16 +226,5 @@ export function searchRoutes(parts: SandboxParts, options: { equalsIsContains: b
         },
       },
     },
-    {
-      // Get a record: handy to check what a bulk job or a test changed.
-      host: 'api',
-      pattern: /^\/crm\/(?<v>v[2-8](?:\.\d)?)\/(?<module>[^/]+)\/(?<id>[^/]+)$/,
-      methods: {
-        async GET(ctx) {
-          const module = crm.requireModule(ctx.params.module ?? '');
-          return json(200, { data: [crm.view(crm.requireRecord(module, ctx.params.id ?? ''))] });
-        },
-      },
-    },
   ];
 }

@@ -18,6 +18,7 @@ import { bodyOf, type RequestLogEntry, type Route, type SandboxParts, type Sandb
 import { createCrm } from './crm.ts';
 import { createDispatcher, send } from './dispatch.ts';
 import { createFaultState, type FailNext, type Faults, type UploadErrorStyle } from './faults.ts';
+import { fieldFileRoutes } from './field-files.ts';
 import { json, readSmallBody } from './http.ts';
 import { type Credentials, createOAuthServer, type OAuthSnapshot } from './oauth.ts';
 import { orgRoute } from './org.ts';
@@ -62,6 +63,9 @@ export interface SandboxSnapshot {
   photos: ReturnType<ReturnType<typeof photoRoutes>['snapshot']>;
   bulkFiles: ReturnType<ReturnType<typeof bulkRoutes>['snapshot']>['files'];
   bulkJobs: ReturnType<ReturnType<typeof bulkRoutes>['snapshot']>['jobs'];
+  /** What the records' file-upload fields hold, and every file uploaded to ZFS. */
+  fieldFiles: ReturnType<ReturnType<typeof fieldFileRoutes>['snapshot']>;
+  zfsFiles: ReturnType<ReturnType<typeof fieldFileRoutes>['zfsFiles']>;
   tokens: OAuthSnapshot;
   faults: Record<string, unknown>;
   concurrency: { limit: number; inFlight: number; peak: number };
@@ -115,6 +119,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         crm.modules.map((m) => [m.apiName, crm.records(m.apiName).map((r) => crm.view(r))]),
       ),
       attachments: zoho.attachments.snapshot(),
+      fieldFiles: zoho.fieldFiles.snapshot(),
+      zfsFiles: zoho.fieldFiles.zfsFiles(),
       photos: zoho.photos.snapshot(),
       bulkFiles: bulkState.files,
       bulkJobs: bulkState.jobs,
@@ -213,6 +219,7 @@ function createZoho(
   const attachments = attachmentRoutes(parts, { maxBytes: options.attachmentMaxBytes ?? 100 * 1024 * 1024 });
   const photos = photoRoutes(parts);
   const bulk = bulkRoutes(parts, { stepMs: options.bulkJobStepMs ?? 300 });
+  const fieldFiles = fieldFileRoutes(parts);
   settle = () => bulk.settle();
 
   const tokenRoute: Route = {
@@ -235,6 +242,8 @@ function createZoho(
     ...photos.routes,
     ...bulk.routes,
     ...searchRoutes(parts, { equalsIsContains: options.searchEqualsContains ?? true }),
+    // Last: `/crm/{v}/{module}/{id}` would also match `…/search`.
+    ...fieldFiles.routes,
   ];
-  return { clock, crm, faults, org, oauth, attachments, photos, bulk, routes };
+  return { clock, crm, faults, org, oauth, attachments, photos, bulk, fieldFiles, routes };
 }
