@@ -200,6 +200,48 @@ describe('attachments', () => {
   });
 });
 
+describe('file-upload fields', () => {
+  it('uploads to ZFS, adds the file id to the field keeping the files there, reads the field and downloads a file', async () => {
+    const first = Buffer.from('first bytes');
+    const second = Buffer.from('second bytes, longer');
+    expect(await client.getFieldFiles(lead(), 'Documents')).toEqual({ files: [] });
+    const a = await client.uploadFieldFile(fileOf(first, 'a.pdf'));
+    await client.addFieldFiles(lead(), 'Documents', [a.fileId]);
+    const b = await client.uploadFieldFile(fileOf(second, 'b.pdf'));
+    await client.addFieldFiles(lead(), 'Documents', [b.fileId]);
+    const held = await client.getFieldFiles(lead(), 'Documents');
+    if (!('files' in held)) throw new Error('expected files');
+    expect(held.files.map((f) => [f.fileName, f.size, f.fileId])).toEqual([
+      ['a.pdf', first.length, a.fileId],
+      ['b.pdf', second.length, b.fileId],
+    ]);
+    const bytes = Buffer.concat(
+      await (await client.downloadFieldFile(lead(), held.files[1]?.id ?? '')).toArray(),
+    );
+    expect(bytes).toEqual(second);
+    const put = requestsTo('api').filter((r) => r.method === 'PUT');
+    expect(put.map((r) => r.path)).toEqual([
+      `/api/crm/v8/Leads/${lead().recordId}`,
+      `/api/crm/v8/Leads/${lead().recordId}`,
+    ]);
+  });
+
+  it('tells a field holding something else than files, and refuses a field name before any call', async () => {
+    expect(await client.getFieldFiles(lead(), 'Last_Name')).toEqual({ notFiles: true });
+    const before = requestsTo('api').length;
+    await expect(client.getFieldFiles(lead(), 'Documents/../x')).rejects.toThrow(ZohoRequestError);
+    await expect(client.addFieldFiles(lead(), 'Docu ments', ['1'])).rejects.toThrow(ZohoRequestError);
+    expect(requestsTo('api').length).toBe(before);
+  });
+
+  it("carries Zoho's refusal of a file id in a field that is not a file-upload field (INVALID_DATA)", async () => {
+    const { fileId } = await client.uploadFieldFile(fileOf(Buffer.from('x'), 'x.txt'));
+    const error = await client.addFieldFiles(lead(), 'Description', [fileId]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ZohoRequestError);
+    expect(error).toMatchObject({ zohoCode: 'INVALID_DATA', retryable: false });
+  });
+});
+
 describe('photos', () => {
   it('uploads a photo, with restrict_triggers when asked', async () => {
     await client.uploadPhoto(lead(), fileOf(png(200, 100), 'me.png', 'image/png'));

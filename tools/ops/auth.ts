@@ -22,8 +22,9 @@ import type { OAuthCredentials } from '#zoho/types.ts';
 
 /**
  * The scopes to make a grant code with: records and their attachments and photos, the org's
- * zgid, bulk write jobs and the file host's ZIP uploads, and the search API, which also needs
- * `ZohoSearch.securesearch.READ` (a token without it is refused OAUTH_SCOPE_MISMATCH).
+ * zgid, bulk write jobs and the file host's ZIP uploads, the search API, which also needs
+ * `ZohoSearch.securesearch.READ` (a token without it is refused OAUTH_SCOPE_MISMATCH), and ZFS
+ * uploads for file-upload fields (`ZohoCRM.files.CREATE`, crm-oas v8.0 files.json).
  */
 export const PIPELINE_SCOPES: readonly string[] = [
   'ZohoCRM.modules.ALL',
@@ -31,6 +32,7 @@ export const PIPELINE_SCOPES: readonly string[] = [
   'ZohoCRM.org.READ',
   'ZohoFiles.files.ALL',
   'ZohoSearch.securesearch.READ',
+  'ZohoCRM.files.CREATE',
 ];
 
 /** The pipeline's scopes a grant's `scope` (space- or comma-separated) does not name. */

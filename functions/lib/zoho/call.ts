@@ -29,7 +29,7 @@ import type { AccessToken, CallOptions } from './types.ts';
 export interface CallSpec {
   /** For logs. */
   name: string;
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   url: (token: AccessToken) => string;
   headers?: Record<string, string>;
   body?: RequestBody;

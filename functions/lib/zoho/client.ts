@@ -47,6 +47,7 @@ import {
   protocol,
   toAttachmentInfo,
   toBulkWriteJob,
+  toFieldFiles,
 } from './shapes.ts';
 import {
   type AccessToken,
@@ -114,7 +115,12 @@ export function createZohoClient(options: ZohoClientOptions): ZohoClient {
     version,
     api: (token, path, query) => `${token.apiDomain}/crm/${version}/${path}${queryString(query)}`,
   };
-  return { ...recordFileCalls(parts), ...bulkWriteCalls(parts), ...searchCalls(parts) };
+  return {
+    ...recordFileCalls(parts),
+    ...fieldFileCalls(parts),
+    ...bulkWriteCalls(parts),
+    ...searchCalls(parts),
+  };
 }
 
 /** The token provider, the pacer and the retry policy the call engine runs with. */
@@ -215,6 +221,64 @@ function recordFileCalls({ caller, api }: ClientParts) {
         callOptions,
       );
       if (!isSuccess(json)) throw protocol('uploadPhoto', 'the answer does not say SUCCESS', json);
+    },
+  } satisfies Partial<ZohoClient>;
+}
+
+/**
+ * A record's file-upload field: the file goes to Zoho's file store (ZFS) first, then its id into
+ * the field (crm-oas v8.0 files.json and record.json). An update adds the files it names
+ * (`{"file_id": …}`) and keeps those already there; only `{"attachment_id": …, "_delete": null}` removes one.
+ */
+function fieldFileCalls({ caller, api }: ClientParts) {
+  return {
+    async uploadFieldFile(file, callOptions) {
+      const json = await caller.callJson(
+        {
+          name: 'uploadFieldFile',
+          method: 'POST',
+          url: (t) => api(t, 'files'),
+          body: multipartFileBody('file', file),
+        },
+        callOptions,
+      );
+      const fileId = firstDetailsId(json);
+      if (!fileId) throw protocol('uploadFieldFile', 'no data[0].details.id in the answer', json);
+      return { fileId };
+    },
+
+    async getFieldFiles(target, field, callOptions) {
+      const path = recordPath(target);
+      const query = { fields: apiName('field', field) };
+      const json = await caller.callJson(
+        { name: 'getFieldFiles', method: 'GET', url: (t) => api(t, path, query) },
+        callOptions,
+      );
+      const record = dataOf(json)[0];
+      if (!isObject(record)) throw protocol('getFieldFiles', 'no data[0] in the answer', json);
+      return toFieldFiles(record[field]);
+    },
+
+    async addFieldFiles(target, field, fileIds, callOptions) {
+      const path = recordPath(target);
+      const files = fileIds.map((id) => ({ file_id: id }));
+      const body = jsonBody({ data: [{ [apiName('field', field)]: files }] });
+      const json = await caller.callJson(
+        { name: 'addFieldFiles', method: 'PUT', url: (t) => api(t, path), body },
+        callOptions,
+      );
+      if (!isSuccess(json)) throw protocol('addFieldFiles', 'the answer does not say SUCCESS', json);
+    },
+
+    async downloadFieldFile(target, fieldFileId, callOptions) {
+      const path = `${recordPath(target)}/actions/download_fields_attachment`;
+      const query = { fields_attachment_id: digits('field file id', fieldFileId) };
+      const name = 'downloadFieldFile';
+      return caller.execute(
+        { name, method: 'GET', url: (t) => api(t, path, query) },
+        callOptions,
+        streamed(name),
+      );
     },
   } satisfies Partial<ZohoClient>;
 }

@@ -43,7 +43,7 @@ export function formBody(fields: Record<string, string>): RequestBody {
 }
 
 export interface Outgoing {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT';
   url: string;
   headers?: Record<string, string>;
   body?: RequestBody | undefined;

@@ -13,6 +13,7 @@ import {
   type BulkJobStatus,
   type BulkWriteJob,
   type BulkWriteJobSpec,
+  type FieldFiles,
 } from './types.ts';
 
 export function bulkJobBody(spec: BulkWriteJobSpec): Record<string, unknown> {
@@ -86,6 +87,23 @@ export function toAttachmentInfo(item: unknown): AttachmentInfo {
     createdTime: stringOf(item.Created_Time) ?? '',
     ...(linkUrl ? { linkUrl } : {}),
   };
+}
+
+/** A record's file-upload field as Zoho sends it (crm-oas v8.0 record.json, `FileDetails`). */
+export function toFieldFiles(value: unknown): FieldFiles {
+  if (value === null || value === undefined) return { files: [] };
+  // A multi-select picklist is a list too, of strings: only a list of file details is one of files.
+  const isFile = (item: unknown) =>
+    isObject(item) && stringOf(item.id) !== undefined && 'File_Name__s' in item;
+  if (!Array.isArray(value) || !value.every(isFile)) return { notFiles: true };
+  const files = (value as Record<string, unknown>[]).map((item) => ({
+    id: stringOf(item.id) ?? '',
+    fileId: stringOf(item.File_Id__s) ?? '',
+    fileName: stringOf(item.File_Name__s) ?? '',
+    size: count(item.Size__s),
+    createdTime: stringOf(item.Created_Time__s) ?? '',
+  }));
+  return { files };
 }
 
 export function dataOf(json: unknown): unknown[] {

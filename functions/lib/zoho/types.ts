@@ -70,6 +70,20 @@ export interface AttachmentInfo {
   linkUrl?: string;
 }
 
+/** A file in a record's file-upload field (crm-oas v8.0 record.json, `FileDetails`). */
+export interface FieldFileInfo {
+  /** The field attachment's id (`id`): what removing it or downloading it names. */
+  id: string;
+  /** The ZFS file id it was added with (`File_Id__s`). */
+  fileId: string;
+  fileName: string;
+  size: number;
+  createdTime: string;
+}
+
+/** What a record's field holds: its files, or a value that is not a file list (not a file-upload field). */
+export type FieldFiles = { files: FieldFileInfo[] } | { notFiles: true };
+
 export type BulkOperation = 'insert' | 'update' | 'upsert';
 
 export const BULK_OPERATIONS: readonly BulkOperation[] = ['insert', 'update', 'upsert'];
@@ -155,6 +169,14 @@ export interface ZohoClient {
     file: UploadFile,
     options?: CallOptions & { restrictTriggers?: boolean },
   ): Promise<void>;
+  /** A file to Zoho's file store (ZFS, `POST /crm/{v}/files`): its id goes into a file-upload field. */
+  uploadFieldFile(file: UploadFile, options?: CallOptions): Promise<{ fileId: string }>;
+  /** What the record's field holds (`GET /crm/{v}/{module}/{id}?fields={field}`). */
+  getFieldFiles(target: RecordRef, field: string, options?: CallOptions): Promise<FieldFiles>;
+  /** Adds ZFS files to the record's file-upload field; the files already there stay. */
+  addFieldFiles(target: RecordRef, field: string, fileIds: string[], options?: CallOptions): Promise<void>;
+  /** A field file's bytes (`GET …/{id}/actions/download_fields_attachment?fields_attachment_id=`). */
+  downloadFieldFile(target: RecordRef, fieldFileId: string, options?: CallOptions): Promise<Readable>;
   /** The org's zgid (`GET /crm/{v}/org` → `org[0].zgid`), fetched once and kept. */
   getOrgZgid(options?: CallOptions): Promise<string>;
   uploadBulkFile(file: UploadFile, options?: CallOptions): Promise<{ fileId: string }>;
