@@ -12,6 +12,8 @@ export interface AttachmentCheck {
   size: number;
   /** Default 100 MB (Zoho v2); the legacy API allowed 20 MB. */
   maxBytes?: number | undefined;
+  /** What takes the file, for the reasons: `attachments` unless told. */
+  target?: string;
 }
 
 // Zoho accepts every type but .exe (zoho-api.md "Attachments").
@@ -21,6 +23,7 @@ export function checkAttachment({
   fileName,
   size,
   maxBytes = ATTACHMENT_MAX_BYTES,
+  target = 'attachments',
 }: AttachmentCheck): AttachmentFacts {
   // Windows drops trailing dots and spaces, so "setup.EXE. " is still setup.exe.
   const effectiveName = fileName.replace(/[\s.\p{Cc}]+$/u, '');
@@ -34,7 +37,7 @@ export function checkAttachment({
   if (size === 0) {
     throw new InspectionError(
       'EMPTY_FILE',
-      `"${fileName}" is empty (0 bytes); Zoho CRM does not accept empty attachments.`,
+      `"${fileName}" is empty (0 bytes); Zoho CRM does not accept empty ${target}.`,
       { fileName, size },
     );
   }
@@ -42,7 +45,7 @@ export function checkAttachment({
     const text = formatOverLimit(size, maxBytes);
     throw new InspectionError(
       'FILE_TOO_LARGE',
-      `"${fileName}" is ${text.size}; Zoho CRM accepts attachments up to ${text.limit}. Split or compress the file.`,
+      `"${fileName}" is ${text.size}; Zoho CRM accepts ${target} up to ${text.limit}. Split or compress the file.`,
       { fileName, size, maxBytes },
     );
   }
@@ -50,7 +53,7 @@ export function checkAttachment({
   if (extension !== undefined && FORBIDDEN_EXTENSIONS.includes(extension)) {
     throw new InspectionError(
       'FORBIDDEN_TYPE',
-      `"${fileName}" is a .${extension} file; Zoho CRM refuses .${extension} attachments. Put it in a ZIP or use another format.`,
+      `"${fileName}" is a .${extension} file; Zoho CRM refuses .${extension} ${target}. Put it in a ZIP or use another format.`,
       { fileName, extension },
     );
   }

@@ -5,6 +5,12 @@ export const MB = 1024 * 1024;
 /** Attachments: 100 MB per the v2 docs; the legacy API allowed 20 MB, so it is configurable. */
 export const ATTACHMENT_MAX_BYTES = 100 * MB;
 
+/** A file-upload field: each file at most 20 MB (Zoho's file store, ZFS; zoho-api.md, File-upload fields). */
+export const FIELD_FILE_MAX_BYTES = 20 * MB;
+
+/** A file-upload field holds at most 5 files (zoho-api.md, File-upload fields). */
+export const FIELD_MAX_FILES = 5;
+
 /** Photo: at most 10 MB ("Photo" in zoho-api.md). */
 export const PHOTO_MAX_BYTES = 10 * MB;
 

@@ -12,6 +12,7 @@ import { startBulkImport } from './bulk/start.ts';
 import { importStore } from './bulk/store.ts';
 import type { PipelineDeps } from './deps.ts';
 import { failedOutcome, isRetryable, type Outcome, PipelineError } from './outcome.ts';
+import { pushFieldFile } from './push-field-file.ts';
 import { pushAttachment, pushPhoto } from './push-file.ts';
 import { record, writing } from './record.ts';
 
@@ -89,7 +90,7 @@ async function answerRepeat(deps: PipelineDeps, object: StoredObject, stored: Ou
     status: 'skipped',
     code: 'ALREADY_PUSHED',
     zohoId: stored.zohoId,
-    reason: `These bytes under this key are already attachment ${stored.zohoId} of the record; set metadata ${METADATA_PUSH}=again (or replay --force) for a second copy.`,
+    reason: `These bytes under this key are already on the record (${stored.zohoId}); set metadata ${METADATA_PUSH}=again (or replay --force) for a second copy.`,
   });
 }
 
@@ -162,7 +163,10 @@ async function pushFile(
     beforeRetry: (error: unknown, retryAt: Date) => noteRetry(deps, object, error, retryAt),
   };
   try {
-    return await (route.kind === 'photo' ? pushPhoto(deps, push) : pushAttachment(deps, push));
+    if (route.kind === 'photo') return await pushPhoto(deps, push);
+    return await (route.uploadField
+      ? pushFieldFile(deps, push, route.uploadField)
+      : pushAttachment(deps, push));
   } catch (error) {
     if (!(error instanceof PipelineError && error.code === SETTLED)) throw error;
     deps.log.info('Another delivery pushed this object meanwhile; not pushing again');

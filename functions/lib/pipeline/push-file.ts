@@ -35,7 +35,7 @@ export interface FilePush {
 }
 
 /** Zoho's Created_Time has whole seconds and its clock is not ours. */
-const CLOCK_SLACK_MS = 60_000;
+export const CLOCK_SLACK_MS = 60_000;
 /** Attempts of one upload within one delivery; after them the queue takes over. */
 const PUSH_ATTEMPTS = 4;
 
@@ -125,7 +125,7 @@ async function pushLink(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
  * the last failure is thrown and the queue retries). `attempt` is told since when an earlier
  * upload may have landed.
  */
-async function withRetries(
+export async function withRetries(
   deps: PipelineDeps,
   push: FilePush,
   attempt: (mayHaveLandedSince: Date | undefined) => Promise<Outcome>,
@@ -182,7 +182,7 @@ async function bytesOf(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function sha256Of(stream: Readable): Promise<string> {
+export async function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
