@@ -38,7 +38,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
-import { DEFAULT_PREFIXES } from '#lib/routing/route.ts';
+import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
 import { BulkImports } from './bulk-imports.ts';
@@ -624,16 +624,17 @@ export class S3ToZoho extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    const filter = {
-      prefix: options.prefix,
-      suffix: options.suffix ?? (isBulk ? '.zip' : undefined),
-    };
-    if (options.eventBridge) this.routeThroughEventBridge(id, queue, filter);
-    else {
-      this.bucket.addEventNotification(EventType.OBJECT_CREATED, new OwnAccountQueueDestination(queue), {
-        prefix: filter.prefix,
-        ...(filter.suffix ? { suffix: filter.suffix } : {}),
-      } satisfies NotificationKeyFilter);
+    // The kind's own prefix, then those it watches besides (file-upload fields: `fields/`).
+    for (const [index, prefix] of [options.prefix, ...EXTRA_PREFIXES[kind]].entries()) {
+      const filter = { prefix, suffix: options.suffix ?? (isBulk ? '.zip' : undefined) };
+      if (options.eventBridge)
+        this.routeThroughEventBridge(index === 0 ? id : `${id}Extra${index}`, queue, filter);
+      else {
+        this.bucket.addEventNotification(EventType.OBJECT_CREATED, new OwnAccountQueueDestination(queue), {
+          prefix: filter.prefix,
+          ...(filter.suffix ? { suffix: filter.suffix } : {}),
+        } satisfies NotificationKeyFilter);
+      }
     }
 
     this.grantAccess(role, kind, options, queue);
@@ -660,14 +661,16 @@ export class S3ToZoho extends Construct {
     },
     queue: Queue,
   ) {
-    const objects = this.bucket.arnForObjects(`${options.prefix}*`);
+    const objects = [options.prefix, ...EXTRA_PREFIXES[kind]].map((prefix) =>
+      this.bucket.arnForObjects(`${prefix}*`),
+    );
     const results = this.bucket.arnForObjects(`${options.resultsPrefix}*`);
     const isBulk = kind === 'bulk-write';
     const statements = [
       new PolicyStatement({
         sid: 'ReadOwnPrefix',
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
-        resources: [objects],
+        resources: objects,
       }),
       new PolicyStatement({
         sid: 'TagOwnPrefix',
@@ -677,7 +680,7 @@ export class S3ToZoho extends Construct {
           's3:PutObjectTagging',
           's3:PutObjectVersionTagging',
         ],
-        resources: [objects],
+        resources: objects,
       }),
       // Without s3:ListBucket, S3 answers 403 instead of 404 for a missing key, and "the object is
       // gone" could not be told from "access denied". It lists names only.
@@ -725,7 +728,7 @@ export class S3ToZoho extends Construct {
     }
 
     const stack = Stack.of(this);
-    const prefixed = [objects, ...(isBulk ? [results] : [])];
+    const prefixed = [...objects, ...(isBulk ? [results] : [])];
     acknowledge(role, [
       ...prefixed.map((arn): [string, string] => [
         `AwsSolutions-IAM5[Resource::${flattenForNag(stack.resolve(arn))}]`,
@@ -749,6 +752,16 @@ function checkPrefixes(prefixes: Record<Kind, string>, resultsPrefix: string) {
       if (other !== kind && prefixes[other].startsWith(prefix)) {
         throw new Error(
           `The ${kind} prefix '${prefix}' contains the ${other} prefix '${prefixes[other]}': S3 refuses overlapping notifications`,
+        );
+      }
+    }
+    for (const extra of EXTRA_PREFIXES[kind]) {
+      const clash = KINDS.find(
+        (other) => extra.startsWith(prefixes[other]) || prefixes[other].startsWith(extra),
+      );
+      if (clash) {
+        throw new Error(
+          `The ${clash} prefix '${prefixes[clash]}' overlaps '${extra}', where the ${kind} function takes file-upload field files: S3 refuses overlapping notifications`,
         );
       }
     }

@@ -183,7 +183,7 @@ describe('EventBridge mode (a shared bucket whose notifications another consumer
 
   it('feeds each queue by a rule with the same prefix and suffix filters, and sets no S3 notification to a queue', () => {
     const patterns = rules().map((rule) => rule.EventPattern as Json);
-    expect(patterns).toHaveLength(3);
+    expect(patterns).toHaveLength(4);
     const keys = patterns.map((pattern) => {
       expect(pattern.source).toEqual(['aws.s3']);
       expect(pattern['detail-type']).toEqual(['Object Created']);
@@ -193,6 +193,8 @@ describe('EventBridge mode (a shared bucket whose notifications another consumer
     });
     expect(keys).toEqual([
       [{ prefix: 'attachments/' }],
+      // File-upload fields go to the attachments queue too.
+      [{ prefix: 'fields/' }],
       [{ prefix: 'photos/' }],
       // Prefix and suffix: a wildcard on the key as the event carries it.
       [{ wildcard: 'bulk-write/*.zip' }],
@@ -210,7 +212,7 @@ describe('EventBridge mode (a shared bucket whose notifications another consumer
     const fromEvents = statements.filter(
       (s) => flatten((s.Principal as Json | undefined)?.Service) === 'events.amazonaws.com',
     );
-    expect(fromEvents).toHaveLength(3);
+    expect(fromEvents).toHaveLength(4); // one per rule: the attachments queue has two (attachments/, fields/)
     for (const statement of fromEvents) {
       const ruleArn = ((statement.Condition as Json).ArnEquals as Json)['aws:SourceArn'];
       expect(flatten(ruleArn)).toMatch(/^<S3ToZoho\w+Rule\w+\.Arn>$/);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { EXTRA_PREFIXES, type Kind } from '#lib/routing/route.ts';
 import { S3ToZoho } from '../../infra/s3-to-zoho.ts';
 import { S3ToZohoStack, stackPropsFromContext } from '../../infra/stack.ts';
 import {
@@ -75,11 +76,13 @@ function eventSources(template: Template) {
 }
 
 describe('S3 notifications', () => {
-  it('sends each prefix, and only .zip bulk writes, to its own queue', () => {
+  it('sends each prefix, and only .zip bulk writes, to its own queue; fields/ to the attachments queue', () => {
     const filters = notificationFilters(fresh);
-    expect(filters).toHaveLength(3);
+    expect(filters).toHaveLength(4);
     const byPrefix = Object.fromEntries(filters.map((f) => [f.prefix, f]));
     expect(byPrefix['attachments/']).toMatchObject({ events: ['s3:ObjectCreated:*'], suffix: undefined });
+    expect(byPrefix['fields/']).toMatchObject({ events: ['s3:ObjectCreated:*'], suffix: undefined });
+    expect(byPrefix['fields/']?.queue).toBe(byPrefix['attachments/']?.queue);
     expect(byPrefix['photos/']).toMatchObject({ events: ['s3:ObjectCreated:*'], suffix: undefined });
     expect(byPrefix['bulk-write/']).toMatchObject({ events: ['s3:ObjectCreated:*'], suffix: '.zip' });
     expect(new Set(filters.map((f) => f.queue)).size).toBe(3);
@@ -89,8 +92,10 @@ describe('S3 notifications', () => {
     const sources = eventSources(fresh);
     for (const fn of pipelineFunctions(fresh)) {
       const source = sources.find((s) => s.functionRef === `<${fn.logicalId}>`);
-      const filter = notificationFilters(fresh).find((f) => f.queue === source?.queue);
-      expect(filter?.prefix, fn.kind).toBe(PREFIXES[fn.kind]);
+      const filters = notificationFilters(fresh).filter((f) => f.queue === source?.queue);
+      expect(filters.map((f) => f.prefix).sort(), fn.kind).toEqual(
+        [PREFIXES[fn.kind], ...EXTRA_PREFIXES[fn.kind as Kind]].sort(),
+      );
     }
   });
 });
@@ -259,8 +264,11 @@ describe('least privilege', () => {
       const objectResources = new Set(objectStatements.flatMap(resourcesOf));
       const allowed = [
         `/${PREFIXES[fn.kind]}*`,
+        ...EXTRA_PREFIXES[fn.kind as Kind].map((prefix) => `/${prefix}*`),
         ...(fn.kind === 'bulk-write' ? ['/bulk-write-results/*'] : []),
       ];
+      if (fn.kind === 'attachment')
+        expect([...objectResources].some((r) => r.endsWith('/fields/*'))).toBe(true);
       for (const resource of objectResources) {
         expect(
           allowed.some((suffix) => resource.endsWith(suffix)),
@@ -268,7 +276,7 @@ describe('least privilege', () => {
         ).toBe(true);
       }
       const own = objectStatements.filter((s) =>
-        resourcesOf(s).every((r) => r.endsWith(`/${PREFIXES[fn.kind]}*`)),
+        resourcesOf(s).some((r) => r.endsWith(`/${PREFIXES[fn.kind]}*`)),
       );
       expect(own.flatMap(actionsOf).sort()).toEqual([
         's3:GetObject',
@@ -431,7 +439,7 @@ describe('existing bucket', () => {
       notificationFilters(existing)
         .map((f) => f.prefix)
         .sort(),
-    ).toEqual(['attachments/', 'bulk-write/', 'photos/']);
+    ).toEqual(['attachments/', 'bulk-write/', 'fields/', 'photos/']);
   });
 
   it('scopes object access to the named bucket', () => {

@@ -10,7 +10,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import S3rver, { type S3rverEvent } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
-import { DEFAULT_PREFIXES } from '#lib/routing/route.ts';
+import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { applyWriteTags } from './s3rver-tags.ts';
 
@@ -34,6 +34,11 @@ export interface NotificationRule {
  */
 export const PIPELINE_NOTIFICATIONS: readonly NotificationRule[] = [
   { id: 'attachments', target: 'attachment', prefix: DEFAULT_PREFIXES.attachment },
+  ...EXTRA_PREFIXES.attachment.map((prefix) => ({
+    id: `attachment-${prefix}`,
+    target: 'attachment',
+    prefix,
+  })),
   { id: 'photos', target: 'photo', prefix: DEFAULT_PREFIXES.photo },
   { id: 'bulk-write', target: 'bulk-write', prefix: DEFAULT_PREFIXES['bulk-write'], suffix: '.zip' },
 ];
