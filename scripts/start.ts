@@ -73,6 +73,7 @@ function printBanner(p: LocalPipeline): void {
     '',
     `  Any S3 client works: endpoint ${p.s3Endpoint}, path-style addressing, the dummy credentials above.`,
     `  Photos:     photos/Leads/${leadId}.png      Bulk write: bulk-write/Leads/insert/leads.zip`,
+    `  A file-upload field: fields/Leads/${leadId}/Documents/file.pdf (the sandbox's Leads have Documents)`,
     '  The outcome is written on each object as tags (zoho-status, zoho-id, zoho-error).',
   ];
   if (seeded && p.zoho.mode === 'sandbox') {

@@ -111,6 +111,18 @@ describe('npm start with keys it cannot or need not push', () => {
     );
   });
 
+  it('takes a file for a file-upload field under fields/ through the attachment queue', async () => {
+    const key = `fields/Leads/${leadId}/Documents/brochure.pdf`;
+    await put(key);
+    await vi.waitFor(
+      () => expect(landings.find((landing) => landing.key === key)).toMatchObject({ status: 'done' }),
+      { timeout: 30_000, interval: 50 },
+    );
+    const inField = pipeline.sandbox?.inspect().fieldFiles.filter((f) => f.recordId === leadId);
+    expect(inField?.map((f) => [f.field, f.fileName])).toEqual([['Documents', 'brochure.pdf']]);
+    expect(notices.filter((notice) => notice.key === key)).toEqual([]);
+  });
+
   it('says when a key is under no watched prefix, but not for the bulk write results', async () => {
     await put('inbox-typo/Leads/file.pdf');
     await put('bulk-write-results/bulk-write/Leads/insert/x.zip.results.csv');
