@@ -23,9 +23,12 @@ import {
 import type { ModuleSpec } from './modules.ts';
 import { pickFields } from './paging.ts';
 
-/** ZFS takes files up to 20 MB (zoho-api.md, File-upload fields). */
+/** ZFS takes files up to 20 MB (⚠ issue 8's figure; crm-oas v8.0 files.json names only the refusal). */
 export const ZFS_MAX_BYTES = 20 * 1024 * 1024;
-/** A file-upload field holds at most 5 files (zoho-api.md, File-upload fields). */
+/**
+ * A file-upload field holds at most 5 files. ⚠ Issue 8's figure: the field metadata (crm-oas v8.0
+ * fields.json) has no file count (its `file_upolad_optionlist` lists where files may come from).
+ */
 export const FIELD_MAX_FILES = 5;
 
 interface ZfsFile {

@@ -5,10 +5,16 @@ export const MB = 1024 * 1024;
 /** Attachments: 100 MB per the v2 docs; the legacy API allowed 20 MB, so it is configurable. */
 export const ATTACHMENT_MAX_BYTES = 100 * MB;
 
-/** A file-upload field: each file at most 20 MB (Zoho's file store, ZFS; zoho-api.md, File-upload fields). */
+/**
+ * A file-upload field: each file at most 20 MB (Zoho's file store, ZFS). ⚠ Issue 8's figure:
+ * crm-oas v8.0 files.json names the refusal (FILE_SIZE_MORE_THAN_ALLOWED_SIZE), not the size.
+ */
 export const FIELD_FILE_MAX_BYTES = 20 * MB;
 
-/** A file-upload field holds at most 5 files (zoho-api.md, File-upload fields). */
+/**
+ * A file-upload field holds at most 5 files. ⚠ Issue 8's figure: the field metadata (crm-oas v8.0
+ * fields.json) has no file count (its `file_upolad_optionlist` lists where files may come from).
+ */
 export const FIELD_MAX_FILES = 5;
 
 /** Photo: at most 10 MB ("Photo" in zoho-api.md). */
