@@ -200,7 +200,7 @@ describe('loadConfig', () => {
     expect(
       problems({ ROUTES: '[{"name":"docs","kind":"attachment","pattern":"docs/{module}/{id}/{fileName}"}]' }),
     ).toEqual([
-      'ROUTES: route #1 "docs": unknown placeholder {id} (known: {module}, {recordId}, {field}, {value}, {operation}, {fileName}, {ext})',
+      'ROUTES: route #1 "docs": unknown placeholder {id} (known: {module}, {recordId}, {field}, {value}, {operation}, {fileName}, {ext}, {fieldApiName})',
     ]);
   });
 
