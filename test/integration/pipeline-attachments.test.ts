@@ -9,10 +9,8 @@ import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLambdaContext } from '#tools/local/event-source.ts';
 import { s3EventFor } from '#tools/ops/replay.ts';
-import { createZohoClient } from '#zoho/client.ts';
-import { resolveHosts } from '#zoho/hosts.ts';
 import type { ZohoClient } from '#zoho/types.ts';
-import { type Harness, startHarness } from './pipeline-harness.ts';
+import { adminClient, type Harness, markPushing, startHarness } from './pipeline-harness.ts';
 
 let h: Harness;
 let leadId: string;
@@ -22,14 +20,7 @@ let zoho: ZohoClient;
 beforeAll(async () => {
   h = await startHarness({ env: { ATTACHMENT_MAX_BYTES: String(64 * 1024), PUSH_RETRY_BASE_MS: '50' } });
   leadId = h.sandbox.seed.Leads?.[0] ?? '';
-  zoho = createZohoClient({
-    hosts: resolveHosts('us', {
-      accountsUrl: h.sandbox.accountsUrl,
-      apiUrl: h.sandbox.apiUrl,
-      uploadUrl: h.sandbox.uploadUrl,
-    }),
-    credentials: h.sandbox.credentials,
-  });
+  zoho = adminClient(h.sandbox);
 });
 afterAll(() => h?.close());
 
@@ -264,18 +255,7 @@ describe('attachments', () => {
     const body = 'uploaded by a Lambda that died right after';
     const event = await h.put(key, body);
     // What a crash leaves behind: the object marked `pushing`, the attachment in Zoho, no outcome.
-    await h.s3.send(
-      new PutObjectTaggingCommand({
-        Bucket: h.bucket,
-        Key: key,
-        Tagging: {
-          TagSet: [
-            { Key: 'zoho-status', Value: 'pushing' },
-            { Key: 'zoho-attempt', Value: new Date().toISOString() },
-          ],
-        },
-      }),
-    );
+    await markPushing(h, key);
     await zoho.uploadAttachment(
       { module: 'Leads', recordId: leadId },
       { body: Readable.from([Buffer.from(body)]), fileName: 'crash.txt', size: Buffer.byteLength(body) },

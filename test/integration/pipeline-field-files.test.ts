@@ -5,27 +5,17 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIELD_MAX_FILES } from '#lib/inspect/limits.ts';
-import { createZohoClient } from '#zoho/client.ts';
-import { resolveHosts } from '#zoho/hosts.ts';
 import type { FieldFileInfo, RecordRef, ZohoClient } from '#zoho/types.ts';
-import { type Harness, startHarness } from './pipeline-harness.ts';
+import { adminClient, type Harness, markPushing, startHarness } from './pipeline-harness.ts';
 
 let h: Harness;
 let zoho: ZohoClient;
 
 beforeAll(async () => {
   h = await startHarness({ env: { PUSH_RETRY_BASE_MS: '50' } });
-  zoho = createZohoClient({
-    hosts: resolveHosts('us', {
-      accountsUrl: h.sandbox.accountsUrl,
-      apiUrl: h.sandbox.apiUrl,
-      uploadUrl: h.sandbox.uploadUrl,
-    }),
-    credentials: h.sandbox.credentials,
-  });
+  zoho = adminClient(h.sandbox);
 });
 afterAll(() => h?.close());
 
@@ -146,23 +136,10 @@ describe('file-upload fields', () => {
 
   it('after a crash, adopts a file in the field only when it holds the object’s own bytes', async () => {
     const lead = newLead('Crash');
-    const markPushing = (key: string) =>
-      h.s3.send(
-        new PutObjectTaggingCommand({
-          Bucket: h.bucket,
-          Key: key,
-          Tagging: {
-            TagSet: [
-              { Key: 'zoho-status', Value: 'pushing' },
-              { Key: 'zoho-attempt', Value: new Date().toISOString() },
-            ],
-          },
-        }),
-      );
     // What a crash leaves behind: the object marked `pushing`, the file in the field, no outcome.
     const same = `fields/Leads/${lead.recordId}/Documents/crash.txt`;
     const sameEvent = await h.put(same, 'uploaded by a Lambda that died');
-    await markPushing(same);
+    await markPushing(h, same);
     const landed = await addByHand(lead, 'crash.txt', 'uploaded by a Lambda that died');
     expect(await h.deliver('attachment', sameEvent)).toEqual([]);
     expect(await h.tags(same)).toMatchObject({ 'zoho-status': 'done', 'zoho-id': landed });
@@ -171,7 +148,7 @@ describe('file-upload fields', () => {
     // Same name and size, other bytes: not this object's file, so it is pushed.
     const other = `fields/Leads/${lead.recordId}/Documents/twin.txt`;
     const otherEvent = await h.put(other, 'bytes of this object');
-    await markPushing(other);
+    await markPushing(h, other);
     const impostor = await addByHand(lead, 'twin.txt', 'bytes of that object');
     expect(await h.deliver('attachment', otherEvent)).toEqual([]);
     const tags = await h.tags(other);

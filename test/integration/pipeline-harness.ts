@@ -14,6 +14,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Event, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '#lib/config.ts';
@@ -30,6 +31,9 @@ import {
   startLocalS3,
 } from '#tools/local/s3.ts';
 import { startSqsEndpoint } from '#tools/local/sqs-endpoint.ts';
+import { createZohoClient } from '#zoho/client.ts';
+import { resolveHosts } from '#zoho/hosts.ts';
+import type { ZohoClient } from '#zoho/types.ts';
 
 export interface Harness {
   sandbox: Sandbox;
@@ -50,6 +54,34 @@ export interface Harness {
   read(key: string): Promise<string>;
   readBytes(key: string): Promise<Buffer>;
   close(): Promise<void>;
+}
+
+/** What a Lambda that died mid-push leaves on its object: `pushing`, with the attempt's time. */
+export async function markPushing(h: Harness, key: string): Promise<void> {
+  await h.s3.send(
+    new PutObjectTaggingCommand({
+      Bucket: h.bucket,
+      Key: key,
+      Tagging: {
+        TagSet: [
+          { Key: 'zoho-status', Value: 'pushing' },
+          { Key: 'zoho-attempt', Value: new Date().toISOString() },
+        ],
+      },
+    }),
+  );
+}
+
+/** The test's own view of Zoho, through the client, as a CRM admin would look. */
+export function adminClient(sandbox: Sandbox): ZohoClient {
+  return createZohoClient({
+    hosts: resolveHosts('us', {
+      accountsUrl: sandbox.accountsUrl,
+      apiUrl: sandbox.apiUrl,
+      uploadUrl: sandbox.uploadUrl,
+    }),
+    credentials: sandbox.credentials,
+  });
 }
 
 export interface HarnessOptions {

@@ -11,10 +11,9 @@
 import { checkAttachment } from '#lib/inspect/attachment.ts';
 import { FIELD_FILE_MAX_BYTES, FIELD_MAX_FILES } from '#lib/inspect/limits.ts';
 import { openObject } from '#lib/s3/object.ts';
-import type { FieldFileInfo } from '#zoho/types.ts';
 import type { PipelineDeps } from './deps.ts';
 import { type Outcome, PipelineError } from './outcome.ts';
-import { CLOCK_SLACK_MS, type FilePush, sha256Of, withRetries } from './push-file.ts';
+import { type FilePush, findOwnBytes, withRetries } from './push-file.ts';
 
 export async function pushFieldFile(deps: PipelineDeps, push: FilePush, field: string): Promise<Outcome> {
   const { object, target, fileName, signal } = push;
@@ -24,18 +23,20 @@ export async function pushFieldFile(deps: PipelineDeps, push: FilePush, field: s
     maxBytes: FIELD_FILE_MAX_BYTES,
     target: 'file-upload fields',
   });
-  const where = `the ${target.module} record ${target.recordId}'s field ${field}`;
+  const where = `field ${field} of the ${target.module} record ${target.recordId}`;
 
   return withRetries(deps, push, async (mayHaveLandedSince) => {
     const held = await deps.zoho.getFieldFiles(target, field, { signal });
     if ('notFiles' in held) {
       throw new PipelineError(
         'NOT_A_FILE_UPLOAD_FIELD',
-        `${where} holds a value that is not a list of files: name a file-upload field in the key.`,
+        `The ${where} holds a value that is not a list of files: name a file-upload field in the key.`,
       );
     }
     const landed = mayHaveLandedSince
-      ? await findLanded(deps, push, field, held.files, mayHaveLandedSince)
+      ? await findOwnBytes(deps, push, mayHaveLandedSince, held.files, (file) =>
+          deps.zoho.downloadFieldFile(target, file.id, { signal }),
+        )
       : undefined;
     if (landed) {
       deps.log.info('An earlier attempt had put these bytes in the field; not pushing again', {
@@ -46,7 +47,7 @@ export async function pushFieldFile(deps: PipelineDeps, push: FilePush, field: s
     if (held.files.length >= FIELD_MAX_FILES) {
       throw new PipelineError(
         'FIELD_FULL',
-        `${where} already holds ${held.files.length} files, the most Zoho allows (${FIELD_MAX_FILES}): remove one in Zoho CRM, then replay this object.`,
+        `The ${where} already holds ${held.files.length} files, the most Zoho allows (${FIELD_MAX_FILES}): remove one in Zoho CRM, then replay this object.`,
       );
     }
     await push.beforeUpload();
@@ -64,27 +65,4 @@ export async function pushFieldFile(deps: PipelineDeps, push: FilePush, field: s
 /** Done with the ZFS file id: the field's entry for this file names it (`File_Id__s`). */
 function done(fileId: string): Outcome {
   return { status: 'done', zohoId: fileId };
-}
-
-/** A file in the field that holds exactly this object's bytes, added since `since`. */
-async function findLanded(
-  deps: PipelineDeps,
-  push: FilePush,
-  field: string,
-  files: FieldFileInfo[],
-  since: Date,
-): Promise<FieldFileInfo | undefined> {
-  const { object, target, fileName, signal } = push;
-  const from = since.getTime() - CLOCK_SLACK_MS;
-  const candidates = files.filter(
-    (f) => f.fileName === fileName && f.size === object.size && Date.parse(f.createdTime) >= from,
-  );
-  if (candidates.length === 0) return undefined;
-  const ours = await sha256Of(await openObject(deps.s3, object, signal));
-  for (const candidate of candidates) {
-    const theirs = await sha256Of(await deps.zoho.downloadFieldFile(target, candidate.id, { signal }));
-    if (theirs === ours) return candidate;
-  }
-  deps.log.info('Files of the same name and size in the field hold other bytes', { field });
-  return undefined;
 }

@@ -35,7 +35,7 @@ export interface FilePush {
 }
 
 /** Zoho's Created_Time has whole seconds and its clock is not ours. */
-export const CLOCK_SLACK_MS = 60_000;
+const CLOCK_SLACK_MS = 60_000;
 /** Attempts of one upload within one delivery; after them the queue takes over. */
 const PUSH_ATTEMPTS = 4;
 
@@ -162,16 +162,33 @@ async function findLanded(
   push: FilePush,
   since: Date,
 ): Promise<AttachmentInfo | undefined> {
-  const { object, target, fileName, signal } = push;
+  const { target, signal } = push;
+  const attachments = await deps.zoho.listAttachments(target, { signal });
+  return findOwnBytes(deps, push, since, attachments, (a) =>
+    deps.zoho.downloadAttachment(target, a.id, { signal }),
+  );
+}
+
+/**
+ * The file among `files` that provably holds this object's bytes: same name and size, made since
+ * `since` (less the clock slack), and the same SHA-256 once downloaded.
+ */
+export async function findOwnBytes<T extends { fileName: string; size: number; createdTime: string }>(
+  deps: PipelineDeps,
+  push: FilePush,
+  since: Date,
+  files: readonly T[],
+  download: (file: T) => Promise<Readable>,
+): Promise<T | undefined> {
+  const { object, fileName, signal } = push;
   const from = since.getTime() - CLOCK_SLACK_MS;
-  const candidates = (await deps.zoho.listAttachments(target, { signal })).filter(
-    (a) => a.fileName === fileName && a.size === object.size && Date.parse(a.createdTime) >= from,
+  const candidates = files.filter(
+    (f) => f.fileName === fileName && f.size === object.size && Date.parse(f.createdTime) >= from,
   );
   if (candidates.length === 0) return undefined;
   const ours = await sha256Of(await openObject(deps.s3, object, signal));
   for (const candidate of candidates) {
-    const theirs = await sha256Of(await deps.zoho.downloadAttachment(target, candidate.id, { signal }));
-    if (theirs === ours) return candidate;
+    if ((await sha256Of(await download(candidate))) === ours) return candidate;
   }
   return undefined;
 }
@@ -182,7 +199,7 @@ async function bytesOf(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-export async function sha256Of(stream: Readable): Promise<string> {
+async function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
