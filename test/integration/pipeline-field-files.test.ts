@@ -81,6 +81,20 @@ describe('file-upload fields', () => {
     expect(await documents(lead)).toHaveLength(2);
   });
 
+  it('finds the record by a field value, as attachments do', async () => {
+    const lead: RecordRef = {
+      module: 'Leads',
+      recordId: h.sandbox.createRecord('Leads', { Last_Name: 'Lookup', Email: 'field.files@example.com' }),
+    };
+    const key = 'fields/Leads/by/Email/field.files@example.com/Documents/brief.txt';
+    await h.deliver('attachment', await h.put(key, 'found by email'));
+    const tags = await h.tags(key);
+    expect(tags['zoho-status']).toBe('done');
+    expect((await documents(lead)).map((f) => [f.fileName, f.fileId])).toEqual([
+      ['brief.txt', tags['zoho-id']],
+    ]);
+  });
+
   it('refuses a file over 20 MB before any Zoho call, with a reason', async () => {
     const lead = newLead('Too large');
     const key = `fields/Leads/${lead.recordId}/Documents/scan.tiff`;

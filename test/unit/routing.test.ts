@@ -112,6 +112,14 @@ describe('routeKey with the default routes', () => {
       uploadField: 'Documents',
       fileName: 'Signed contract.pdf',
     });
+    expect(routed('fields/Contacts/by/Email/ana@example.com/CV_Files/cv.pdf')).toEqual({
+      kind: 'attachment',
+      route: 'field-file-lookup',
+      module: 'Contacts',
+      target: { lookup: { field: 'Email', value: 'ana@example.com' } },
+      uploadField: 'CV_Files',
+      fileName: 'cv.pdf',
+    });
     // An attachment names no field.
     expect(routed('attachments/Leads/5725767000000412001/a.pdf')).not.toHaveProperty('uploadField');
   });

@@ -76,6 +76,11 @@ export const DEFAULT_ROUTES: readonly RouteDefinition[] = [
     pattern: `${DEFAULT_PREFIXES.attachment}{module}/{recordId}/{fileName}`,
   },
   {
+    name: 'field-file-lookup',
+    kind: 'attachment',
+    pattern: `${EXTRA_PREFIXES.attachment[0]}{module}/by/{field}/{value}/{fieldApiName}/{fileName}`,
+  },
+  {
     name: 'field-file',
     kind: 'attachment',
     pattern: `${EXTRA_PREFIXES.attachment[0]}{module}/{recordId}/{fieldApiName}/{fileName}`,
