@@ -5,12 +5,12 @@
  * Reports the wall time from the S3 event to the import's final tags, and the peak RSS above idle.
  */
 import { randomUUID } from 'node:crypto';
-import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { S3Event, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '#lib/config.ts';
 import { createDeps } from '#lib/pipeline/deps.ts';
 import { createHandler } from '#lib/pipeline/handler.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
+import { readTagMap } from '#lib/s3/tags.ts';
 import { createLambdaContext } from '#tools/local/event-source.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
@@ -109,12 +109,7 @@ async function run(job: BulkJob): Promise<BulkResult> {
       { Records: [record] },
       createLambdaContext({ functionName: 's3-to-zoho-bulk-write', timeoutMs: 900_000 }),
     );
-  const tags = async () => {
-    const { TagSet = [] } = await deps.s3.send(
-      new GetObjectTaggingCommand({ Bucket: job.bucket, Key: job.key }),
-    );
-    return Object.fromEntries(TagSet.map((t) => [t.Key ?? '', t.Value ?? '']));
-  };
+  const tags = () => readTagMap(deps.s3, job.bucket, job.key);
 
   await deps.zoho.getOrgZgid(); // token and connection warm, as in a running Lambda
   await new Promise((resolve) => setTimeout(resolve, 300));

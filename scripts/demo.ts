@@ -3,7 +3,8 @@
  * attachment, a photo and a bulk write ZIP into the bucket, waits for each outcome on the
  * object's tags and prints them. With the real Zoho, DEMO_LEAD_ID names the Lead to use.
  */
-import { GetObjectTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { readTagMap } from '#lib/s3/tags.ts';
 import { DEFAULT_BUCKET, DEFAULT_S3_PORT, DEFAULT_SANDBOX_PORT } from '#tools/local/pipeline.ts';
 import { createLocalS3Client } from '#tools/local/s3.ts';
 import { sampleBulkZip, samplePdf, samplePng } from '#tools/local/samples.ts';
@@ -96,9 +97,8 @@ printTable(['kind', 'key', 'status', 'zoho id', 'error', 'seconds'], rows);
 s3.destroy();
 process.exit(rows.every((row) => row[2] === 'done') ? 0 : 1);
 
-async function readTags(key: string): Promise<Record<string, string>> {
-  const { TagSet = [] } = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
-  return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+function readTags(key: string): Promise<Record<string, string>> {
+  return readTagMap(s3, bucket, key);
 }
 
 /** The first seeded Lead of the running sandbox. */

@@ -2,9 +2,10 @@
  * What `npm start` prints for each object: after each invocation, the outcome of each object of
  * its batch, read from the object's tags (what an operator reads in AWS too).
  */
-import { GetObjectTaggingCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Kind } from '#lib/pipeline/handler.ts';
 import { decodeS3EventKey, FOLLOW_UP_KIND } from '#lib/s3/event.ts';
+import { readTagMap } from '#lib/s3/tags.ts';
 import type { Invocation } from './event-source.ts';
 import type { DeadLetter } from './queue.ts';
 
@@ -130,8 +131,7 @@ function describeKey(key: string): { module: string | undefined; record: string 
 
 async function readTags(s3: S3Client, bucket: string, key: string): Promise<Record<string, string>> {
   try {
-    const { TagSet = [] } = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }));
-    return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+    return await readTagMap(s3, bucket, key);
   } catch {
     return {};
   }

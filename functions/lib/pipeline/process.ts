@@ -6,7 +6,7 @@ import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempo
 import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
 import type { ObjectEvent } from '#lib/s3/event.ts';
 import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
-import { readTags, writeOutcome } from '#lib/s3/tags.ts';
+import { readTagMap, writeOutcome } from '#lib/s3/tags.ts';
 import type { RecordRef } from '#zoho/types.ts';
 import { startBulkImport } from './bulk/start.ts';
 import { importStore } from './bulk/store.ts';
@@ -237,9 +237,8 @@ export function contentId(object: StoredObject, event: ObjectEvent, route: FileR
  * takes its source's tags) and say nothing about it.
  */
 async function readOwnTags(deps: PipelineDeps, object: StoredObject): Promise<Record<string, string>> {
-  const tags = await readTags(deps.s3, object.bucket, object.key, object.versionId);
-  const map = Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
-  return inherited(map, object) ? {} : map;
+  const tags = await readTagMap(deps.s3, object.bucket, object.key, object.versionId);
+  return inherited(tags, object) ? {} : tags;
 }
 
 function inherited(tags: Record<string, string>, object: StoredObject): boolean {

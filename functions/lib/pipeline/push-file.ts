@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { checkAttachment } from '#lib/inspect/attachment.ts';
 import { inspectImage } from '#lib/inspect/image.ts';
 import { isLinkObject, LINK_MAX_BYTES, parseLink } from '#lib/inspect/link.ts';
@@ -93,9 +94,7 @@ export async function pushPhoto(deps: PipelineDeps, push: FilePush): Promise<Out
 async function pushLink(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
   const { object, target, fileName, signal } = push;
   const bytes =
-    object.size <= LINK_MAX_BYTES
-      ? await bytesOf(await openObject(deps.s3, object, signal))
-      : Buffer.alloc(0);
+    object.size <= LINK_MAX_BYTES ? await buffer(await openObject(deps.s3, object, signal)) : Buffer.alloc(0);
   const link = parseLink(fileName, object.size, bytes);
   const existing = async () =>
     (await deps.zoho.listAttachments(target, { signal })).find((a) => a.linkUrl === link.url);
@@ -191,12 +190,6 @@ export async function findOwnBytes<T extends { fileName: string; size: number; c
     if ((await sha256Of(await download(candidate))) === ours) return candidate;
   }
   return undefined;
-}
-
-async function bytesOf(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 async function sha256Of(stream: Readable): Promise<string> {

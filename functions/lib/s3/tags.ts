@@ -113,6 +113,20 @@ export async function readTags(
   return answer.TagSet ?? [];
 }
 
+/** An object's tags as a map, key to value. */
+export async function readTagMap(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  versionId?: string,
+): Promise<Record<string, string>> {
+  return tagMap(await readTags(s3, bucket, key, versionId));
+}
+
+function tagMap(tags: readonly Tag[]): Record<string, string> {
+  return Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
 export interface OutcomeWriting {
   /** Told, as a warning with the key, of our tags the user's own left no room for. */
   log: Log;
@@ -136,7 +150,7 @@ export async function writeOutcome(
   writing: OutcomeWriting,
 ): Promise<boolean> {
   const existing = await readTags(s3, bucket, key, versionId);
-  if (writing.unless?.(Object.fromEntries(existing.map((t) => [t.Key ?? '', t.Value ?? ''])))) return false;
+  if (writing.unless?.(tagMap(existing))) return false;
   const { tags, dropped } = planOutcomeTags(existing, outcome);
   if (dropped.length > 0) {
     const userTags = tags.length - (Object.keys(outcome).length - dropped.length);
