@@ -35,3 +35,8 @@ export function createLimiter(limit: number) {
     }
   };
 }
+
+/** Parts of one import handled at once: the client's in-flight budget, and at most 8 (files in /tmp). */
+export function partsAtOnce(maxInFlight: number): number {
+  return Math.max(1, Math.min(maxInFlight, 8));
+}

@@ -23,7 +23,7 @@ import type { BulkJobCounts } from '#zoho/types.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { PipelineError } from '../outcome.ts';
 import type { ImportPart, ImportResults, ImportState } from './machine.ts';
-import { createLimiter } from './pool.ts';
+import { createLimiter, partsAtOnce } from './pool.ts';
 
 const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
 const LANDED = new Set(['ADDED', 'UPDATED']);
@@ -54,7 +54,7 @@ export async function collectResults(
     let failedRows = 0;
     let total = 0;
     // The result ZIPs download side by side (a few ahead, each through a file); rows join in order.
-    const limit = createLimiter(Math.max(1, Math.min(deps.config.zohoMaxInFlight, 8)));
+    const limit = createLimiter(partsAtOnce(deps.config.zohoMaxInFlight));
     const downloads = state.parts.map((part) => limit(() => download(deps, part, dir, signal)));
     for (const promise of downloads) promise.catch(() => {});
     for (const [index, part] of state.parts.entries()) {

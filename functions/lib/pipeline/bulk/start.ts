@@ -24,7 +24,7 @@ import type { PipelineDeps } from '../deps.ts';
 import { failedOutcome, isRetryable, type Outcome, PipelineError } from '../outcome.ts';
 import { advance, type ImportContext } from './advance.ts';
 import { type ImportPart, type ImportState, isTerminal, next } from './machine.ts';
-import { createPool } from './pool.ts';
+import { createPool, partsAtOnce } from './pool.ts';
 import type { ImportStore } from './store.ts';
 
 export interface StartRequest {
@@ -149,7 +149,7 @@ async function uploadParts(ctx: ImportContext, run: Run): Promise<JobOptions> {
   deps.log.info('Bulk write: uploading parts', { rows: csv.rows });
 
   const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
-  const pool = createPool(Math.max(1, Math.min(deps.config.zohoMaxInFlight, 8)));
+  const pool = createPool(partsAtOnce(deps.config.zohoMaxInFlight));
   const upload = async (part: CsvPart, index: number) => {
     try {
       if (run.state.parts[index]?.state === 'created') return;
