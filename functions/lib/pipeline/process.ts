@@ -216,14 +216,14 @@ export function writeId(object: StoredObject, event: ObjectEvent): string {
 }
 
 /** Metadata asking for a second copy of bytes already pushed: `x-amz-meta-zoho-push: again`. */
-export const METADATA_PUSH = 'zoho-push';
+const METADATA_PUSH = 'zoho-push';
 
 /**
  * What makes one attachment: the same bytes (eTag) under the same key to the same record are one
  * attachment, however often they are put. Metadata `zoho-push: again` makes the write a push of
  * its own (see `writeId`).
  */
-export function contentId(object: StoredObject, event: ObjectEvent, route: FileRouteMatch): string {
+function contentId(object: StoredObject, event: ObjectEvent, route: FileRouteMatch): string {
   if (object.metadata[METADATA_PUSH]?.trim().toLowerCase() === 'again') return writeId(object, event);
   const record =
     'recordId' in route.target

@@ -179,17 +179,30 @@ export async function findOwnBytes<T extends { fileName: string; size: number; c
   files: readonly T[],
   download: (file: T) => Promise<Readable>,
 ): Promise<T | undefined> {
-  const { object, fileName, signal } = push;
+  const { object, fileName } = push;
   const from = since.getTime() - CLOCK_SLACK_MS;
   const candidates = files.filter(
     (f) => f.fileName === fileName && f.size === object.size && Date.parse(f.createdTime) >= from,
   );
   if (candidates.length === 0) return undefined;
-  const ours = await sha256Of(await openObject(deps.s3, object, signal));
+  const ours = await ownSha256(deps, push);
   for (const candidate of candidates) {
     if ((await sha256Of(await download(candidate))) === ours) return candidate;
   }
   return undefined;
+}
+
+/** The object's SHA-256, read from S3 once per push however many attempts look for it. */
+const ownHashes = new WeakMap<FilePush, Promise<string>>();
+
+function ownSha256(deps: PipelineDeps, push: FilePush): Promise<string> {
+  let hash = ownHashes.get(push);
+  if (!hash) {
+    hash = openObject(deps.s3, push.object, push.signal).then(sha256Of);
+    hash.catch(() => ownHashes.delete(push)); // a failed read is read again by the next attempt
+    ownHashes.set(push, hash);
+  }
+  return hash;
 }
 
 async function sha256Of(stream: Readable): Promise<string> {

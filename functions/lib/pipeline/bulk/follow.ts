@@ -11,11 +11,11 @@ import { headObject } from '#lib/s3/object.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { failedOutcome, isRetryable } from '../outcome.ts';
 import { advance, type FollowUpPayload } from './advance.ts';
-import type { ImportEvent, ImportState, JobLook } from './machine.ts';
+import { type ImportEvent, type ImportState, type JobLook, sumCounts } from './machine.ts';
 import type { ImportStore } from './store.ts';
 
 /** The follow-up message's payload, or why it is not one of ours. */
-export function parseFollowUp(payload: unknown): FollowUpPayload | string {
+function parseFollowUp(payload: unknown): FollowUpPayload | string {
   if (!isObject(payload)) return 'the payload is not an object';
   const { write, attempt, version } = payload;
   if (typeof write !== 'string' || write === '' || write.length > 2048) return 'no write id';
@@ -79,16 +79,4 @@ async function look(deps: PipelineDeps, state: ImportState, signal: AbortSignal)
     const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
     return { type: 'follow-failed', code, reason };
   }
-}
-
-function sumCounts(all: Array<{ added: number; updated: number; skipped: number; total: number }>) {
-  return all.reduce(
-    (sum, c) => ({
-      added: sum.added + c.added,
-      updated: sum.updated + c.updated,
-      skipped: sum.skipped + c.skipped,
-      total: sum.total + c.total,
-    }),
-    { added: 0, updated: 0, skipped: 0, total: 0 },
-  );
 }

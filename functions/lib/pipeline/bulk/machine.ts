@@ -203,6 +203,18 @@ function pushingOutcome(parts: ImportPart[]): Outcome {
   return { status: 'pushing', zohoId: jobIds(parts), tags: { 'zoho-parts': String(parts.length) } };
 }
 
+/** The sum of several jobs' (or resources') counts. */
+export function sumCounts(all: readonly BulkJobCounts[]): BulkJobCounts {
+  const sum = { added: 0, updated: 0, skipped: 0, total: 0 };
+  for (const counts of all) {
+    sum.added += counts.added;
+    sum.updated += counts.updated;
+    sum.skipped += counts.skipped;
+    sum.total += counts.total;
+  }
+  return sum;
+}
+
 export function jobIds(parts: ImportPart[]): string {
   return parts.flatMap((p) => (p.jobId ? [p.jobId] : [])).join(' ');
 }

@@ -19,10 +19,9 @@ import { csvParseOptions, DEFAULT_MAX_RECORD_BYTES } from '#lib/inspect/csv.ts';
 import { fileRangeReader, type RangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { listZipEntries, openEntry, type ZipEntry } from '#lib/inspect/zip.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
-import type { BulkJobCounts } from '#zoho/types.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { PipelineError } from '../outcome.ts';
-import type { ImportPart, ImportResults, ImportState } from './machine.ts';
+import { type ImportPart, type ImportResults, type ImportState, sumCounts } from './machine.ts';
 import { createLimiter, partsAtOnce } from './pool.ts';
 
 const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
@@ -79,7 +78,13 @@ export async function collectResults(
       failedRows > 0
         ? await putFailedRows(deps, state, object, source, entries, join(dir, 'failed.csv'))
         : undefined;
-    return { counts: sumCounts(state.parts), rows: total, failedRows, resultsKey: key, failedRowsKey };
+    return {
+      counts: sumCounts(state.parts.flatMap((p) => (p.counts ? [p.counts] : []))),
+      rows: total,
+      failedRows,
+      resultsKey: key,
+      failedRowsKey,
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -168,16 +173,4 @@ async function put(deps: PipelineDeps, bucket: string, key: string, path: string
       ContentType: contentType,
     }),
   );
-}
-
-function sumCounts(parts: ImportPart[]): BulkJobCounts {
-  const sum = { added: 0, updated: 0, skipped: 0, total: 0 };
-  for (const { counts } of parts) {
-    if (!counts) continue;
-    sum.added += counts.added;
-    sum.updated += counts.updated;
-    sum.skipped += counts.skipped;
-    sum.total += counts.total;
-  }
-  return sum;
 }

@@ -23,7 +23,7 @@ import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { failedOutcome, isRetryable, type Outcome, PipelineError } from '../outcome.ts';
 import { advance, type ImportContext } from './advance.ts';
-import { type ImportPart, type ImportState, isTerminal, next } from './machine.ts';
+import { type ImportPart, type ImportState, isTerminal, jobIds, next } from './machine.ts';
 import { createPool, partsAtOnce } from './pool.ts';
 import type { ImportStore } from './store.ts';
 
@@ -89,7 +89,7 @@ async function createJobs(ctx: ImportContext, initial: ImportState): Promise<Out
     const failure = created.find((c) => c.status === 'rejected');
     if (failure) throw failure.reason;
     await advance(ctx, run.state, { type: 'jobs-created', parts: run.state.parts });
-    return { status: 'pushing', zohoId: run.state.parts.map((p) => p.jobId).join(' ') };
+    return { status: 'pushing', zohoId: jobIds(run.state.parts) };
   } catch (error) {
     if (isRetryable(error)) throw error;
     const outcome = failedOutcome(error);

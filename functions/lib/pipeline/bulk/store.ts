@@ -14,6 +14,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { isObject } from '#lib/json.ts';
+import { API_NAME, BULK_OPERATIONS } from '#zoho/types.ts';
 import { IMPORT_STATUSES, type ImportPart, type ImportState, PART_STATES } from './machine.ts';
 
 export interface ImportStore {
@@ -96,7 +97,7 @@ const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
 const ZOHO_ID = /^\d{1,30}$/;
 
 /** The stored state, checked: every field of the right type, ids Zoho's digits, known states only. */
-export function parseImportState(body: unknown, version: number, write: string): ImportState {
+function parseImportState(body: unknown, version: number, write: string): ImportState {
   const bad = (what: string) =>
     new ImportRecordError(`The bulk import record of ${write} is damaged: ${what}.`);
   if (!isObject(body) || body.write !== write) throw bad('it is not this write’s');
@@ -110,7 +111,11 @@ export function parseImportState(body: unknown, version: number, write: string):
   if (typeof source.eTag !== 'string' || !['string', 'undefined'].includes(typeof source.versionId))
     throw bad('source');
   if (typeof body.csv !== 'string') throw bad('csv');
-  if (typeof module !== 'string' || !['insert', 'update', 'upsert'].includes(operation as string))
+  if (
+    typeof module !== 'string' ||
+    !API_NAME.test(module) ||
+    !(BULK_OPERATIONS as readonly string[]).includes(operation as string)
+  )
     throw bad('module or operation');
   if (!isCount(startedAt) || !isCount(deadline)) throw bad('times');
   if (!Array.isArray(parts)) throw bad('parts');
