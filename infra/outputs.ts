@@ -3,11 +3,9 @@
  * named once here for the stack (stack.ts) and the commands (tools/ops/stack-outputs.ts).
  * Free of CDK imports: the commands load it without aws-cdk-lib.
  */
-export type OutputKind = 'attachment' | 'photo' | 'bulk-write';
+import type { Kind } from '#lib/routing/route.ts';
 
-export const OUTPUT_KINDS: readonly OutputKind[] = ['attachment', 'photo', 'bulk-write'];
-
-const KIND_IN_NAME: Record<OutputKind, string> = {
+const KIND_IN_NAME: Record<Kind, string> = {
   attachment: 'Attachments',
   photo: 'Photos',
   'bulk-write': 'BulkWrite',
@@ -16,8 +14,8 @@ const KIND_IN_NAME: Record<OutputKind, string> = {
 export const OUTPUT_NAMES = {
   bucket: 'BucketName',
   secretArn: 'ZohoSecretArn',
-  queueUrl: (kind: OutputKind) => `${KIND_IN_NAME[kind]}QueueUrl`,
-  deadLetterQueueArn: (kind: OutputKind) => `${KIND_IN_NAME[kind]}DeadLetterQueueArn`,
+  queueUrl: (kind: Kind) => `${KIND_IN_NAME[kind]}QueueUrl`,
+  deadLetterQueueArn: (kind: Kind) => `${KIND_IN_NAME[kind]}DeadLetterQueueArn`,
   /** The kind's watched prefix, so `--stack` also knows which queue a prefix goes to. */
-  prefix: (kind: OutputKind) => `${KIND_IN_NAME[kind]}Prefix`,
+  prefix: (kind: Kind) => `${KIND_IN_NAME[kind]}Prefix`,
 } as const;

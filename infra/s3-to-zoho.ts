@@ -38,7 +38,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
-import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
+import { DEFAULT_PREFIXES, EXTRA_PREFIXES, watchedPrefixes } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
 import { BulkImports } from './bulk-imports.ts';
@@ -625,7 +625,7 @@ export class S3ToZoho extends Construct {
       }),
     );
     // The kind's own prefix, then those it watches besides (file-upload fields: `fields/`).
-    for (const [index, prefix] of [options.prefix, ...EXTRA_PREFIXES[kind]].entries()) {
+    for (const [index, prefix] of watchedPrefixes(kind, options.prefix).entries()) {
       const filter = { prefix, suffix: options.suffix ?? (isBulk ? '.zip' : undefined) };
       if (options.eventBridge)
         this.routeThroughEventBridge(index === 0 ? id : `${id}Extra${index}`, queue, filter);
@@ -661,7 +661,7 @@ export class S3ToZoho extends Construct {
     },
     queue: Queue,
   ) {
-    const objects = [options.prefix, ...EXTRA_PREFIXES[kind]].map((prefix) =>
+    const objects = watchedPrefixes(kind, options.prefix).map((prefix) =>
       this.bucket.arnForObjects(`${prefix}*`),
     );
     const results = this.bucket.arnForObjects(`${options.resultsPrefix}*`);

@@ -2,8 +2,9 @@
 import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
+import { KINDS } from '#lib/routing/route.ts';
 import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
-import { requireOutput } from '#tools/ops/stack-outputs.ts';
+import { requireOutput, stackWatchedPrefixes } from '#tools/ops/stack-outputs.ts';
 import {
   bucketStatus,
   DEFAULT_FAILURE_LIMIT,
@@ -65,8 +66,7 @@ async function main(): Promise<number> {
   const outputs = await stackOutputs(values);
   const bucket = values.bucket ?? (outputs && requireOutput(outputs, outputs.bucket, 'BucketName'));
   if (!bucket) throw new UsageError('--bucket or --stack is required');
-  const watched =
-    outputs && Object.values(outputs.kinds).flatMap((kind) => (kind.prefix ? [kind.prefix] : []));
+  const watched = outputs && KINDS.flatMap((kind) => stackWatchedPrefixes(outputs, kind));
 
   const s3 = new S3Client({ ...awsClientConfig(values), forcePathStyle: Boolean(values.endpoint) });
   try {

@@ -6,7 +6,8 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OUTPUT_KINDS, OUTPUT_NAMES } from '../../infra/outputs.ts';
+import { KINDS } from '#lib/routing/route.ts';
+import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import {
   actionsOf,
   flatten,
@@ -110,7 +111,7 @@ describe('stack outputs for the operator commands', () => {
     const expected = [
       OUTPUT_NAMES.bucket,
       OUTPUT_NAMES.secretArn,
-      ...OUTPUT_KINDS.flatMap((kind) => [
+      ...KINDS.flatMap((kind) => [
         OUTPUT_NAMES.queueUrl(kind),
         OUTPUT_NAMES.deadLetterQueueArn(kind),
         OUTPUT_NAMES.prefix(kind),

@@ -51,6 +51,7 @@ beforeAll(async () => {
     ['in/attachments/Leads/1/c.pdf', 'pushing', hourAgo],
     ['in/attachments/Leads/1/d.pdf', 'pushing', new Date().toISOString()],
     ['in/photos/Leads/1.png', 'failed', undefined],
+    ['fields/Leads/1/Documents/e.pdf', 'failed', undefined],
   ] as const) {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }));
     const TagSet = [
@@ -115,9 +116,21 @@ describe('--stack NAME', () => {
     expect(report.bucket).toBe(BUCKET);
     expect(report.prefixes.map((p) => [p.prefix, p.total])).toEqual([
       ['in/attachments/', 4],
+      ['fields/', 1],
       ['in/photos/', 1],
       ['in/bulk-write/', 0],
     ]);
+  });
+
+  it('sends a file-upload field file to the attachments queue, the queue that takes fields/', async () => {
+    const { code, stdout } = await cli('replay.ts', ['--prefix', 'fields/', '--sqs-endpoint', sqs.url]);
+    expect(stdout).toContain('re-queued 1');
+    expect(code).toBe(0);
+    const received = queues.attachment
+      .receive(10)
+      .map((message) => JSON.parse(message.body).Records[0].s3.object.key);
+    expect(received).toEqual(['fields/Leads/1/Documents/e.pdf']);
+    expect(queues.photo.counts().visible).toBe(0);
   });
 
   it('gives replay the bucket and the queue of the prefix kind', async () => {

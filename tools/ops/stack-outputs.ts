@@ -4,7 +4,8 @@
  * URLs copied by hand.
  */
 import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { OUTPUT_KINDS, OUTPUT_NAMES, type OutputKind } from '../../infra/outputs.ts';
+import { KINDS, type Kind, watchedPrefixes } from '#lib/routing/route.ts';
+import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 
 export interface KindOutputs {
   queueUrl: string | undefined;
@@ -16,7 +17,7 @@ export interface StackOutputs {
   stackName: string;
   bucket: string | undefined;
   secretArn: string | undefined;
-  kinds: Record<OutputKind, KindOutputs>;
+  kinds: Record<Kind, KindOutputs>;
 }
 
 export async function readStackOutputs(
@@ -32,7 +33,7 @@ export async function readStackOutputs(
     bucket: outputs.get(OUTPUT_NAMES.bucket),
     secretArn: outputs.get(OUTPUT_NAMES.secretArn),
     kinds: Object.fromEntries(
-      OUTPUT_KINDS.map((kind) => [
+      KINDS.map((kind) => [
         kind,
         {
           queueUrl: outputs.get(OUTPUT_NAMES.queueUrl(kind)),
@@ -40,16 +41,21 @@ export async function readStackOutputs(
           prefix: outputs.get(OUTPUT_NAMES.prefix(kind)),
         },
       ]),
-    ) as Record<OutputKind, KindOutputs>,
+    ) as Record<Kind, KindOutputs>,
   };
 }
 
-/** The kind whose watched prefix holds `prefix` (attachments/Leads/ → attachment), if any. */
-export function kindOfPrefix(outputs: StackOutputs, prefix: string): OutputKind | undefined {
-  return OUTPUT_KINDS.find((kind) => {
-    const watched = outputs.kinds[kind].prefix;
-    return watched !== undefined && prefix.startsWith(watched);
-  });
+/** The kind whose watched prefixes hold `prefix` (attachments/Leads/ → attachment, fields/ → attachment), if any. */
+export function kindOfPrefix(outputs: StackOutputs, prefix: string): Kind | undefined {
+  return KINDS.find((kind) =>
+    stackWatchedPrefixes(outputs, kind).some((watched) => prefix.startsWith(watched)),
+  );
+}
+
+/** Every prefix the stack's `kind` function watches: its own (an output), then its extra ones. */
+export function stackWatchedPrefixes(outputs: StackOutputs, kind: Kind): string[] {
+  const own = outputs.kinds[kind].prefix;
+  return own ? watchedPrefixes(kind, own) : [];
 }
 
 /** An output the command needs, or an error naming it and the stack. */

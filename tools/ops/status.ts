@@ -3,19 +3,16 @@
  * many none: never processed), then the latest failures with their error code.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_PREFIXES, EXTRA_PREFIXES, KINDS } from '#lib/routing/route.ts';
+import { KINDS, watchedPrefixes } from '#lib/routing/route.ts';
 import { scanObjects } from './scan.ts';
 
-export const DEFAULT_STATUS_PREFIXES = KINDS.flatMap((kind) => [
-  DEFAULT_PREFIXES[kind],
-  ...EXTRA_PREFIXES[kind],
-]);
+export const DEFAULT_STATUS_PREFIXES = KINDS.flatMap((kind) => watchedPrefixes(kind));
 export const DEFAULT_FAILURE_LIMIT = 10;
 const STATUSES = ['done', 'failed', 'skipped', 'pushing', 'unprocessed'] as const;
 
 /** The pipeline's kind for each default prefix (the bucket notifications of the stack). */
 const KIND_OF_PREFIX: Record<string, string> = Object.fromEntries(
-  KINDS.flatMap((kind) => [DEFAULT_PREFIXES[kind], ...EXTRA_PREFIXES[kind]].map((prefix) => [prefix, kind])),
+  KINDS.flatMap((kind) => watchedPrefixes(kind).map((prefix) => [prefix, kind])),
 );
 
 export interface PrefixStatus {

@@ -25,6 +25,7 @@ export {
   KINDS,
   type Kind,
   type RouteDefinition,
+  watchedPrefixes,
 } from './table.ts';
 
 /** The record a file goes to: named by the key, or found by a field's value (Search Records). */

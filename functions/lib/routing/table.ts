@@ -37,6 +37,11 @@ export const EXTRA_PREFIXES: Readonly<Record<Kind, readonly string[]>> = {
   'bulk-write': [],
 };
 
+/** Every prefix a kind's function watches: its own (default or configured), then its extra ones. */
+export function watchedPrefixes(kind: Kind, own: string = DEFAULT_PREFIXES[kind]): string[] {
+  return [own, ...EXTRA_PREFIXES[kind]];
+}
+
 export interface RouteDefinition {
   /** Names the route in logs, tags and errors. */
   name: string;
