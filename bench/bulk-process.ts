@@ -11,8 +11,9 @@ import { createDeps } from '#lib/pipeline/deps.ts';
 import { createHandler } from '#lib/pipeline/handler.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
-import { createLambdaContext } from '#tools/local/event-source.ts';
+import { createLambdaContext, toSqsRecord } from '#tools/local/event-source.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
+import { s3EventFor } from '#tools/ops/replay.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 
 export interface BulkJob {
@@ -35,56 +36,28 @@ const SAMPLE_MS = 10;
 process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
+const QUEUE_ARN = 'arn:aws:sqs:us-east-1:000000000000:s3-to-zoho-bulk-write';
+
+/** One message of the bulk function's queue, as Lambda's SQS event source hands it over. */
 function sqsRecord(body: unknown): SQSRecord {
-  const now = String(Date.now());
-  return {
+  const now = Date.now();
+  const message = {
     messageId: randomUUID(),
     receiptHandle: randomUUID(),
     body: JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: now,
-      SenderId: 'bench',
-      ApproximateFirstReceiveTimestamp: now,
-    },
-    messageAttributes: {},
     md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:s3-to-zoho-bulk-write',
-    awsRegion: 'us-east-1',
+    receiveCount: 1,
+    sentTimestamp: now,
+    firstReceiveTimestamp: now,
   };
+  return toSqsRecord(message, QUEUE_ARN);
 }
 
+/** The object-created event S3 sends for the ZIP (key URL-encoded as S3 encodes it). */
 function s3Event(job: BulkJob): S3Event {
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'bench' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'bench', 'x-amz-id-2': 'bench' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'bench',
-          bucket: {
-            name: job.bucket,
-            ownerIdentity: { principalId: 'bench' },
-            arn: `arn:aws:s3:::${job.bucket}`,
-          },
-          object: {
-            key: encodeURIComponent(job.key),
-            size: job.size,
-            eTag: '',
-            sequencer: Date.now().toString(16),
-          },
-        },
-      },
-    ],
-  };
+  const at = { region: 'us-east-1', eventTime: new Date(), sequencer: Date.now().toString(16) };
+  const object = { key: job.key, size: job.size, eTag: '', versionId: undefined };
+  return s3EventFor(job.bucket, object, { ...at, configurationId: 'bench' });
 }
 
 async function run(job: BulkJob): Promise<BulkResult> {

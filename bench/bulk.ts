@@ -6,10 +6,9 @@
  * exactly once (one record per unique email). Goals: wall time at 200 ms ≤ 1.3 × at 0 ms; peak
  * RSS of the bulk process ≤ 128 MiB above idle. Writes its section of BENCHMARKS.md.
  */
-import os from 'node:os';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import type { BulkJob, BulkResult } from './bulk-process.ts';
-import { child, nextMessage, writeSection } from './common.ts';
+import { child, machine, nextMessage, writeSection } from './common.ts';
 
 const ROWS = Number(process.env.BENCH_BULK_ROWS ?? 1_000_000);
 const LATENCIES = [0, 200];
@@ -76,7 +75,6 @@ function report(
     `Wall time at 200 ms / at 0 ms: **${ratio.toFixed(2)}** (goal ≤ ${RATIO_GOAL}): ${allOnce && ratio <= RATIO_GOAL ? 'met' : 'NOT met'}.`,
     `Peak RSS above idle: ${results.map((r) => `${above(r).toFixed(1)} MiB`).join(', ')} (goal ≤ ${RSS_GOAL_MIB} MiB): ${allOnce && results.every((r) => above(r) <= RSS_GOAL_MIB) ? 'met' : 'NOT met'}.`,
   ];
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const section = [
     SECTION,
     '',
@@ -91,7 +89,7 @@ function report(
     '',
     ...verdicts,
     '',
-    `Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Node ${process.version}, ${os.platform()} ${os.arch()}; shared with other work while measured.`,
+    `Machine: ${machine()}.`,
     `Command: \`npm run bench:bulk\` (\`node bench/bulk.ts\`), ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 1000).toFixed(0)} s in all.`,
     '',
   ].join('\n');

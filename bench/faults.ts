@@ -16,6 +16,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { decodeS3EventKey } from '#lib/s3/event.ts';
+import { readTagMap } from '#lib/s3/tags.ts';
 import { startLocalPipeline } from '#tools/local/pipeline.ts';
 import { createLocalS3Client } from '#tools/local/s3.ts';
 import { s3EventFor } from '#tools/ops/replay.ts';
@@ -128,14 +130,9 @@ const FINAL = new Set(['done', 'skipped', 'failed']);
 /** The keys an S3 event (a queue message's body) names. */
 const keysOf = (body: string): string[] =>
   ((JSON.parse(body) as { Records?: Array<{ s3: { object: { key: string } } }> }).Records ?? []).map((r) =>
-    decodeURIComponent(r.s3.object.key.replace(/\+/g, ' ')),
+    decodeS3EventKey(r.s3.object.key),
   );
-const statusOf = async (file: Dropped) => {
-  const { TagSet = [] } = await s3.send(
-    new GetObjectTaggingCommand({ Bucket: pipeline.bucket, Key: file.key }),
-  );
-  return TagSet.find((t) => t.Key === 'zoho-status')?.Value;
-};
+const statusOf = async (file: Dropped) => (await readTagMap(s3, pipeline.bucket, file.key))['zoho-status'];
 let statuses: Array<string | undefined> = [];
 let settledMs = Number.NaN;
 while (Date.now() - started < SETTLE_LIMIT_MS) {

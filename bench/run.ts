@@ -5,8 +5,7 @@
  * client's memory alone: the peak RSS above the idle process, sampled every 10 ms.
  * Prints a markdown table and writes it into BENCHMARKS.md, section "Streaming upload".
  */
-import os from 'node:os';
-import { child, nextMessage, writeSection } from './common.ts';
+import { child, machine, nextMessage, writeSection } from './common.ts';
 import { generatedStream, sha256Of } from './generated.ts';
 import type { UploadJob, UploadResult } from './upload-process.ts';
 
@@ -108,7 +107,6 @@ async function main() {
     streamed && streamed.peakMax < GOAL_MIB * MiB
       ? `Goal met: the streamed upload stays under ${GOAL_MIB} MiB above idle in every round; the file is never held.`
       : `Goal NOT met: the streamed upload went over ${GOAL_MIB} MiB above idle.`;
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const section = [
     SECTION,
     '',
@@ -123,7 +121,7 @@ async function main() {
     '',
     verdict,
     '',
-    `Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB memory, Node ${process.version}, ${os.platform()} ${os.arch()}.`,
+    `Machine: ${machine()}.`,
     `Command: \`npm run bench\` (\`node bench/run.ts\`), ${new Date().toISOString().slice(0, 10)}, ${((performance.now() - started) / 1000).toFixed(0)} s in all.`,
     '',
   ].join('\n');
