@@ -65,8 +65,8 @@ export function applyResource(
   const out: string[][] = [[...kept.map((i) => csv.header[i] ?? ''), 'STATUS', 'RECORD_ID', 'ERRORS']];
   const recordIds: string[] = [];
   const rowOptions = parentIds ? { ...options, operation: 'insert' as const } : options;
+  const ctx = { module, mappings, findBy, index, crm, options: rowOptions, columnOf, parentIds };
   for (const row of csv.rows) {
-    const ctx = { module, mappings, findBy, index, crm, options: rowOptions, columnOf, parentIds };
     const result = applyRow(row, ctx);
     recordIds.push(result.recordId);
     if (result.status === 'ADDED') counts.added += 1;

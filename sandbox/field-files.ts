@@ -290,8 +290,9 @@ function fileChange(
     details: { api_name: field, ...details },
   });
   if (!Array.isArray(value)) return invalid({ expected_data_type: 'jsonarray' });
-  const held = new Set(ofField(state, record, field).map((f) => f.id));
-  const heldFiles = new Set(ofField(state, record, field).map((f) => f.fileId));
+  const files = ofField(state, record, field);
+  const held = new Set(files.map((f) => f.id));
+  const heldFiles = new Set(files.map((f) => f.fileId));
   const adds: string[] = [];
   const removals: string[] = [];
   for (const item of value) {

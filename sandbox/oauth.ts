@@ -36,7 +36,7 @@ interface RefreshTokenState {
   createdAt: number;
   /** What its grant allowed. */
   scopes: readonly string[];
-  /** Issue times of the access tokens minted from it, oldest first. */
+  /** The access tokens minted from it that may still be alive, oldest first. */
   minted: AccessTokenState[];
   /** The current minting window: when it opened, how many tokens it gave. */
   window: { openedAt: number; mints: number } | undefined;
@@ -137,11 +137,8 @@ export function createOAuthServer(options: {
     };
     accessTokens.set(token.token, token);
     refresh.window.mints += 1;
-    // Only what the limits still need is kept per refresh token.
-    refresh.minted = [
-      ...refresh.minted.filter((t) => isAlive(t, now) || now - t.issuedAt < MINT_WINDOW_MS),
-      token,
-    ];
+    // Only the tokens still alive count (15 per refresh token); the window counts mints itself.
+    refresh.minted = [...refresh.minted.filter((t) => isAlive(t, now)), token];
     return {
       access_token: token.token,
       scope: refresh.scopes.join(' '),
