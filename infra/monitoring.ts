@@ -112,6 +112,13 @@ function createAlarms(scope: Construct, props: MonitoringProps, metric: MetricOf
     }),
     props.throttleThreshold,
   );
+  alarm(
+    'BulkImportsExpired',
+    'bulk-write: an import was still running in Zoho past BULK_MAX_FOLLOW_SECONDS and ended expired. ' +
+      'Look its jobs up in Zoho (zoho-id tag on the object), then npm run replay if nothing was written.',
+    metric('bulk-write', 'ZohoErrors', 'Sum', { code: 'BULK_IMPORT_EXPIRED' }),
+    0,
+  );
   return alarms;
 }
 

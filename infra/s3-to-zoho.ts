@@ -41,7 +41,6 @@ import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { DEFAULT_PREFIXES, EXTRA_PREFIXES, watchedPrefixes } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
-import { BulkImports } from './bulk-imports.ts';
 import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
 import {
   type ConcurrencySplit,
@@ -309,7 +308,8 @@ export class S3ToZoho extends Construct {
   /** The Powertools idempotency ledger: partition key `id`, TTL `expiration`. */
   readonly idempotencyTable: Table;
   /** Bulk imports, one item each (partition key `id`), and the alarm for expired ones. */
-  readonly bulkImports: BulkImports;
+  /** One item per bulk import (functions/lib/pipeline/bulk/store.ts), written only conditionally. */
+  readonly importsTable: Table;
   /** Per kind: function, queue, dead-letter queue, concurrency. */
   readonly kinds: Record<Kind, S3ToZohoKind>;
   /** Maximum concurrent invocations per kind; Σ × zohoMaxInFlightPerInvocation ≤ the budget. */
@@ -390,13 +390,13 @@ export class S3ToZoho extends Construct {
     this.secret = props.zohoSecret ?? asInterface<ISecret>(this.createSecret(removalPolicy));
     this.tokenTable = this.createTable('TokenTable', 'pk', removalPolicy);
     this.idempotencyTable = this.createTable('IdempotencyTable', 'id', removalPolicy, 'expiration');
-    this.bulkImports = new BulkImports(this, 'BulkImports', { removalPolicy, namespace });
+    this.importsTable = this.createTable('BulkImportsTable', 'id', removalPolicy);
 
     const deployTime = {
       secretArn: this.secret.secretArn,
       tokenTable: this.tokenTable.tableName,
       idempotencyTable: this.idempotencyTable.tableName,
-      importsTable: this.bulkImports.table.tableName,
+      importsTable: this.importsTable.tableName,
     };
 
     const built = {} as Record<Kind, S3ToZohoKind>;
@@ -430,8 +430,7 @@ export class S3ToZoho extends Construct {
         KINDS.map((kind): [Kind, MonitoredKind] => [kind, { ...built[kind], fn: built[kind].function }]),
       ) as Record<Kind, MonitoredKind>,
     });
-    this.bulkImports.notify(this.alarmTopic);
-    this.alarms = [...monitoring.alarms, this.bulkImports.expiredAlarm];
+    this.alarms = monitoring.alarms;
     this.dashboard = monitoring.dashboard;
 
     acknowledgeNotificationsHandler(Stack.of(this));
@@ -711,7 +710,7 @@ export class S3ToZoho extends Construct {
         new PolicyStatement({
           sid: 'BulkImportRecords',
           actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
-          resources: [this.bulkImports.table.tableArn],
+          resources: [this.importsTable.tableArn],
         }),
         new PolicyStatement({
           sid: 'FollowUpOwnJobs',

@@ -590,12 +590,20 @@ describe('observability', () => {
 
   it('alarms when a bulk import ends expired, counting ZohoErrors with code BULK_IMPORT_EXPIRED', () => {
     fresh.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'ZohoErrors',
       Threshold: 0,
-      Dimensions: Match.arrayWith([
-        { Name: 'code', Value: 'BULK_IMPORT_EXPIRED' },
-        { Name: 'kind', Value: 'bulk-write' },
-      ]),
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: Match.objectLike({
+              MetricName: 'ZohoErrors',
+              Dimensions: Match.arrayWith([
+                { Name: 'code', Value: 'BULK_IMPORT_EXPIRED' },
+                { Name: 'kind', Value: 'bulk-write' },
+              ]),
+            }),
+          }),
+        }),
+      ],
     });
   });
 
