@@ -12,7 +12,7 @@ import S3rver, { type S3rverEvent } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
 import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
-import { applyWriteTags } from './s3rver-tags.ts';
+import { applyWriteTags, escapeXml } from './s3rver-tags.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -62,7 +62,7 @@ const LONGEST_S3RVER_SUFFIX = '._S3rver_metadata.json';
 const MAX_FILE_NAME_BYTES = 255;
 
 /** Why s3rver could not store `key` on disk, or undefined when it can. */
-export function keyRefusedOnDisk(key: string): string | undefined {
+function keyRefusedOnDisk(key: string): string | undefined {
   const segments = key.split('/');
   const last = segments.length - 1;
   for (const [index, segment] of segments.entries()) {
@@ -304,8 +304,4 @@ function createSequencer(): () => string {
     last = fromClock > last ? fromClock : last + 1n;
     return last.toString(16).toUpperCase().padStart(18, '0');
   };
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -59,6 +59,6 @@ function header(headers: ObjectWrite['headers'], name: string): string | undefin
   return Array.isArray(value) ? value[0] : value;
 }
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (char) => `&#${char.charCodeAt(0)};`);
 }
