@@ -9,6 +9,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectTaggingCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   PutObjectTaggingCommand,
   type S3Client,
@@ -223,6 +224,19 @@ describe('the local bucket’s tags', () => {
       new PutObjectCommand({ Bucket: 'inbox', Key: key, Body: 'third', Tagging: 'team=sales&note=a+b' }),
     );
     expect(await tagsOf(key)).toEqual({ team: 'sales', note: 'a b' });
+  });
+
+  it('says how many tags an object has on a HEAD and a GET (x-amz-tagging-count), as S3 does', async () => {
+    const key = 'attachments/Leads/7/counted.pdf';
+    await put(key);
+    expect(
+      (await client.send(new HeadObjectCommand({ Bucket: 'inbox', Key: key }))).TagCount,
+    ).toBeUndefined();
+    await tag(key, { team: 'sales', 'zoho-status': 'done' });
+    expect((await client.send(new HeadObjectCommand({ Bucket: 'inbox', Key: key }))).TagCount).toBe(2);
+    const got = await client.send(new GetObjectCommand({ Bucket: 'inbox', Key: key }));
+    await got.Body?.transformToString();
+    expect(got.TagCount).toBe(2);
   });
 
   it('gives a copy the source’s tags, or the given ones with the REPLACE directive', async () => {

@@ -52,6 +52,55 @@ describe('attachments', () => {
     expect(received?.sha256).toBe(sha256(body));
   });
 
+  it('makes five S3 calls for a new object pushed to a named record, six for one with tags of its own', async () => {
+    const calls: string[] = [];
+    const middleware = 'count-s3-calls';
+    h.deps.attachment.s3.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName ?? '?');
+        return next(args);
+      },
+      { step: 'initialize', name: middleware },
+    );
+    try {
+      const key = `attachments/Leads/${leadId}/counted.txt`;
+      expect(await h.deliver('attachment', await h.put(key, 'counted'))).toEqual([]);
+      expect((await h.tags(key))['zoho-status']).toBe('done');
+      // The look says the object has no tags: none to read before the `pushing` mark. The outcome
+      // reads them again (anything may have tagged the object during the upload).
+      expect(calls.splice(0)).toEqual([
+        'HeadObjectCommand',
+        'PutObjectTaggingCommand',
+        'GetObjectCommand',
+        'GetObjectTaggingCommand',
+        'PutObjectTaggingCommand',
+      ]);
+
+      const tagged = `attachments/Leads/${leadId}/counted-tagged.txt`;
+      const event = await h.put(tagged, 'counted, tagged');
+      await h.s3.send(
+        new PutObjectTaggingCommand({
+          Bucket: h.bucket,
+          Key: tagged,
+          Tagging: { TagSet: [{ Key: 'team', Value: 'sales' }] },
+        }),
+      );
+      expect(await h.deliver('attachment', event)).toEqual([]);
+      expect(await h.tags(tagged)).toMatchObject({ team: 'sales', 'zoho-status': 'done' });
+      // The read before the push serves the `pushing` mark.
+      expect(calls).toEqual([
+        'HeadObjectCommand',
+        'GetObjectTaggingCommand',
+        'PutObjectTaggingCommand',
+        'GetObjectCommand',
+        'GetObjectTaggingCommand',
+        'PutObjectTaggingCommand',
+      ]);
+    } finally {
+      h.deps.attachment.s3.middlewareStack.remove(middleware);
+    }
+  });
+
   it('resolves a lookup route by Email to the one record, and refuses none or several', async () => {
     const email = h.sandbox.inspect().records.Contacts?.[0]?.Email as string;
     const contactId = h.sandbox.seed.Contacts?.[0] ?? '';

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3Event, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '#lib/config.ts';
-import { createDeps, type Kind } from '#lib/pipeline/deps.ts';
+import { createDeps, type Kind, type PipelineDeps } from '#lib/pipeline/deps.ts';
 import { createHandler, type PipelineHandler } from '#lib/pipeline/handler.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
 import { createPipelineTables, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
@@ -40,6 +40,8 @@ export interface Harness {
   s3: ReturnType<typeof createLocalS3Client>;
   bucket: string;
   handlers: Record<Kind, PipelineHandler>;
+  /** What each handler was built with (e.g. to watch its S3 client's calls). */
+  deps: Record<Kind, PipelineDeps>;
   /** Puts an object and returns the S3 event its notification carried (AWS's shape, key URL-encoded). */
   put(key: string, body: Buffer | string, metadata?: Record<string, string>): Promise<S3Event>;
   /** Copies an object the way S3 does by default (tags included) and returns its event. */
@@ -126,10 +128,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     awsCredentials: S3RVER_CREDENTIALS,
     ...(options.log ? { log: options.log } : {}),
   };
+  const deps = {
+    attachment: await createDeps('attachment', config, overrides),
+    photo: await createDeps('photo', config, overrides),
+    'bulk-write': await createDeps('bulk-write', config, overrides),
+  } satisfies Record<Kind, PipelineDeps>;
   const handlers = {
-    attachment: createHandler('attachment', await createDeps('attachment', config, overrides)),
-    photo: createHandler('photo', await createDeps('photo', config, overrides)),
-    'bulk-write': createHandler('bulk-write', await createDeps('bulk-write', config, overrides)),
+    attachment: createHandler('attachment', deps.attachment),
+    photo: createHandler('photo', deps.photo),
+    'bulk-write': createHandler('bulk-write', deps['bulk-write']),
   } satisfies Record<Kind, PipelineHandler>;
 
   const s3 = createLocalS3Client(localS3.endpoint);
@@ -152,6 +159,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     s3,
     bucket,
     handlers,
+    deps,
     bulkQueue,
     async put(key, body, metadata) {
       const delivered = new Promise<S3Event>((resolve) => notifications.set(key, (n) => resolve(n.event)));

@@ -8,11 +8,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import S3rver, { type S3rverEvent } from 's3rver';
+import S3rver, { type S3rverEvent, type S3rverRequest } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
 import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
-import { applyWriteTags, escapeXml } from './s3rver-tags.ts';
+import { applyWriteTags, escapeXml, tagCount } from './s3rver-tags.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -150,7 +150,18 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     await request.run(facts, next);
     await Promise.all(facts.pending);
     rememberMultipartTagging(facts, ctx.body);
+    await tellTagCount(ctx);
   });
+
+  /** S3 says on a HEAD or GET of an object how many tags it has (`x-amz-tagging-count`); s3rver does not. */
+  async function tellTagCount(ctx: S3rverRequest) {
+    const key = objectKeyOf(bucket, ctx.path);
+    const read = ctx.method === 'HEAD' || ctx.method === 'GET';
+    const subresource = ['tagging', 'acl', 'uploadId', 'attributes'].some((name) => name in ctx.query);
+    if (!read || key === undefined || subresource || ctx.status >= 300) return;
+    const count = await tagCount(server.store, bucket, key);
+    if (count > 0) ctx.set('x-amz-tagging-count', String(count));
+  }
 
   server.on('event', (raw) => {
     const facts = request.getStore();
@@ -274,16 +285,20 @@ function eventRecord(facts: {
 
 /** A write to a key of `bucket` that s3rver could not store (it would throw and lose the request). */
 function refusedWrite(bucket: string, path: string): Extract<LocalS3Notice, { type: 'refused' }> | undefined {
+  const key = objectKeyOf(bucket, path);
+  const reason = key === undefined ? undefined : keyRefusedOnDisk(key);
+  return key !== undefined && reason ? { type: 'refused', key, reason } : undefined;
+}
+
+/** The key a path-style request names in the bucket, if it names one. */
+function objectKeyOf(bucket: string, path: string): string | undefined {
   const [, name, ...rest] = path.split('/');
   if (name !== bucket || rest.length === 0) return undefined;
-  let key: string;
   try {
-    key = rest.map(decodeURIComponent).join('/');
+    return rest.map(decodeURIComponent).join('/');
   } catch {
     return undefined;
   }
-  const reason = keyRefusedOnDisk(key);
-  return reason ? { type: 'refused', key, reason } : undefined;
 }
 
 /** An S3 client for the local bucket: path-style, s3rver's dummy keys. */

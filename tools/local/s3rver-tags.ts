@@ -39,6 +39,12 @@ export async function applyWriteTags(store: S3rverStore, write: ObjectWrite): Pr
   else await store.putSubresource(bucket, key, taggingResource(tags));
 }
 
+/** How many tags an object has. */
+export async function tagCount(store: S3rverStore, bucket: string, key: string): Promise<number> {
+  const tagging = await store.getSubresource(bucket, key, 'tagging');
+  return tagging ? (tagging.toXML().match(/<Tag>/g) ?? []).length : 0;
+}
+
 function taggingResource(tags: Array<[string, string]>): S3rverSubresource {
   const tagSet = tags
     .map(([k, v]) => `<Tag><Key>${escapeXml(k)}</Key><Value>${escapeXml(v)}</Value></Tag>`)

@@ -26,6 +26,8 @@ declare module 's3rver' {
     status: number;
     /** The response content type. */
     type: string;
+    /** Sets a response header. */
+    set(name: string, value: string): void;
   }
 
   /** An object's subresource as s3rver stores it (`tagging` is the one used here). */

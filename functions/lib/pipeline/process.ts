@@ -3,10 +3,11 @@
  * Permanent failures become a `failed` outcome on the object; retryable ones are thrown.
  */
 import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
+import type { Tag } from '@aws-sdk/client-s3';
 import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
 import type { ObjectEvent } from '#lib/s3/event.ts';
 import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
-import { readTagMap, writeOutcome } from '#lib/s3/tags.ts';
+import { readTags, tagMap, writeOutcome } from '#lib/s3/tags.ts';
 import type { RecordRef } from '#zoho/types.ts';
 import { startBulkImport } from './bulk/start.ts';
 import { importStore } from './bulk/store.ts';
@@ -61,10 +62,11 @@ export async function processObject(
     let ran = false;
     const outcome = await deps.once(push, async () => {
       ran = true;
-      const previous = await readOwnTags(deps, object);
-      if (previous['zoho-status'] === 'done' && !event.forced) {
+      // A new object has no tags (the look said so): nothing to read.
+      const previous = object.tagCount === 0 ? NO_TAGS : await readOwnTags(deps, object);
+      if (previous.own['zoho-status'] === 'done' && !event.forced) {
         deps.log.info('Already pushed (zoho-status=done); not pushing again');
-        return { status: 'done', ...(previous['zoho-id'] ? { zohoId: previous['zoho-id'] } : {}) };
+        return doneBy(previous.own);
       }
       return await record(deps, object, await pushFile(deps, object, route, previous, signal));
     });
@@ -84,7 +86,7 @@ export async function processObject(
  * object already; an identical re-put (a new object with no tags of ours) is told it was pushed.
  */
 async function answerRepeat(deps: PipelineDeps, object: StoredObject, stored: Outcome): Promise<Outcome> {
-  const own = await readOwnTags(deps, object);
+  const { own } = await readOwnTags(deps, object);
   if (stored.status !== 'done' || !stored.zohoId || own['zoho-id'] === stored.zohoId) return stored;
   return record(deps, object, {
     status: 'skipped',
@@ -107,7 +109,7 @@ async function noteRetry(
   const { code, reason } = failedOutcome(error);
   try {
     const previous = await readOwnTags(deps, object);
-    const attempt = previous['zoho-attempt'];
+    const attempt = previous.own['zoho-attempt'];
     await writeOutcome(
       deps.s3,
       object.bucket,
@@ -121,7 +123,7 @@ async function noteRetry(
         ...(code ? { 'zoho-error': code } : {}),
         ...(reason ? { 'zoho-reason': reason } : {}),
       },
-      { ...writing(deps), unless: (tags) => isOwnDone(tags, object) },
+      { ...writing(deps), existing: previous.read, unless: (tags) => isOwnDone(tags, object) },
     );
   } catch (tagError) {
     deps.log.warn('Could not write the retry reason on the object', { error: tagError });
@@ -137,12 +139,16 @@ async function pushFile(
   deps: PipelineDeps,
   object: StoredObject,
   route: FileRouteMatch,
-  previous: Record<string, string>,
+  previous: ObjectTags,
   signal: AbortSignal,
 ): Promise<Outcome> {
   const target = await resolveTarget(deps, route, signal);
-  const earlierAttemptAt = previous['zoho-attempt'] ? parseDate(previous['zoho-attempt']) : undefined;
+  const earlierAttempt = previous.own['zoho-attempt'];
+  const earlierAttemptAt = earlierAttempt ? parseDate(earlierAttempt) : undefined;
   let attemptAt = earlierAttemptAt;
+  // A first attempt straight to a named record makes no call between the read of the tags and its
+  // `pushing` mark: that read serves the mark. Later marks (after a look-up, a retry) read again.
+  let freshTags = earlierAttempt || !('recordId' in route.target) ? undefined : previous.read;
   const push = {
     object,
     target,
@@ -152,10 +158,13 @@ async function pushFile(
     async beforeUpload() {
       attemptAt ??= deps.now();
       const pushing = { 'zoho-status': 'pushing', 'zoho-attempt': attemptAt.toISOString() };
+      const existing = freshTags;
+      freshTags = undefined;
       const written = await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, pushing, {
         ...writing(deps),
+        existing,
         // A `done` other than the one there was when this push began (`replay --force` pushes over that one).
-        unless: (tags) => isOwnDone(tags, object) && tags['zoho-at'] !== previous['zoho-at'],
+        unless: (tags) => isOwnDone(tags, object) && tags['zoho-at'] !== previous.own['zoho-at'],
       });
       if (!written) throw new PipelineError(SETTLED, 'another delivery recorded this object done');
       return attemptAt;
@@ -170,8 +179,7 @@ async function pushFile(
   } catch (error) {
     if (!(error instanceof PipelineError && error.code === SETTLED)) throw error;
     deps.log.info('Another delivery pushed this object meanwhile; not pushing again');
-    const own = await readOwnTags(deps, object);
-    return { status: 'done', ...(own['zoho-id'] ? { zohoId: own['zoho-id'] } : {}) };
+    return doneBy((await readOwnTags(deps, object)).own);
   }
 }
 
@@ -232,13 +240,28 @@ function contentId(object: StoredObject, event: ObjectEvent, route: FileRouteMat
   return `${object.bucket}/${object.key}#${bareETag(object.eTag)}#${route.module}/${record}`;
 }
 
+interface ObjectTags {
+  /** Our tags as this object's own (see readOwnTags). */
+  own: Record<string, string>;
+  /** Every tag as read, the user's too: what a write that follows at once merges into. */
+  read: Tag[];
+}
+
+const NO_TAGS: ObjectTags = { own: {}, read: [] };
+
 /**
- * Our tags as this object's own. Tags written before the object itself are inherited (a copy
- * takes its source's tags) and say nothing about it.
+ * The object's tags. Tags written before the object itself are inherited (a copy takes its
+ * source's tags) and say nothing about it: they are not its own.
  */
-async function readOwnTags(deps: PipelineDeps, object: StoredObject): Promise<Record<string, string>> {
-  const tags = await readTagMap(deps.s3, object.bucket, object.key, object.versionId);
-  return inherited(tags, object) ? {} : tags;
+async function readOwnTags(deps: PipelineDeps, object: StoredObject): Promise<ObjectTags> {
+  const read = await readTags(deps.s3, object.bucket, object.key, object.versionId);
+  const tags = tagMap(read);
+  return { own: inherited(tags, object) ? {} : tags, read };
+}
+
+/** `done` by an earlier push, with the Zoho id its tags name. */
+function doneBy(own: Record<string, string>): Outcome {
+  return { status: 'done', ...(own['zoho-id'] ? { zohoId: own['zoho-id'] } : {}) };
 }
 
 function inherited(tags: Record<string, string>, object: StoredObject): boolean {

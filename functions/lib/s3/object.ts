@@ -13,6 +13,11 @@ export interface StoredObject {
   lastModified: Date | undefined;
   /** User metadata, keys lower-case without `x-amz-meta-`. */
   metadata: Record<string, string>;
+  /**
+   * How many tags the object had when it was looked at: S3's `x-amz-tagging-count`, absent when
+   * there are none (given s3:GetObjectTagging, which the functions have).
+   */
+  tagCount: number;
 }
 
 /** The object as it is now, or undefined when it is gone (deleted before we got to it). */
@@ -33,6 +38,7 @@ export async function headObject(
       contentType: head.ContentType,
       lastModified: head.LastModified,
       metadata: head.Metadata ?? {},
+      tagCount: head.TagCount ?? 0,
     };
   } catch (error) {
     if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;

@@ -123,7 +123,7 @@ export async function readTagMap(
   return tagMap(await readTags(s3, bucket, key, versionId));
 }
 
-function tagMap(tags: readonly Tag[]): Record<string, string> {
+export function tagMap(tags: readonly Tag[]): Record<string, string> {
   return Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? '']));
 }
 
@@ -134,12 +134,17 @@ export interface OutcomeWriting {
   onDropped?: ((dropped: string[]) => void) | undefined;
   /** Leave the tags as they are when this holds for them (e.g. never overwrite a `done`). */
   unless?: ((tags: Record<string, string>) => boolean) | undefined;
+  /**
+   * The object's tags as the caller has just read them, to spare reading them again. A user's
+   * change made since that read is lost, so pass only a read made a moment before.
+   */
+  existing?: readonly Tag[] | undefined;
 }
 
 /**
- * Reads the tags, merges the outcome, writes them back; false when `unless` held and nothing was
- * written. S3 has no conditional tagging, so a tag a user changes between the read and the write
- * is lost: the window is one round trip.
+ * Reads the tags (unless given), merges the outcome, writes them back; false when `unless` held
+ * and nothing was written. S3 has no conditional tagging, so a tag a user changes between the
+ * read and the write is lost: the window is one round trip.
  */
 export async function writeOutcome(
   s3: S3Client,
@@ -149,7 +154,7 @@ export async function writeOutcome(
   outcome: Record<string, string>,
   writing: OutcomeWriting,
 ): Promise<boolean> {
-  const existing = await readTags(s3, bucket, key, versionId);
+  const existing = writing.existing ?? (await readTags(s3, bucket, key, versionId));
   if (writing.unless?.(tagMap(existing))) return false;
   const { tags, dropped } = planOutcomeTags(existing, outcome);
   if (dropped.length > 0) {
