@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readTagMap } from '#lib/s3/tags.ts';
 import {
   DEFAULT_DIRECTORY,
   type Landing,
@@ -121,6 +122,24 @@ describe('npm start with keys it cannot or need not push', () => {
     const inField = pipeline.sandbox?.inspect().fieldFiles.filter((f) => f.recordId === leadId);
     expect(inField?.map((f) => [f.field, f.fileName])).toEqual([['Documents', 'brochure.pdf']]);
     expect(notices.filter((notice) => notice.key === key)).toEqual([]);
+  });
+
+  it('prints the reason in full as the handler recorded it; the tag holds its short form', async () => {
+    const key = 'attachments/Contacts/by/Email/nobody@example.com/cv.txt';
+    await put(key);
+    await vi.waitFor(() => expect(landings.find((landing) => landing.key === key)?.status).toBe('failed'), {
+      timeout: 30_000,
+      interval: 50,
+    });
+    expect(landings.find((landing) => landing.key === key)).toMatchObject({
+      error: 'LOOKUP_NO_MATCH',
+      reason:
+        'No Contacts record has Email equal to "nobody@example.com": create it, or name the record id in the key.',
+    });
+    const tags = await readTagMap(s3, pipeline.bucket, key);
+    expect(tags['zoho-reason']).toBe(
+      'No Contacts record has Email equal to nobody@example.com: create it or name the record id in the key.',
+    );
   });
 
   it('says when a key is under no watched prefix, but not for the bulk write results', async () => {

@@ -7,7 +7,9 @@
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import type { Kind } from '#lib/pipeline/handler.ts';
+import type { Outcome } from '#lib/pipeline/outcome.ts';
 import { KINDS } from '#lib/routing/route.ts';
+import type { StoredObject } from '#lib/s3/object.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import { DEFAULT_ZOHO_CONCURRENCY_BUDGET, splitConcurrencyBudget } from '../../infra/concurrency.ts';
@@ -61,6 +63,8 @@ const SANDBOX_BULK_POLL_SECONDS = '2';
 export interface HandlerSetup {
   env: Record<string, string>;
   credentials: OAuthCredentials | undefined;
+  /** To be told of each outcome recorded on an object (what `npm start` prints). */
+  onRecorded: (object: StoredObject, outcome: Outcome) => void;
 }
 
 export interface LocalPipelineOptions {
@@ -151,6 +155,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       const handler = await createHandler(kind, {
         env: handlerEnv(kind, services, settings[kind]),
         credentials,
+        onRecorded: (object, outcome) => landings.recorded(object.bucket, object.key, outcome),
       });
       const source = startEventSource({
         queue: queues[kind],
@@ -418,6 +423,7 @@ async function createRealHandler(kind: Kind, setup: HandlerSetup, logLevel: stri
   const deps = await createDeps(kind, config, {
     ...(setup.credentials ? { credentials: setup.credentials } : {}),
     log,
+    onRecorded: setup.onRecorded,
   });
   return createHandler(kind, deps);
 }

@@ -15,6 +15,7 @@ import type { Context } from 'aws-lambda';
 import type { Config } from '#lib/config.ts';
 import type { CompiledRoutes, Kind } from '#lib/routing/route.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
+import type { StoredObject } from '#lib/s3/object.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { isZohoError } from '#zoho/errors.ts';
 import { createFleetSlots } from '#zoho/fleet-slots.ts';
@@ -47,6 +48,8 @@ export interface PipelineDeps {
   countDroppedTags: () => void;
   registerContext: (context: Context) => void;
   now: () => Date;
+  /** Told of each outcome once it is on its object (`npm start` prints them; unset in Lambda). */
+  onRecorded?: ((object: StoredObject, outcome: Outcome) => void) | undefined;
 }
 
 export interface DepsOverrides {
@@ -55,6 +58,7 @@ export interface DepsOverrides {
   /** AWS credentials for local endpoints; in Lambda the function's role provides them. */
   awsCredentials?: { accessKeyId: string; secretAccessKey: string };
   log?: Logger;
+  onRecorded?: PipelineDeps['onRecorded'];
 }
 
 /** A version once pushed stays pushed: the tags say so for good, the ledger guards a week of retries. */
@@ -167,6 +171,7 @@ export async function createDeps(
     countDroppedTags: () => metrics.addMetric('OutcomeTagsDropped', MetricUnit.Count, 1),
     registerContext: (context) => idempotencyConfig.registerLambdaContext(context),
     now: () => new Date(),
+    onRecorded: overrides.onRecorded,
   };
 }
 

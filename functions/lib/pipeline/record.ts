@@ -1,4 +1,4 @@
-/** The one place an outcome is told: tags on the object, a log line, a metric. */
+/** The one place an outcome is told: tags on the object, a log line, a metric (and `npm start`'s report). */
 import type { StoredObject } from '#lib/s3/object.ts';
 import { type OutcomeWriting, writeOutcome } from '#lib/s3/tags.ts';
 import type { PipelineDeps } from './deps.ts';
@@ -17,6 +17,7 @@ export async function record(deps: PipelineDeps, object: StoredObject, outcome: 
   if (outcome.status === 'failed') deps.log.error('Push failed', fields);
   else deps.log.info(`Push ${outcome.status}`, fields);
   deps.count(outcome, object.size);
+  deps.onRecorded?.(object, outcome);
   return outcome;
 }
 
