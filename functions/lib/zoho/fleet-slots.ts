@@ -7,9 +7,11 @@
  * `slot#shared#{i}` (the rest of the budget). A slot is held by a conditional write of
  * { holder, until }; a lease ends at `until` (renewed every third of it while held), so the slots
  * of a container that dies come free by themselves. A kind takes its own floor, then shared
- * slots, then another kind's idle floor slot — which it gives back after each call, so a flood of
- * one kind never keeps another from its floor for longer than one call. A container hands a slot
- * it is done with straight to its own next waiting call (no write) unless it is borrowed.
+ * slots, then another kind's idle floor slot. A container hands a slot it is done with straight
+ * to its own next waiting call, with no write. A kind whose calls wait marks its floor slots that
+ * others hold `wanted`; a borrower's poller (it looks while its own calls wait) sees the mark and
+ * gives the slot back after the call in progress. So a flood of one kind keeps another from its
+ * floor for a call and a look or two, and a kind alone keeps every slot busy.
  *
  * Implements the pacer's interface, so the client takes it beside its own per-container pacer.
  */
@@ -56,6 +58,8 @@ interface Slot {
   borrowed: boolean;
   /** Renewal found someone else holding it (this container stalled past its lease). */
   lost: boolean;
+  /** Borrowed, and its kind wants it back: it goes back after the call in progress. */
+  wanted: boolean;
 }
 
 interface Waiter {
@@ -94,13 +98,14 @@ function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
   const { client, tableName } = options;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const now = options.now ?? Date.now;
-  const names = { '#until': 'until' };
   const update = async (
     key: string,
     expression: string,
     condition: string,
     values: Record<string, string>,
   ) => {
+    // `until` is a reserved word; DynamoDB refuses a name the expressions do not use.
+    const usesUntil = `${expression} ${condition}`.includes('#until');
     try {
       await client.send(
         new UpdateItemCommand({
@@ -108,7 +113,7 @@ function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
           Key: { pk: { S: key } },
           UpdateExpression: expression,
           ConditionExpression: condition,
-          ExpressionAttributeNames: names,
+          ...(usesUntil ? { ExpressionAttributeNames: { '#until': 'until' } } : {}),
           ExpressionAttributeValues: Object.fromEntries(
             Object.entries({ ':holder': holder, ...values }).map(([name, value]) => [
               name,
@@ -124,8 +129,11 @@ function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
     }
   };
   return {
-    /** The keys no live lease holds. Keys DynamoDB did not get to count as held: the next look reads them. */
-    async free(): Promise<Set<string>> {
+    /**
+     * The keys no live lease holds, and those their kind wants back. Keys DynamoDB did not get to
+     * count as held: the next look reads them.
+     */
+    async look(): Promise<{ free: Set<string>; wanted: Set<string> }> {
       const answer = await client.send(
         new BatchGetItemCommand({
           RequestItems: {
@@ -134,21 +142,28 @@ function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
         }),
       );
       const held = new Set<string>();
+      const wanted = new Set<string>();
       const at = now();
       for (const item of answer.Responses?.[tableName] ?? []) {
         const until = Number(item.until?.N);
         if (item.pk?.S && Number.isFinite(until) && until >= at) held.add(item.pk.S);
+        if (item.pk?.S && item.wanted) wanted.add(item.pk.S);
       }
       for (const key of answer.UnprocessedKeys?.[tableName]?.Keys ?? []) if (key.pk?.S) held.add(key.pk.S);
-      return new Set(keys.filter((key) => !held.has(key)));
+      return { free: new Set(keys.filter((key) => !held.has(key))), wanted };
     },
     take: (key: string) =>
-      update(key, 'SET holder = :holder, #until = :until', 'attribute_not_exists(#until) OR #until < :now', {
-        ':until': String(now() + leaseMs),
-        ':now': String(now()),
-      }),
+      update(
+        key,
+        'SET holder = :holder, #until = :until REMOVE wanted',
+        'attribute_not_exists(#until) OR #until < :now',
+        { ':until': String(now() + leaseMs), ':now': String(now()) },
+      ),
     renew: (key: string) =>
       update(key, 'SET #until = :until', 'holder = :holder', { ':until': String(now() + leaseMs) }),
+    /** Tells whoever holds one of this kind's floor slots that the kind wants it back. */
+    want: (key: string) =>
+      update(key, 'SET wanted = :holder', 'attribute_exists(holder) AND holder <> :holder', {}),
     giveBack: (key: string) => update(key, 'REMOVE holder, #until', 'holder = :holder', {}),
   };
 }
@@ -242,16 +257,22 @@ class FleetSlots implements Pacer {
     }
   }
 
-  /** One look: takes free slots, in the kind's order, for as many calls as wait. */
+  /**
+   * One look: takes free slots, in the kind's order, for as many calls as wait (all at once).
+   * Calls still waiting then mark the kind's floor slots others hold as wanted.
+   */
   private async takeFreeSlots(): Promise<number> {
-    const free = await this.table.free();
+    const { free, wanted } = await this.table.look();
+    for (const slot of this.held) if (slot.borrowed && wanted.has(slot.key)) slot.wanted = true;
     const { own, shared, others } = this.keys;
-    let taken = 0;
-    for (const key of [...own, ...this.shuffled(shared), ...this.shuffled(others)]) {
-      if (this.waiters.length === 0) break;
-      if (!free.has(key) || !(await this.table.take(key))) continue;
-      taken += 1;
-      const slot: Slot = { key, borrowed: others.includes(key), lost: false };
+    const candidates = [...own, ...this.shuffled(shared), ...this.shuffled(others)]
+      .filter((key) => free.has(key))
+      .slice(0, this.waiters.length);
+    const taken = (
+      await Promise.all(candidates.map(async (key) => ((await this.table.take(key)) ? key : undefined)))
+    ).filter((key) => key !== undefined);
+    for (const key of taken) {
+      const slot: Slot = { key, borrowed: others.includes(key), lost: false, wanted: false };
       this.held.add(slot);
       this.renewal ??= setInterval(() => void this.renewAll(), this.leaseMs / 3);
       this.renewal.unref?.();
@@ -259,7 +280,13 @@ class FleetSlots implements Pacer {
       if (waiter) waiter.grant(slot);
       else this.giveBack(slot);
     }
-    return taken;
+    if (this.waiters.length > 0) {
+      const mine = new Set([...this.held].map((slot) => slot.key));
+      await Promise.all(
+        own.filter((key) => !free.has(key) && !mine.has(key)).map((key) => this.table.want(key)),
+      );
+    }
+    return taken.length;
   }
 
   private shuffled(list: string[]): string[] {
@@ -270,12 +297,13 @@ class FleetSlots implements Pacer {
   }
 
   /**
-   * The next call of this container gets the slot, unless it is borrowed or its lease was lost. With
-   * no call waiting the slot stays a moment (`lingerMs`) for the next one, then goes back: a busy
-   * container does not write twice per call, an idle one frees its slots at once.
+   * The next call of this container gets the slot, unless its lease was lost. With no call waiting
+   * the slot stays a moment (`lingerMs`) for the next one, then goes back: a busy container does
+   * not write twice per call, an idle one frees its slots at once. A borrowed slot goes on only
+   * while its kind does not want it, and never lingers.
    */
   private release(slot: Slot): void {
-    const next = slot.borrowed || slot.lost ? undefined : this.waiters.shift();
+    const next = slot.lost || slot.wanted ? undefined : this.waiters.shift();
     if (next) next.grant(slot);
     else if (slot.borrowed || slot.lost) this.giveBack(slot);
     else this.linger(slot);
