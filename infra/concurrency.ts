@@ -5,11 +5,14 @@
  * (functions/lib/zoho/fleet-slots.ts, ZOHO_CONCURRENCY_BUDGET): the calls in flight across every
  * container of every kind never pass the budget, and any kind may use the slots the others leave
  * free, each kind first taking its floor (ZOHO_SLOT_FLOORS). So each kind's SQS event source may
- * run as many invocations as can fill the whole budget on their own:
+ * run as many invocations as can fill the whole budget on their own, twice over:
  *
- *     maxConcurrency[kind] = budget / inFlightPerInvocation   (at least 2, SQS's minimum)
+ *     maxConcurrency[kind] = 2 × budget / inFlightPerInvocation   (at least 2, SQS's minimum)
  *
- * More would only wait for slots; fewer would leave the org's slots idle while one kind is busy.
+ * Twice, because an invocation does not call Zoho all the time: it also looks at the object,
+ * marks it and writes its outcome, and while files trickle in its batch holds a single file. With
+ * one invocation per slot, a measured third of the slots stood idle while the files arrived
+ * (bench/throughput.ts). More only wait for slots, which the fleet's slots keep within the budget.
  */
 import { DEFAULT_SLOT_FLOORS } from '#lib/config.ts';
 import { KINDS, type Kind } from '#lib/routing/route.ts';
@@ -19,6 +22,9 @@ export { KINDS, type Kind };
 
 /** Zoho CRM Standard edition: 10 concurrent API calls per org (higher editions allow more). */
 export const DEFAULT_ZOHO_CONCURRENCY_BUDGET = 10;
+
+/** Invocations per slot: one calling Zoho while another reads S3 or writes its outcome. */
+const INVOCATIONS_PER_SLOT = 2;
 
 /** The smallest maximum concurrency an SQS event source accepts. */
 const SQS_MIN_MAX_CONCURRENCY = 2;
@@ -44,7 +50,7 @@ export interface ConcurrencyOptions {
 
 /**
  * The maximum concurrency of each kind's event source: by default enough invocations for one
- * kind to fill the whole budget. Throws with a message naming the setting when a value is out
+ * kind to keep the whole budget busy. Throws with a message naming the setting when a value is out
  * of range or the floors take more than the budget.
  */
 export function splitConcurrencyBudget(options: ConcurrencyOptions): ConcurrencySplit {
@@ -63,7 +69,7 @@ export function splitConcurrencyBudget(options: ConcurrencyOptions): Concurrency
     );
   }
   if (split) return checkSplit(split);
-  const fill = Math.ceil(budget / inFlightPerInvocation);
+  const fill = Math.ceil((INVOCATIONS_PER_SLOT * budget) / inFlightPerInvocation);
   const each = Math.min(Math.max(fill, SQS_MIN_MAX_CONCURRENCY), SQS_MAX_MAX_CONCURRENCY);
   return { attachment: each, photo: each, 'bulk-write': each };
 }

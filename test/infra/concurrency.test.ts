@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { callsPerMinutePerInvocation, KINDS, splitConcurrencyBudget } from '../../infra/concurrency.ts';
 
 describe('splitConcurrencyBudget', () => {
-  it('lets each kind run enough invocations to fill the whole budget on its own (the fleet slots cap the sum)', () => {
+  it('lets each kind run enough invocations to keep the whole budget busy on its own, twice over (the fleet slots cap the calls)', () => {
     expect(splitConcurrencyBudget({ budget: 10, inFlightPerInvocation: 1 })).toEqual({
-      attachment: 10,
-      photo: 10,
-      'bulk-write': 10,
+      attachment: 20,
+      photo: 20,
+      'bulk-write': 20,
     });
-    expect(splitConcurrencyBudget({ budget: 25, inFlightPerInvocation: 2 }).attachment).toBe(13);
+    expect(splitConcurrencyBudget({ budget: 25, inFlightPerInvocation: 2 }).attachment).toBe(25);
+    expect(splitConcurrencyBudget({ budget: 25, inFlightPerInvocation: 3 }).attachment).toBe(17);
   });
 
   it('never goes under SQS minimum of 2 invocations', () => {

@@ -170,13 +170,13 @@ describe('queues', () => {
 });
 
 describe('concurrency', () => {
-  it('reports partial batch failures and lets each kind alone fill the Zoho budget of 10', () => {
+  it('reports partial batch failures and lets each kind alone keep the Zoho budget of 10 busy', () => {
     const sources = eventSources(fresh);
     expect(sources).toHaveLength(3);
     for (const source of sources) {
       expect(source.responseTypes).toEqual(['ReportBatchItemFailures']);
       expect(source.batchSize).toBe(5);
-      expect(source.maxConcurrency).toBe(10);
+      expect(source.maxConcurrency).toBe(20);
     }
   });
 
