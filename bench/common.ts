@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 
 const benchmarksFile = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
-export function child(script: URL): ChildProcess {
-  return fork(fileURLToPath(script), {
+export function child(script: URL, args: string[] = []): ChildProcess {
+  return fork(fileURLToPath(script), args, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }

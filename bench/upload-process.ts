@@ -7,20 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { createZohoClient } from '#zoho/client.ts';
-import type { OAuthCredentials } from '#zoho/types.ts';
 import { generatedStream } from './generated.ts';
+import type { SandboxUrls } from './sandbox-process.ts';
 
 export interface UploadJob {
   variant: 'stream' | 'buffer';
   size: number;
   fileName: string;
-  sandbox: {
-    accountsUrl: string;
-    apiUrl: string;
-    uploadUrl: string;
-    credentials: OAuthCredentials;
-    recordId: string;
-  };
+  sandbox: SandboxUrls;
 }
 
 export interface UploadResult {
