@@ -86,7 +86,7 @@ function printBanner(p: LocalPipeline): void {
     `  Handler logs: LOG_LEVEL=${process.env.LOG_LEVEL ?? 'WARN'} (DEBUG for more, SILENT for none)`,
     '',
     'Read the outcomes (in a second shell):',
-    `  npm run status -- --bucket ${p.bucket} --endpoint ${p.s3Endpoint}`,
+    `  npm run status -- --bucket ${p.bucket} --endpoint ${p.s3Endpoint} --dynamodb-endpoint ${p.dynamodbEndpoint} --ledger-table ${p.ledgerTable}`,
     'Push failed ones again once the cause is fixed (one queue per kind):',
     `  npm run replay -- --bucket ${p.bucket} --prefix attachments/ --queue-url ${p.queueUrls.attachment} --endpoint ${p.s3Endpoint} --sqs-endpoint ${p.sqsEndpoint}`,
     `  queues: ${KINDS.map((kind) => `${kind} ${p.queueUrls[kind]}`).join('  ')}`,
