@@ -74,7 +74,7 @@ function printBanner(p: LocalPipeline): void {
     `  Any S3 client works: endpoint ${p.s3Endpoint}, path-style addressing, the dummy credentials above.`,
     `  Photos:     photos/Leads/${leadId}.png      Bulk write: bulk-write/Leads/insert/leads.zip`,
     `  A file-upload field: fields/Leads/${leadId}/Documents/file.pdf (the sandbox's Leads have Documents)`,
-    '  The outcome is written on each object as tags (zoho-status, zoho-id, zoho-error).',
+    '  The outcome is written on each object as tags (zoho-status, zoho-id, zoho-error, zoho-reason).',
   ];
   if (seeded && p.zoho.mode === 'sandbox') {
     const summary = ['Leads', 'Contacts', 'Accounts']

@@ -42,8 +42,8 @@ export interface LedgerTable {
 }
 
 /**
- * Keeps the outcome's full reason (its tags as written on the object) when `zoho-reason` is a
- * short form of it; nothing otherwise. A failure to keep it is warned about, never thrown: the
+ * Keeps the outcome's full reason (from its tags, before S3's spelling) when the `zoho-reason`
+ * tag holds only a short form of it; nothing otherwise (no call at all). A failure to keep it is warned about, never thrown: the
  * tag and the log line still say the outcome.
  */
 export async function keepFullReason(
@@ -90,6 +90,7 @@ export async function readFullReasons(
   for (let start = 0; start < ids.length; start += BATCH_GET_LIMIT) {
     let pending = ids.slice(start, start + BATCH_GET_LIMIT).map((id) => ({ id: { S: id } }));
     for (let round = 0; pending.length > 0 && round <= MAX_UNPROCESSED_ROUNDS; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** round));
       const answer = await client.send(
         new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending } } }),
       );
@@ -101,7 +102,6 @@ export async function readFullReasons(
         found.set(key, { at, status: item.status?.S ?? '', code: item.code?.S, reason });
       }
       pending = (answer.UnprocessedKeys?.[tableName]?.Keys ?? []).map((k) => ({ id: { S: k.id?.S ?? '' } }));
-      if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** round));
     }
   }
   return found;
