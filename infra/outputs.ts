@@ -14,6 +14,8 @@ const KIND_IN_NAME: Record<Kind, string> = {
 export const OUTPUT_NAMES = {
   bucket: 'BucketName',
   secretArn: 'ZohoSecretArn',
+  /** The idempotency ledger, where the functions keep the full text of reasons their tags cut short. */
+  ledgerTable: 'LedgerTableName',
   queueUrl: (kind: Kind) => `${KIND_IN_NAME[kind]}QueueUrl`,
   deadLetterQueueArn: (kind: Kind) => `${KIND_IN_NAME[kind]}DeadLetterQueueArn`,
   /** The kind's watched prefix, so `--stack` also knows which queue a prefix goes to. */

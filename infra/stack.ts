@@ -57,7 +57,7 @@ export class S3ToZohoStack extends Stack {
 
   /** What `npm run status|replay|auth -- --stack NAME` reads (infra/outputs.ts names them). */
   private addOperatorOutputs(): void {
-    const { bucket, secret, kinds } = this.s3ToZoho;
+    const { bucket, secret, idempotencyTable, kinds } = this.s3ToZoho;
     const output = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     output(OUTPUT_NAMES.bucket, bucket.bucketName, 'The bucket the pipeline watches');
@@ -65,6 +65,11 @@ export class S3ToZohoStack extends Stack {
       OUTPUT_NAMES.secretArn,
       secret.secretArn,
       'The Zoho OAuth client secret (npm run auth --secret-id)',
+    );
+    output(
+      OUTPUT_NAMES.ledgerTable,
+      idempotencyTable.tableName,
+      'The idempotency ledger, holding the full text of reasons the tags cut short (npm run status --ledger-table)',
     );
     for (const kind of KINDS) {
       output(

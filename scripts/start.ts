@@ -74,7 +74,7 @@ function printBanner(p: LocalPipeline): void {
     `  Any S3 client works: endpoint ${p.s3Endpoint}, path-style addressing, the dummy credentials above.`,
     `  Photos:     photos/Leads/${leadId}.png      Bulk write: bulk-write/Leads/insert/leads.zip`,
     `  A file-upload field: fields/Leads/${leadId}/Documents/file.pdf (the sandbox's Leads have Documents)`,
-    '  The outcome is written on each object as tags (zoho-status, zoho-id, zoho-error).',
+    '  The outcome is written on each object as tags (zoho-status, zoho-id, zoho-error, zoho-reason).',
   ];
   if (seeded && p.zoho.mode === 'sandbox') {
     const summary = ['Leads', 'Contacts', 'Accounts']
@@ -86,7 +86,7 @@ function printBanner(p: LocalPipeline): void {
     `  Handler logs: LOG_LEVEL=${process.env.LOG_LEVEL ?? 'WARN'} (DEBUG for more, SILENT for none)`,
     '',
     'Read the outcomes (in a second shell):',
-    `  npm run status -- --bucket ${p.bucket} --endpoint ${p.s3Endpoint}`,
+    `  npm run status -- --bucket ${p.bucket} --endpoint ${p.s3Endpoint} --dynamodb-endpoint ${p.dynamodbEndpoint} --ledger-table ${p.ledgerTable}`,
     'Push failed ones again once the cause is fixed (one queue per kind):',
     `  npm run replay -- --bucket ${p.bucket} --prefix attachments/ --queue-url ${p.queueUrls.attachment} --endpoint ${p.s3Endpoint} --sqs-endpoint ${p.sqsEndpoint}`,
     `  queues: ${KINDS.map((kind) => `${kind} ${p.queueUrls[kind]}`).join('  ')}`,

@@ -1,5 +1,6 @@
 /** `npm run status -- --bucket <name>`: how many objects are done, failed, skipped, pushing, never processed. */
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { KINDS } from '#lib/routing/route.ts';
@@ -25,7 +26,9 @@ import {
 const HELP = `Usage: node scripts/ops/status.ts (--bucket <name> | --stack <name>) [options]
 
 Counts the objects under each prefix by their zoho-status tag (done, failed, skipped,
-pushing, and unprocessed: no tag at all), then lists the latest failures.
+pushing, and unprocessed: no tag at all), then lists the latest failures. Their reasons are
+read in full from the ledger table when there is one (--stack or --ledger-table); otherwise
+they are the tags' short form (S3 tags take no quotes, commas or brackets).
 
 Options:
   --bucket <name>          the stack's bucket
@@ -35,9 +38,13 @@ ${STACK_HELP}
   --failures <n>           how many of the latest failures to list (default ${DEFAULT_FAILURE_LIMIT})
   --results-prefix <p>     bulk write results, never counted (default: $RESULTS_PREFIX or ${DEFAULT_RESULTS_PREFIX})
   --concurrency <n>        tag reads at once (default ${DEFAULT_TAG_CONCURRENCY})
+  --ledger-table <name>    the idempotency ledger table (IDEMPOTENCY_TABLE), where the functions
+                           keep the full reasons (default with --stack: its LedgerTableName output)
   --json                   print the report as JSON
   --region <region>        AWS region (default: the SDK's: AWS_REGION, profile)
   --endpoint <url>         a local S3 (e.g. npm start's), path-style
+  --dynamodb-endpoint <url>
+                           a local DynamoDB (e.g. npm start's), for --ledger-table
   -h, --help               this text`;
 
 async function main(): Promise<number> {
@@ -52,6 +59,8 @@ async function main(): Promise<number> {
         json: { type: 'boolean', default: false },
         region: { type: 'string' },
         endpoint: { type: 'string' },
+        'ledger-table': { type: 'string' },
+        'dynamodb-endpoint': { type: 'string' },
         ...STACK_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -68,7 +77,19 @@ async function main(): Promise<number> {
   if (!bucket) throw new UsageError('--bucket or --stack is required');
   const watched = outputs && KINDS.flatMap((kind) => stackWatchedPrefixes(outputs, kind));
 
+  const ledgerTable = values['ledger-table'] ?? outputs?.ledgerTable;
+  if (values['dynamodb-endpoint'] && !ledgerTable)
+    throw new UsageError('--dynamodb-endpoint needs --ledger-table (or --stack) to name the table');
+
   const s3 = new S3Client({ ...awsClientConfig(values), forcePathStyle: Boolean(values.endpoint) });
+  const ledger = ledgerTable
+    ? {
+        client: new DynamoDBClient(
+          awsClientConfig({ region: values.region, endpoint: values['dynamodb-endpoint'] }),
+        ),
+        tableName: ledgerTable,
+      }
+    : undefined;
   try {
     const report = await bucketStatus({
       s3,
@@ -77,11 +98,13 @@ async function main(): Promise<number> {
       failureLimit: integerOption('--failures', values.failures, DEFAULT_FAILURE_LIMIT, 0),
       resultsPrefix: values['results-prefix'] ?? process.env.RESULTS_PREFIX,
       concurrency: integerOption('--concurrency', values.concurrency, DEFAULT_TAG_CONCURRENCY),
+      ledger,
     });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
     return 0;
   } finally {
     s3.destroy();
+    ledger?.client.destroy();
   }
 }
 

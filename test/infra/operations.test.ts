@@ -106,11 +106,12 @@ describe('queues and their alarms', () => {
 });
 
 describe('stack outputs for the operator commands', () => {
-  it('name the bucket, the secret, each queue URL, DLQ ARN and prefix', () => {
+  it('name the bucket, the secret, the ledger table, each queue URL, DLQ ARN and prefix', () => {
     const outputs = fresh.findOutputs('*');
     const expected = [
       OUTPUT_NAMES.bucket,
       OUTPUT_NAMES.secretArn,
+      OUTPUT_NAMES.ledgerTable,
       ...KINDS.flatMap((kind) => [
         OUTPUT_NAMES.queueUrl(kind),
         OUTPUT_NAMES.deadLetterQueueArn(kind),
@@ -119,6 +120,9 @@ describe('stack outputs for the operator commands', () => {
     ];
     expect(Object.keys(outputs).sort()).toEqual(expected.sort());
     expect(outputs[OUTPUT_NAMES.prefix('bulk-write')]?.Value).toBe('bulk-write/');
+    expect(flatten(outputs[OUTPUT_NAMES.ledgerTable]?.Value)).toMatch(
+      /^<S3ToZohoIdempotencyTable[0-9A-F]+>$/,
+    );
     expect(flatten(outputs[OUTPUT_NAMES.queueUrl('photo')]?.Value)).toMatch(
       /^<S3ToZohoPhotoQueue[0-9A-F]+>$/,
     );

@@ -11,6 +11,9 @@ import { promisify } from 'node:util';
 import { PutObjectCommand, PutObjectTaggingCommand, S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLog } from '#lib/log.ts';
+import { keepFullReason } from '#lib/pipeline/full-reason.ts';
+import { createPipelineTables, type LocalDynamoDb, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
 import { createLocalQueue, type LocalQueue } from '#tools/local/queue.ts';
 import { type SqsEndpoint, startSqsEndpoint } from '#tools/local/sqs-endpoint.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
@@ -20,6 +23,11 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
 const BUCKET = 'crm-drop';
 const KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+const LEDGER = 'S3ToZoho-IdempotencyTable';
+/** The outcome on in/attachments/Leads/1/a.pdf: its reason as the tag holds it, and in full. */
+const FAILED_AT = '2026-03-01T10:00:00.000Z';
+const SHORT_REASON = 'setup.exe is a .exe file - Zoho CRM refuses .exe attachments.';
+const FULL_REASON = '"setup.exe" is a .exe file; Zoho CRM refuses .exe attachments.';
 
 let directory: string;
 let s3rver: S3rver;
@@ -27,6 +35,7 @@ let s3Endpoint: string;
 let queues: Record<'attachment' | 'photo', LocalQueue>;
 let sqs: SqsEndpoint;
 let cloudFormation: CloudFormationStub;
+let dynamo: LocalDynamoDb;
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'ops-stack-'));
@@ -57,10 +66,23 @@ beforeAll(async () => {
     const TagSet = [
       { Key: 'zoho-status', Value: status },
       ...(attempt ? [{ Key: 'zoho-attempt', Value: attempt }] : []),
+      ...(key.endsWith('a.pdf')
+        ? [
+            { Key: 'zoho-at', Value: FAILED_AT },
+            { Key: 'zoho-reason', Value: SHORT_REASON },
+          ]
+        : []),
     ];
     await s3.send(new PutObjectTaggingCommand({ Bucket: BUCKET, Key: key, Tagging: { TagSet } }));
   }
   s3.destroy();
+  dynamo = await startLocalDynamoDb();
+  await createPipelineTables(dynamo.client, { tokenTable: 'tokens', idempotencyTable: LEDGER });
+  await keepFullReason(
+    { ledger: { client: dynamo.client, tableName: LEDGER }, log: silentLog, now: () => new Date() },
+    { bucket: BUCKET, key: 'in/attachments/Leads/1/a.pdf' },
+    { 'zoho-status': 'failed', 'zoho-at': FAILED_AT, 'zoho-reason': FULL_REASON },
+  );
   queues = {
     attachment: createLocalQueue({ name: 'attachments' }),
     photo: createLocalQueue({ name: 'photos' }),
@@ -70,6 +92,7 @@ beforeAll(async () => {
     S3ToZoho: {
       [OUTPUT_NAMES.bucket]: BUCKET,
       [OUTPUT_NAMES.secretArn]: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:zoho-AbCdEf',
+      [OUTPUT_NAMES.ledgerTable]: LEDGER,
       [OUTPUT_NAMES.queueUrl('attachment')]: sqs.queueUrl('attachments'),
       [OUTPUT_NAMES.prefix('attachment')]: 'in/attachments/',
       [OUTPUT_NAMES.queueUrl('photo')]: sqs.queueUrl('photos'),
@@ -81,6 +104,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cloudFormation?.close();
+  await dynamo?.close();
   await sqs?.close();
   for (const queue of Object.values(queues ?? {})) queue.close();
   await s3rver?.close();
@@ -120,6 +144,19 @@ describe('--stack NAME', () => {
       ['in/photos/', 1],
       ['in/bulk-write/', 0],
     ]);
+  });
+
+  it('gives status the ledger table, where the full reasons are', async () => {
+    const { code, stdout } = await cli('status.ts', ['--dynamodb-endpoint', dynamo.endpoint]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`${FAILED_AT}  in/attachments/Leads/1/a.pdf  -  ${FULL_REASON}`);
+    expect(stdout).not.toContain(SHORT_REASON);
+
+    // Without the table's endpoint (no AWS here) the ledger cannot be read: the tags' text, said so.
+    const fallback = await cli('status.ts', []);
+    expect(fallback.code).toBe(0);
+    expect(fallback.stdout).toContain(`in/attachments/Leads/1/a.pdf  -  ${SHORT_REASON}`);
+    expect(fallback.stdout).toMatch(/the ledger table could not be read \(.+\)/);
   });
 
   it('sends a file-upload field file to the attachments queue, the queue that takes fields/', async () => {

@@ -19,6 +19,7 @@ import {
 import type { S3Event, SQSEvent } from 'aws-lambda';
 import { loadConfig } from '#lib/config.ts';
 import { createDeps, type Kind, type PipelineDeps } from '#lib/pipeline/deps.ts';
+import type { LedgerTable } from '#lib/pipeline/full-reason.ts';
 import { createHandler, type PipelineHandler } from '#lib/pipeline/handler.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
 import { createPipelineTables, startLocalDynamoDb } from '#tools/local/dynamodb.ts';
@@ -38,7 +39,10 @@ import type { ZohoClient } from '#zoho/types.ts';
 export interface Harness {
   sandbox: Sandbox;
   s3: ReturnType<typeof createLocalS3Client>;
+  s3Endpoint: string;
   bucket: string;
+  /** The ledger table (dynalite) the handlers write: its name, client and endpoint. */
+  ledger: LedgerTable & { endpoint: string };
   handlers: Record<Kind, PipelineHandler>;
   /** What each handler was built with (e.g. to watch its S3 client's calls). */
   deps: Record<Kind, PipelineDeps>;
@@ -157,7 +161,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   return {
     sandbox,
     s3,
+    s3Endpoint: localS3.endpoint,
     bucket,
+    ledger: { client: dynamo.client, tableName: 'ledger', endpoint: dynamo.endpoint },
     handlers,
     deps,
     bulkQueue,

@@ -115,6 +115,8 @@ export interface LocalPipeline {
   bucket: string;
   sqsEndpoint: string;
   dynamodbEndpoint: string;
+  /** The idempotency ledger table, where the handlers keep full reasons (`npm run status --ledger-table`). */
+  ledgerTable: string;
   zoho: ZohoTarget;
   sandbox: Sandbox | undefined;
   queues: Record<Kind, LocalQueue>;
@@ -196,6 +198,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       bucket,
       sqsEndpoint: services.sqs.url,
       dynamodbEndpoint: services.dynamo.endpoint,
+      ledgerTable: IDEMPOTENCY_TABLE,
       zoho: sandbox ? { mode: 'sandbox', url: sandbox.url } : { mode: 'real', dc: env.ZOHO_DC ?? '' },
       sandbox,
       queues,

@@ -17,6 +17,7 @@ export interface StackOutputs {
   stackName: string;
   bucket: string | undefined;
   secretArn: string | undefined;
+  ledgerTable: string | undefined;
   kinds: Record<Kind, KindOutputs>;
 }
 
@@ -32,6 +33,7 @@ export async function readStackOutputs(
     stackName,
     bucket: outputs.get(OUTPUT_NAMES.bucket),
     secretArn: outputs.get(OUTPUT_NAMES.secretArn),
+    ledgerTable: outputs.get(OUTPUT_NAMES.ledgerTable),
     kinds: Object.fromEntries(
       KINDS.map((kind) => [
         kind,

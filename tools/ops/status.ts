@@ -1,8 +1,10 @@
 /**
  * Where the bucket stands: for each prefix, how many objects carry each `zoho-status` (and how
- * many none: never processed), then the latest failures with their error code.
+ * many none: never processed), then the latest failures with their error code and reason: the
+ * full text the functions kept in the ledger table when its tag holds only a short form.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import { type FullReason, type LedgerTable, readFullReasons } from '#lib/pipeline/full-reason.ts';
 import { KINDS, watchedPrefixes } from '#lib/routing/route.ts';
 import { scanObjects } from './scan.ts';
 
@@ -30,6 +32,7 @@ export interface FailureEntry {
   /** When the outcome was written (`zoho-at`), if the tags say. */
   failedAt: string | undefined;
   error: string | undefined;
+  /** The full text when the ledger kept it for this outcome, otherwise the tag's (a short form when S3 could not hold it). */
   reason: string | undefined;
 }
 
@@ -40,6 +43,10 @@ export interface StatusReport {
   failedTotal: number;
   /** The latest failures, newest first. */
   failures: FailureEntry[];
+  /** Whether the failures' reasons were looked up in the ledger table (else they are the tags'). */
+  fullReasons: boolean;
+  /** Why the ledger table, when given, could not be read (the reasons are then the tags'). */
+  ledgerError?: string;
 }
 
 export interface StatusOptions {
@@ -51,6 +58,8 @@ export interface StatusOptions {
   resultsPrefix?: string | undefined;
   concurrency?: number | undefined;
   signal?: AbortSignal | undefined;
+  /** The ledger table (IDEMPOTENCY_TABLE), where the functions keep reasons their tags cut short. */
+  ledger?: LedgerTable | undefined;
 }
 
 export async function bucketStatus(options: StatusOptions): Promise<StatusReport> {
@@ -80,12 +89,44 @@ export async function bucketStatus(options: StatusOptions): Promise<StatusReport
   }
 
   failures.sort((a, b) => failureTime(b) - failureTime(a) || a.key.localeCompare(b.key));
+  const latest = failures.slice(0, failureLimit);
+  const ledgerError = options.ledger && (await useFullReasons(options.ledger, options.bucket, latest));
   return {
     bucket: options.bucket,
     prefixes: report,
     failedTotal: failures.length,
-    failures: failures.slice(0, failureLimit),
+    failures: latest,
+    fullReasons: options.ledger !== undefined && !ledgerError,
+    ...(ledgerError ? { ledgerError } : {}),
   };
+}
+
+/**
+ * Each failure's full reason, when the ledger kept one for this very outcome (same `zoho-at`); an
+ * older outcome's is stale. A ledger that cannot be read (no permission, no table) leaves the
+ * tags' text and is said, not thrown: the counts stand without it.
+ */
+async function useFullReasons(
+  ledger: LedgerTable,
+  bucket: string,
+  failures: FailureEntry[],
+): Promise<string | undefined> {
+  if (failures.length === 0) return undefined;
+  let kept: Map<string, FullReason>;
+  try {
+    kept = await readFullReasons(
+      ledger,
+      bucket,
+      failures.map((failure) => failure.key),
+    );
+  } catch (error) {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+  for (const failure of failures) {
+    const full = kept.get(failure.key);
+    if (full && failure.failedAt !== undefined && full.at === failure.failedAt) failure.reason = full.reason;
+  }
+  return undefined;
 }
 
 function failureTime(entry: FailureEntry): number {
@@ -116,6 +157,13 @@ export function formatStatus(report: StatusReport): string {
   if (report.failedTotal === 0) out.push('', 'No failures.');
   if (report.failures.length === 0) return out.join('\n');
   out.push('', `Latest failures (${report.failures.length} of ${report.failedTotal}):`);
+  if (report.ledgerError) {
+    out.push(`Reasons as their tags hold them: the ledger table could not be read (${report.ledgerError}).`);
+  } else if (!report.fullReasons) {
+    out.push(
+      'Reasons as their tags hold them (S3 takes no quotes, commas or brackets there): --stack or --ledger-table shows the full text.',
+    );
+  }
   for (const failure of report.failures) {
     const at = failure.failedAt ?? failure.lastModified ?? '-';
     const reason = failure.reason ? `  ${failure.reason}` : '';

@@ -23,6 +23,7 @@ import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
 import type { OAuthCredentials, ZohoClient } from '#zoho/types.ts';
 import type { FollowUpPayload } from './bulk/advance.ts';
 import { createImportStore, type ImportStore } from './bulk/store.ts';
+import type { LedgerTable } from './full-reason.ts';
 import type { Outcome } from './outcome.ts';
 
 export type { Kind };
@@ -37,6 +38,8 @@ export interface PipelineDeps {
   metrics: Metrics;
   /** Runs the push of one write at most once across the fleet (a duplicate gets the stored outcome); see `writeId`. */
   once: (write: string, push: () => Promise<Outcome>) => Promise<Outcome>;
+  /** The idempotency ledger table (IDEMPOTENCY_TABLE): also keeps full reasons (full-reason.ts). */
+  ledger: LedgerTable;
   /** Bulk imports' records (IMPORTS_TABLE); bulk-write only. */
   imports: ImportStore | undefined;
   /** Sends a bulk write follow-up back onto the function's own queue, delayed. */
@@ -142,6 +145,7 @@ export async function createDeps(
     log,
     metrics,
     once: (write, push) => once({ write }, push),
+    ledger: { client: dynamo, tableName: config.idempotencyTable },
     imports: config.importsTable ? createImportStore(dynamo, config.importsTable) : undefined,
     async followUp(payload) {
       if (!config.followUpQueueUrl)

@@ -12,6 +12,7 @@ import type { RecordRef } from '#zoho/types.ts';
 import { startBulkImport } from './bulk/start.ts';
 import { importStore } from './bulk/store.ts';
 import type { PipelineDeps } from './deps.ts';
+import { keepFullReason } from './full-reason.ts';
 import { failedOutcome, isRetryable, type Outcome, PipelineError } from './outcome.ts';
 import { pushFieldFile } from './push-field-file.ts';
 import { pushAttachment, pushPhoto } from './push-file.ts';
@@ -110,21 +111,20 @@ async function noteRetry(
   try {
     const previous = await readOwnTags(deps, object);
     const attempt = previous.own['zoho-attempt'];
-    await writeOutcome(
-      deps.s3,
-      object.bucket,
-      object.key,
-      object.versionId,
-      {
-        'zoho-status': 'retrying',
-        ...(attempt ? { 'zoho-attempt': attempt } : {}),
-        ...(retryAt ? { 'zoho-retry-at': retryAt.toISOString() } : {}),
-        'zoho-at': deps.now().toISOString(),
-        ...(code ? { 'zoho-error': code } : {}),
-        ...(reason ? { 'zoho-reason': reason } : {}),
-      },
-      { ...writing(deps), existing: previous.read, unless: (tags) => isOwnDone(tags, object) },
-    );
+    const note = {
+      'zoho-status': 'retrying',
+      ...(attempt ? { 'zoho-attempt': attempt } : {}),
+      ...(retryAt ? { 'zoho-retry-at': retryAt.toISOString() } : {}),
+      'zoho-at': deps.now().toISOString(),
+      ...(code ? { 'zoho-error': code } : {}),
+      ...(reason ? { 'zoho-reason': reason } : {}),
+    };
+    const written = await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, note, {
+      ...writing(deps),
+      existing: previous.read,
+      unless: (tags) => isOwnDone(tags, object),
+    });
+    if (written) await keepFullReason(deps, object, note);
   } catch (tagError) {
     deps.log.warn('Could not write the retry reason on the object', { error: tagError });
   }

@@ -2,12 +2,14 @@
 import type { StoredObject } from '#lib/s3/object.ts';
 import { type OutcomeWriting, writeOutcome } from '#lib/s3/tags.ts';
 import type { PipelineDeps } from './deps.ts';
+import { keepFullReason } from './full-reason.ts';
 import { type Outcome, outcomeTags } from './outcome.ts';
 
-/** Writes the outcome on the object, logs it and counts it. */
+/** Writes the outcome on the object (a reason its tag cuts short also in full, full-reason.ts), logs it and counts it. */
 export async function record(deps: PipelineDeps, object: StoredObject, outcome: Outcome): Promise<Outcome> {
   const tags = outcomeTags(outcome, deps.now());
   await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, tags, writing(deps));
+  await keepFullReason(deps, object, tags);
   const fields = {
     outcome: outcome.status,
     zohoId: outcome.zohoId,

@@ -92,6 +92,11 @@ function sanitize(text: string, maxLength: number): string {
   return `${characters.slice(0, maxLength - 3).join('')}...`;
 }
 
+/** What a tag value holding `text` reads: the same text when S3 takes it as it is, a short form otherwise. */
+export function tagValue(text: string): string {
+  return sanitize(text, MAX_VALUE_LENGTH);
+}
+
 function sameTags(a: readonly Tag[], b: readonly Tag[]): boolean {
   return a.length === b.length && a.every((tag, i) => tag.Key === b[i]?.Key && tag.Value === b[i]?.Value);
 }
