@@ -101,6 +101,35 @@ describe('attachments', () => {
     }
   });
 
+  it('finds the object of an EventBridge event whether its key came URL-encoded or as it is', async () => {
+    const fileName = 'C++ notes.txt';
+    const key = `attachments/Leads/${leadId}/${fileName}`;
+    const put = await h.put(key, 'notes');
+    const eventBridge = (carried: string) => ({
+      version: '0',
+      id: `eb-${carried.length}`,
+      'detail-type': 'Object Created',
+      source: 'aws.s3',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'us-east-1',
+      resources: [`arn:aws:s3:::${h.bucket}`],
+      detail: {
+        version: '0',
+        bucket: { name: h.bucket },
+        object: { key: carried, size: 5, etag: put.Records[0]?.s3.object.eTag },
+        reason: 'PutObject',
+      },
+    });
+    expect(await h.deliver('attachment', eventBridge(key))).toEqual([]);
+    const tags = await h.tags(key);
+    expect(tags).toMatchObject({ 'zoho-status': 'done' });
+    // The same event with the key encoded as S3's notifications do: the same object, pushed once.
+    expect(await h.deliver('attachment', eventBridge(put.Records[0]?.s3.object.key ?? ''))).toEqual([]);
+    const landed = (await attachmentsOf('Leads', leadId)).filter((a) => a.fileName === fileName);
+    expect(landed.map((a) => a.id)).toEqual([tags['zoho-id']]);
+  });
+
   it('resolves a lookup route by Email to the one record, and refuses none or several', async () => {
     const email = h.sandbox.inspect().records.Contacts?.[0]?.Email as string;
     const contactId = h.sandbox.seed.Contacts?.[0] ?? '';

@@ -50,8 +50,11 @@ export interface Harness {
   put(key: string, body: Buffer | string, metadata?: Record<string, string>): Promise<S3Event>;
   /** Copies an object the way S3 does by default (tags included) and returns its event. */
   copy(from: string, to: string): Promise<S3Event>;
-  /** Delivers S3 events to a kind's handler as one SQS batch; returns the ids of the records that failed. */
-  deliver(kind: Kind, ...events: S3Event[]): Promise<string[]>;
+  /**
+   * Delivers S3 events (or EventBridge's S3 events) to a kind's handler as one SQS batch; returns
+   * the ids of the records that failed.
+   */
+  deliver(kind: Kind, ...events: Array<S3Event | Record<string, unknown>>): Promise<string[]>;
   /** The bulk function's own queue (follow-ups). */
   bulkQueue: ReturnType<typeof createLocalQueue>;
   /** Runs the bulk function's follow-ups until the object has a final status (or the deadline). */

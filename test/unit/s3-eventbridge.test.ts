@@ -1,7 +1,7 @@
 /**
  * EventBridge mode: an S3 "Object Created" event that a rule puts on the queue (the shape in the
  * S3 user guide, "EventBridge event message structure") reads as the same object as S3's own
- * notification would give, its key URL-encoded the same way.
+ * notification would give, its key URL-encoded the same way or carried as it is.
  */
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
@@ -58,6 +58,7 @@ describe('an S3 event delivered by EventBridge', () => {
           bucket: 'crm-drop',
           key: KEY,
           rawKey: encodeS3EventKey(KEY),
+          otherKey: encodeS3EventKey(KEY),
           size: 5,
           eTag: 'b1946ac92492d2347c6235b4d2611184',
           versionId: 'IYV3p45BT0ac8hjHg1houSdS1a.Mro8e',
@@ -68,6 +69,22 @@ describe('an S3 event delivered by EventBridge', () => {
         },
       ],
     });
+  });
+
+  it('reads a key carried as it is too: decoded when it decodes, the key as carried kept to look up', () => {
+    const objectOf = (key: string) => {
+      const parsed = parseSqsRecord(record(eventBridgeMessage('Object Created', { key, size: 5 })));
+      return 'objects' in parsed ? parsed.objects[0] : undefined;
+    };
+    expect(objectOf('attachments/Leads/1/C++ notes.txt')).toMatchObject({
+      key: 'attachments/Leads/1/C   notes.txt',
+      otherKey: 'attachments/Leads/1/C++ notes.txt',
+    });
+    // A % not followed by two hex digits decodes to nothing: the key is read as it is.
+    expect(objectOf('attachments/Leads/1/100% sure.txt')).toMatchObject({
+      key: 'attachments/Leads/1/100% sure.txt',
+    });
+    expect(objectOf('attachments/Leads/1/plain.txt')).not.toHaveProperty('otherKey');
   });
 
   it('skips other S3 events and folder markers, and refuses one without a key', () => {

@@ -23,7 +23,9 @@ export async function processObject(
   event: ObjectEvent,
   signal: AbortSignal,
 ): Promise<Outcome> {
-  const object = await headObject(deps.s3, event);
+  const object =
+    (await headObject(deps.s3, event)) ??
+    (event.otherKey ? await headObject(deps.s3, { ...event, key: event.otherKey }) : undefined);
   if (!object) {
     deps.log.warn('The object is gone; nothing to push');
     return { status: 'skipped', code: 'OBJECT_GONE' };

@@ -13,6 +13,11 @@ export interface ObjectEvent {
   key: string;
   /** The key as the event carried it (URL-encoded). */
   rawKey: string;
+  /**
+   * EventBridge only: the key as carried, looked up when `key` is not found (AWS's docs do not
+   * say whether EventBridge URL-encodes keys; see fromEventBridge).
+   */
+  otherKey?: string;
   size: number | undefined;
   eTag: string | undefined;
   versionId: string | undefined;
@@ -115,6 +120,15 @@ export function decodeS3EventKey(rawKey: string): string {
   }
 }
 
+/** An EventBridge key: decoded when it decodes, as it is otherwise (see fromEventBridge). */
+function decodedOrAsIs(rawKey: string): string {
+  try {
+    return decodeS3EventKey(rawKey);
+  } catch {
+    return rawKey;
+  }
+}
+
 /*
  * S3 writes keys in events as `application/x-www-form-urlencoded` ("red flower.jpg" becomes
  * "red+flower.jpg", "a@b" becomes "a%40b", per the S3 notification docs and LocalStack's
@@ -178,13 +192,15 @@ function readRecord(record: unknown, index: number): ObjectEvent | string {
   }
   const object = s3?.object as Partial<S3EventRecord['s3']['object']>;
   const size = typeof object.size === 'number' ? object.size : undefined;
-  const key = decodeS3EventKey(rawKey);
+  const eitherWay = record.keyEncoding === 'unknown';
+  const key = eitherWay ? decodedOrAsIs(rawKey) : decodeS3EventKey(rawKey);
   if (key.endsWith('/') && (size === 0 || size === undefined)) return `${key} is a folder marker`;
 
   return {
     bucket,
     key,
     rawKey,
+    ...(eitherWay && key !== rawKey ? { otherKey: rawKey } : {}),
     size,
     eTag: optionalString(object.eTag),
     versionId: optionalString(object.versionId),
@@ -199,9 +215,12 @@ function readRecord(record: unknown, index: number): ObjectEvent | string {
 /**
  * An S3 event delivered by EventBridge (a rule feeding the queue, for buckets whose notifications
  * another consumer already uses) as the record S3 would send: the same fields under other names.
- * Its key is URL-encoded as in S3's notifications (AWS's own Powertools for Python decodes
- * `detail.object.key` with unquote_plus); `detail.reason` (PutObject, CopyObject,
- * CompleteMultipartUpload) names the event as `ObjectCreated:Put`, `:Copy`, ….
+ * Whether its key is URL-encoded as in S3's notifications is not written down: AWS's Powertools
+ * for Python decodes `detail.object.key` (unquote_plus), while an event published from a real
+ * bucket shows `:` as it is, which the notifications' encoding never leaves. So the key is read
+ * decoded when it decodes, and the key as carried is looked up should the decoded one not exist
+ * (`otherKey`): a `+` or `%` in a name finds its object either way. `detail.reason` (PutObject,
+ * CopyObject, CompleteMultipartUpload) names the event as `ObjectCreated:Put`, `:Copy`, ….
  */
 function fromEventBridge(message: Record<string, unknown>): Record<string, unknown> {
   const detail = isObject(message.detail) ? message.detail : {};
@@ -211,6 +230,7 @@ function fromEventBridge(message: Record<string, unknown>): Record<string, unkno
   const reason = typeof detail.reason === 'string' ? detail.reason.replace(/Object$/, '') : 'Put';
   return {
     eventSource: 'aws:s3',
+    keyEncoding: 'unknown',
     eventName: created ? `ObjectCreated:${reason}` : String(message['detail-type']),
     eventTime: message.time,
     s3: {
