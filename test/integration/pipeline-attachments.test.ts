@@ -400,13 +400,16 @@ describe('attachments', () => {
   it('never lets a retry note overwrite a `done` another delivery wrote meanwhile', async () => {
     const key = `attachments/Leads/${leadId}/raced.txt`;
     const event = await h.put(key, 'two deliveries race');
+    // Zoho answers slowly, and with a 500: the other delivery records its outcome while this one's
+    // upload is under way, before the retry note reads the tags (S3 has no conditional tagging:
+    // a write between that read and the note's write could not be seen).
     h.sandbox.faults.set({
+      latencyMs: 300,
       failNext: [{ status: 500, code: 'INTERNAL_ERROR', times: 10, path: '/Attachments' }],
     });
     try {
       const delivery = h.deliver('attachment', event);
-      // The other delivery records its outcome while this one is between attempts.
-      for (let i = 0; i < 200 && (await h.tags(key))['zoho-status'] !== 'retrying'; i += 1) {
+      for (let i = 0; i < 200 && (await h.tags(key))['zoho-status'] !== 'pushing'; i += 1) {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       await h.s3.send(
