@@ -75,8 +75,19 @@ async function collect(ctx: ImportContext, object: StoredObject, state: ImportSt
   try {
     return { type: 'results', results: await collectResults(ctx.deps, state, object, ctx.signal) };
   } catch (error) {
-    if (isRetryable(error)) throw error;
-    const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
-    return { type: 'follow-failed', code, reason };
+    return failureEvent('follow-failed', error);
   }
+}
+
+/**
+ * A failure as the event that ends the import `failed` (Zoho's code, or ours); a retryable one is
+ * thrown again, for the queue to retry the message.
+ */
+export function failureEvent<T extends 'start-failed' | 'follow-failed'>(
+  type: T,
+  error: unknown,
+): { type: T; code: string; reason: string } {
+  if (isRetryable(error)) throw error;
+  const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
+  return { type, code, reason };
 }

@@ -11,8 +11,7 @@
 import { isObject } from '#lib/json.ts';
 import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
 import type { PipelineDeps } from '../deps.ts';
-import { failedOutcome, isRetryable } from '../outcome.ts';
-import { advance, type FollowUpPayload } from './advance.ts';
+import { advance, type FollowUpPayload, failureEvent } from './advance.ts';
 import { type ImportEvent, type ImportState, type JobLook, sumCounts } from './machine.ts';
 import type { ImportStore } from './store.ts';
 
@@ -98,8 +97,6 @@ async function look(deps: PipelineDeps, state: ImportState, signal: AbortSignal)
     );
     return { type: 'polled', at, jobs };
   } catch (error) {
-    if (isRetryable(error)) throw error;
-    const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
-    return { type: 'follow-failed', code, reason };
+    return failureEvent('follow-failed', error);
   }
 }

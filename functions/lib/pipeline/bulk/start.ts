@@ -21,8 +21,8 @@ import type { RouteMatch } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
 import type { PipelineDeps } from '../deps.ts';
-import { failedOutcome, isRetryable, type Outcome, PipelineError } from '../outcome.ts';
-import { advance, type ImportContext } from './advance.ts';
+import { type Outcome, PipelineError } from '../outcome.ts';
+import { advance, failureEvent, type ImportContext } from './advance.ts';
 import { type ImportPart, type ImportState, isTerminal, jobIds, next } from './machine.ts';
 import { createPool, partsAtOnce } from './pool.ts';
 import type { ImportStore } from './store.ts';
@@ -95,11 +95,9 @@ async function createJobs(ctx: StartContext, initial: ImportState): Promise<Outc
     await advance(ctx, run.state, { type: 'jobs-created', parts: run.state.parts });
     return { status: 'pushing', zohoId: jobIds(run.state.parts) };
   } catch (error) {
-    if (isRetryable(error)) throw error;
-    const outcome = failedOutcome(error);
-    const { code = 'INTERNAL', reason = '' } = outcome;
-    await advance(ctx, run.state, { type: 'start-failed', code, reason });
-    return outcome;
+    const failed = failureEvent('start-failed', error);
+    await advance(ctx, run.state, failed);
+    return { status: 'failed', code: failed.code, reason: failed.reason };
   }
 }
 
