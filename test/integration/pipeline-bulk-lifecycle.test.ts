@@ -1,16 +1,20 @@
 /**
  * A bulk import's life against the real pieces: replay in a versioned bucket, a follow that ends
  * on a permanent Zoho error, a job that never finishes (expired, then replayed), duplicated
- * follow-ups, and the bounds that refuse an import before any Zoho call.
+ * follow-ups, looks that make no S3 call while the jobs run, an object deleted or overwritten
+ * while its jobs ran, and the bounds that refuse an import before any Zoho call.
  *
  * Versioning: s3rver keeps no versions, so the versioned path is driven by events that carry a
  * versionId, as S3 sends them from a versioned bucket. The pipeline takes the version from the
  * event (HeadObject answers none here), so the write id, the ledger key and the import record are
  * exactly those of a versioned bucket; only the bytes are not pinned to a version by s3rver.
  */
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
+import { createLambdaContext, toSqsRecord } from '#tools/local/event-source.ts';
+import type { ReceivedMessage } from '#tools/local/queue.ts';
 import { buildZip, csvText } from '../unit/inspect-fixtures.ts';
 import { type Harness, startHarness } from './pipeline-harness.ts';
 
@@ -21,7 +25,7 @@ beforeAll(async () => {
   // Jobs take an hour of sandbox time per step: only clock moves finish them.
   h = await startHarness({
     bulkJobStepMs: HOUR,
-    env: { BULK_MAX_FOLLOW_SECONDS: '2', BULK_MAX_ROWS: '100', BULK_MAX_INFLATED_BYTES: String(64 * 1024) },
+    env: { BULK_MAX_FOLLOW_SECONDS: '5', BULK_MAX_ROWS: '100', BULK_MAX_INFLATED_BYTES: String(64 * 1024) },
   });
 });
 afterAll(() => h?.close());
@@ -48,6 +52,13 @@ async function nextFollowUp() {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error('no follow-up was sent');
+}
+
+/** Runs one follow-up through the bulk handler, as the queue would, and deletes it. */
+async function runFollowUp(message: ReceivedMessage) {
+  const context = createLambdaContext({ functionName: 's3-to-zoho-bulk-write', timeoutMs: 60_000 });
+  await h.handlers['bulk-write']({ Records: [toSqsRecord(message, h.bulkQueue.arn)] }, context);
+  h.bulkQueue.delete(message.receiptHandle);
 }
 
 /** Lets the sandbox's jobs end: two steps of its clock. */
@@ -110,11 +121,70 @@ describe('bulk import lifecycle', () => {
     expect(await h.followBulk(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '2' });
   });
 
+  it('makes no S3 call on a look that finds the jobs running; the look that records the outcome reads the object', async () => {
+    const key = 'bulk-write/Leads/insert/quiet-looks.zip';
+    await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'q.csv', data: csvText(2) }])));
+    const calls: string[] = [];
+    const middleware = 'count-bulk-s3-calls';
+    h.deps['bulk-write'].s3.middlewareStack.add(
+      (next, context) => (args) => {
+        calls.push(context.commandName ?? '?');
+        return next(args);
+      },
+      { step: 'initialize', name: middleware },
+    );
+    try {
+      // The jobs never end: the looks go on (one a second) until the deadline (5 s) expires the import.
+      let running = 0;
+      for (;;) {
+        await runFollowUp(await nextFollowUp());
+        if ((await h.tags(key))['zoho-status'] !== 'pushing') break;
+        expect(calls.splice(0)).toEqual([]);
+        running += 1;
+      }
+      expect(running).toBeGreaterThanOrEqual(2);
+      expect(await h.tags(key)).toMatchObject({
+        'zoho-status': 'failed',
+        'zoho-error': 'BULK_IMPORT_EXPIRED',
+      });
+      expect(calls[0]).toBe('HeadObjectCommand');
+      expect(calls).toContain('PutObjectTaggingCommand');
+    } finally {
+      h.deps['bulk-write'].s3.middlewareStack.remove(middleware);
+    }
+  });
+
+  it('drops the import of an object deleted while its jobs ran: no outcome, no results, no more looks', async () => {
+    const key = 'bulk-write/Leads/insert/deleted.zip';
+    await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'g.csv', data: csvText(2) }])));
+    await h.s3.send(new DeleteObjectCommand({ Bucket: h.bucket, Key: key }));
+    finishJobs();
+    await runFollowUp(await nextFollowUp());
+    await expect(h.read(`bulk-write-results/${key}.results.csv`)).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(h.bulkQueue.receive(10)).toEqual([]);
+  });
+
+  it('writes nothing on an object overwritten (unversioned bucket) while its jobs ran: the newer event imports it', async () => {
+    const key = 'bulk-write/Leads/insert/overwritten.zip';
+    await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'o.csv', data: csvText(2) }])));
+    const newer = await h.put(key, await buildZip([{ name: 'o.csv', data: csvText(3) }]));
+    finishJobs();
+    await runFollowUp(await nextFollowUp());
+    expect((await h.tags(key))['zoho-status']).toBeUndefined();
+    await expect(h.read(`bulk-write-results/${key}.results.csv`)).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(h.bulkQueue.receive(10)).toEqual([]);
+
+    await h.deliver('bulk-write', newer);
+    finishJobs();
+    expect(await h.followBulk(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '3' });
+  });
+
   it('drops a duplicated follow-up instead of doubling the polling chain', async () => {
     const key = 'bulk-write/Leads/insert/dup-follow.zip';
     await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'd.csv', data: csvText(2) }])));
     const message = await nextFollowUp();
-    const { toSqsRecord, createLambdaContext } = await import('#tools/local/event-source.ts');
     const record = toSqsRecord(message, h.bulkQueue.arn);
     const context = createLambdaContext({ functionName: 's3-to-zoho-bulk-write', timeoutMs: 60_000 });
     await h.handlers['bulk-write']({ Records: [record] }, context);

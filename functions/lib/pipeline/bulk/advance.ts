@@ -22,11 +22,19 @@ export interface FollowUpPayload {
 export interface ImportContext {
   deps: PipelineDeps;
   store: ImportStore;
-  object: StoredObject;
+  /**
+   * The import's object, read only when an effect writes on it or reads it (a look that finds the
+   * jobs running needs none); undefined when it is gone or was overwritten, and the event is dropped.
+   */
+  source: () => Promise<StoredObject | undefined>;
   signal: AbortSignal;
 }
 
-/** Answers the saved state, or undefined when another delivery moved the import on first. */
+/**
+ * Answers the saved state, or undefined when another delivery moved the import on first or the
+ * import's object is gone or was overwritten (nothing is saved then: the import stays where it
+ * was, unfollowed).
+ */
 export async function advance(
   ctx: ImportContext,
   state: ImportState,
@@ -46,10 +54,14 @@ export async function advance(
     }
     current = transition.state;
     for (const effect of transition.effects) {
-      if (effect.type === 'record') await record(deps, ctx.object, effect.outcome);
-      else if (effect.type === 'follow-up')
+      if (effect.type === 'follow-up') {
         await deps.followUp({ write: current.write, attempt: current.attempt, version: current.version + 1 });
-      else events.push(await collect(ctx, current));
+        continue;
+      }
+      const object = await ctx.source();
+      if (!object) return undefined;
+      if (effect.type === 'record') await record(deps, object, effect.outcome);
+      else events.push(await collect(ctx, object, current));
     }
   }
   if (current === state) return state;
@@ -59,12 +71,23 @@ export async function advance(
   return saved;
 }
 
-async function collect(ctx: ImportContext, state: ImportState): Promise<ImportEvent> {
+async function collect(ctx: ImportContext, object: StoredObject, state: ImportState): Promise<ImportEvent> {
   try {
-    return { type: 'results', results: await collectResults(ctx.deps, state, ctx.object, ctx.signal) };
+    return { type: 'results', results: await collectResults(ctx.deps, state, object, ctx.signal) };
   } catch (error) {
-    if (isRetryable(error)) throw error;
-    const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
-    return { type: 'follow-failed', code, reason };
+    return failureEvent('follow-failed', error);
   }
+}
+
+/**
+ * A failure as the event that ends the import `failed` (Zoho's code, or ours); a retryable one is
+ * thrown again, for the queue to retry the message.
+ */
+export function failureEvent<T extends 'start-failed' | 'follow-failed'>(
+  type: T,
+  error: unknown,
+): { type: T; code: string; reason: string } {
+  if (isRetryable(error)) throw error;
+  const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
+  return { type, code, reason };
 }

@@ -3,14 +3,15 @@
  * read the import's record, ask Zoho for each running job (side by side, within the client's
  * in-flight budget), and feed what it said to the machine. A look for an older version of the
  * record is a duplicate and is dropped, so a repeated message never doubles the polling chain.
+ * A look that finds the jobs running makes no S3 call: the object is looked at only when an
+ * outcome is written on it or its results are read.
  * A permanent error (not found, auth, protocol) ends the import `failed`; a retryable one is
  * thrown for the queue to retry.
  */
 import { isObject } from '#lib/json.ts';
-import { headObject } from '#lib/s3/object.ts';
+import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
 import type { PipelineDeps } from '../deps.ts';
-import { failedOutcome, isRetryable } from '../outcome.ts';
-import { advance, type FollowUpPayload } from './advance.ts';
+import { advance, type FollowUpPayload, failureEvent } from './advance.ts';
 import { type ImportEvent, type ImportState, type JobLook, sumCounts } from './machine.ts';
 import type { ImportStore } from './store.ts';
 
@@ -49,12 +50,33 @@ export async function followBulkImport(
     });
     return;
   }
-  const object = await headObject(deps.s3, state.source);
+  let object: Promise<StoredObject | undefined> | undefined;
+  const source = () => {
+    object ??= findSource(deps, state);
+    return object;
+  };
+  await advance({ deps, store, source, signal }, state, await look(deps, state, signal));
+}
+
+/**
+ * The import's object, looked at once an outcome is to be written on it or its results read:
+ * undefined when it is gone, or when an unversioned bucket holds other bytes under its key now
+ * (that write's own event imports them; this import's outcome must not land on them).
+ */
+async function findSource(deps: PipelineDeps, state: ImportState): Promise<StoredObject | undefined> {
+  const { source } = state;
+  const object = await headObject(deps.s3, source);
   if (!object) {
-    deps.log.warn('Bulk write follow-up for an object that is gone; dropping it', { ...payload });
-    return;
+    deps.log.warn('Bulk import of an object that is gone; dropping it', { write: state.write });
+    return undefined;
   }
-  await advance({ deps, store, object, signal }, state, await look(deps, state, signal));
+  if (!source.versionId && bareETag(object.eTag) !== bareETag(source.eTag)) {
+    deps.log.warn('Bulk import of an object overwritten since; dropping it (the newer event imports it)', {
+      write: state.write,
+    });
+    return undefined;
+  }
+  return object;
 }
 
 async function look(deps: PipelineDeps, state: ImportState, signal: AbortSignal): Promise<ImportEvent> {
@@ -75,8 +97,6 @@ async function look(deps: PipelineDeps, state: ImportState, signal: AbortSignal)
     );
     return { type: 'polled', at, jobs };
   } catch (error) {
-    if (isRetryable(error)) throw error;
-    const { code = 'INTERNAL', reason = String(error) } = failedOutcome(error);
-    return { type: 'follow-failed', code, reason };
+    return failureEvent('follow-failed', error);
   }
 }

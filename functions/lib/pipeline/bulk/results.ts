@@ -19,10 +19,11 @@ import { csvParseOptions, DEFAULT_MAX_RECORD_BYTES } from '#lib/inspect/csv.ts';
 import { fileRangeReader, type RangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { listZipEntries, openEntry, type ZipEntry } from '#lib/inspect/zip.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
+import { createPacer, type Pacer } from '#zoho/pacing.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { PipelineError } from '../outcome.ts';
 import { type ImportPart, type ImportResults, type ImportState, sumCounts } from './machine.ts';
-import { createLimiter, partsAtOnce } from './pool.ts';
+import { partsAtOnce } from './pool.ts';
 
 const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
 const LANDED = new Set(['ADDED', 'UPDATED']);
@@ -52,9 +53,11 @@ export async function collectResults(
     const failed = csvWriter(join(dir, 'failed.csv'), header ?? []);
     let failedRows = 0;
     let total = 0;
-    // The result ZIPs download side by side (a few ahead, each through a file); rows join in order.
-    const limit = createLimiter(partsAtOnce(deps.config.zohoMaxInFlight));
-    const downloads = state.parts.map((part) => limit(() => download(deps, part, dir, signal)));
+    // The result ZIPs download side by side, started in part order, each through a file; rows join
+    // in order. The client's pacer alone would let one import take its whole budget: a pacer of
+    // their own keeps them to partsAtOnce.
+    const turns = createPacer({ maxInFlight: partsAtOnce(deps.config.zohoMaxInFlight) });
+    const downloads = state.parts.map((part) => download(deps, part, dir, turns, signal));
     for (const promise of downloads) promise.catch(() => {});
     for (const [index, part] of state.parts.entries()) {
       const results = await partResults(basename(state.csv), await downloads[index]);
@@ -91,13 +94,24 @@ export async function collectResults(
 }
 
 /** A part's result ZIP, streamed to a file; none for a job without a result (FAILED). */
-async function download(deps: PipelineDeps, part: ImportPart, dir: string, signal: AbortSignal) {
+async function download(
+  deps: PipelineDeps,
+  part: ImportPart,
+  dir: string,
+  turns: Pacer,
+  signal: AbortSignal,
+) {
   if (!part.downloadUrl) return undefined;
   const path = join(dir, `result-${part.jobId}.zip`);
-  await pipeline(
-    await deps.zoho.downloadBulkWriteResult(part.downloadUrl, { signal }),
-    createWriteStream(path),
-  );
+  const release = await turns.acquire(signal);
+  try {
+    await pipeline(
+      await deps.zoho.downloadBulkWriteResult(part.downloadUrl, { signal }),
+      createWriteStream(path),
+    );
+  } finally {
+    release();
+  }
   return path;
 }
 

@@ -21,8 +21,8 @@ import type { RouteMatch } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
 import type { PipelineDeps } from '../deps.ts';
-import { failedOutcome, isRetryable, type Outcome, PipelineError } from '../outcome.ts';
-import { advance, type ImportContext } from './advance.ts';
+import { type Outcome, PipelineError } from '../outcome.ts';
+import { advance, failureEvent, type ImportContext } from './advance.ts';
 import { type ImportPart, type ImportState, isTerminal, jobIds, next } from './machine.ts';
 import { createPool, partsAtOnce } from './pool.ts';
 import type { ImportStore } from './store.ts';
@@ -73,12 +73,16 @@ export async function startBulkImport(
     return { status: 'skipped', code: 'BULK_IMPORT_EXISTS', reason: `The import is ${state.status}.` };
   }
   const started = state;
-  return deps.once(`${write}#${started.attempt}`, () =>
-    createJobs({ deps, store, object, signal: request.signal }, started),
-  );
+  const ctx = { deps, store, object, source: async () => object, signal: request.signal };
+  return deps.once(`${write}#${started.attempt}`, () => createJobs(ctx, started));
 }
 
-async function createJobs(ctx: ImportContext, initial: ImportState): Promise<Outcome> {
+/** The start knows its object: the event's, just looked at. */
+interface StartContext extends ImportContext {
+  object: StoredObject;
+}
+
+async function createJobs(ctx: StartContext, initial: ImportState): Promise<Outcome> {
   const run = createRun(ctx.store, initial);
   try {
     const options = await uploadParts(ctx, run);
@@ -91,11 +95,9 @@ async function createJobs(ctx: ImportContext, initial: ImportState): Promise<Out
     await advance(ctx, run.state, { type: 'jobs-created', parts: run.state.parts });
     return { status: 'pushing', zohoId: jobIds(run.state.parts) };
   } catch (error) {
-    if (isRetryable(error)) throw error;
-    const outcome = failedOutcome(error);
-    const { code = 'INTERNAL', reason = '' } = outcome;
-    await advance(ctx, run.state, { type: 'start-failed', code, reason });
-    return outcome;
+    const failed = failureEvent('start-failed', error);
+    await advance(ctx, run.state, failed);
+    return { status: 'failed', code: failed.code, reason: failed.reason };
   }
 }
 
@@ -124,7 +126,7 @@ const setPart = (index: number, part: ImportPart) => (state: ImportState) => {
 };
 
 /** Checks the ZIP whole (before any Zoho call), then cuts and uploads its parts, overlapping. */
-async function uploadParts(ctx: ImportContext, run: Run): Promise<JobOptions> {
+async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
   const { deps, object, signal } = ctx;
   const unknown = run.state.parts.findIndex((p) => p.state === 'creating');
   if (unknown >= 0) {
@@ -181,7 +183,7 @@ async function uploadParts(ctx: ImportContext, run: Run): Promise<JobOptions> {
   }
 }
 
-async function createJob(ctx: ImportContext, run: Run, index: number, options: JobOptions): Promise<void> {
+async function createJob(ctx: StartContext, run: Run, index: number, options: JobOptions): Promise<void> {
   const { deps, signal } = ctx;
   const part = run.state.parts[index];
   if (part?.state !== 'pending' || !part.fileId) return;
@@ -229,7 +231,7 @@ async function createJob(ctx: ImportContext, run: Run, index: number, options: J
  * each under its own name, in one ZIP cut from the source (job.json and anything else left out).
  */
 async function uploadFamily(
-  ctx: ImportContext,
+  ctx: StartContext,
   run: Run,
   reader: RangeReader,
   csvs: BulkCsvEntry[],
