@@ -110,6 +110,7 @@ async function noteRetry(
   retryAt?: Date,
 ): Promise<void> {
   const { code, reason } = failedOutcome(error);
+  const at = deps.now(); // before the read: the note is of now, and `zoho-retry-at` comes after it
   try {
     const previous = await readOwnTags(deps, object);
     const attempt = previous.own['zoho-attempt'];
@@ -117,7 +118,7 @@ async function noteRetry(
       'zoho-status': 'retrying',
       ...(attempt ? { 'zoho-attempt': attempt } : {}),
       ...(retryAt ? { 'zoho-retry-at': retryAt.toISOString() } : {}),
-      'zoho-at': deps.now().toISOString(),
+      'zoho-at': at.toISOString(),
       ...(code ? { 'zoho-error': code } : {}),
       ...(reason ? { 'zoho-reason': reason } : {}),
     };
