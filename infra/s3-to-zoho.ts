@@ -38,7 +38,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
-import { DEFAULT_PREFIXES, EXTRA_PREFIXES, watchedPrefixes } from '#lib/routing/route.ts';
+import { DEFAULT_PREFIXES, watchedPrefixes } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
 import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
@@ -743,30 +743,29 @@ export class S3ToZoho extends Construct {
   }
 }
 
+/**
+ * No two watched prefixes overlap (S3 refuses overlapping notifications; rules would feed two
+ * queues) and the results prefix overlaps none: results written there would come back as new files.
+ */
 function checkPrefixes(prefixes: Record<Kind, string>, resultsPrefix: string) {
   for (const kind of KINDS) {
-    const prefix = prefixes[kind];
-    if (!prefix) throw new Error(`The ${kind} prefix must not be empty: it would watch the whole bucket`);
-    for (const other of KINDS) {
-      if (other !== kind && prefixes[other].startsWith(prefix)) {
-        throw new Error(
-          `The ${kind} prefix '${prefix}' contains the ${other} prefix '${prefixes[other]}': S3 refuses overlapping notifications`,
-        );
-      }
-    }
-    for (const extra of EXTRA_PREFIXES[kind]) {
-      const clash = KINDS.find(
-        (other) => extra.startsWith(prefixes[other]) || prefixes[other].startsWith(extra),
-      );
-      if (clash) {
-        throw new Error(
-          `The ${clash} prefix '${prefixes[clash]}' overlaps '${extra}', where the ${kind} function takes file-upload field files: S3 refuses overlapping notifications`,
-        );
-      }
-    }
-    if (resultsPrefix.startsWith(prefix) || prefix.startsWith(resultsPrefix)) {
+    if (!prefixes[kind])
+      throw new Error(`The ${kind} prefix must not be empty: it would watch the whole bucket`);
+  }
+  const watched = KINDS.flatMap((kind) =>
+    watchedPrefixes(kind, prefixes[kind]).map((prefix) => ({ kind, prefix })),
+  );
+  const overlap = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+  for (const [index, { kind, prefix }] of watched.entries()) {
+    if (overlap(resultsPrefix, prefix)) {
       throw new Error(
-        `resultsPrefix '${resultsPrefix}' overlaps the ${kind} prefix '${prefix}': results would be pushed as new files`,
+        `resultsPrefix '${resultsPrefix}' overlaps '${prefix}', watched by the ${kind} function: results would be pushed as new files`,
+      );
+    }
+    const clash = watched.slice(index + 1).find((other) => overlap(prefix, other.prefix));
+    if (clash) {
+      throw new Error(
+        `The ${kind} function's prefix '${prefix}' overlaps the ${clash.kind} function's prefix '${clash.prefix}': S3 refuses overlapping notifications`,
       );
     }
   }
