@@ -4,7 +4,7 @@
  * Secrets are not settings: the OAuth client lives in Secrets Manager (ZOHO_SECRET_ARN).
  */
 import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
-import { KINDS, type Kind } from '#lib/routing/table.ts';
+import { EXTRA_PREFIXES, KINDS, type Kind } from '#lib/routing/table.ts';
 import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
 import { DATA_CENTRES, type DataCentre, isDataCentre, resolveHosts, type ZohoHosts } from '#zoho/hosts.ts';
 import { API_VERSION } from '#zoho/types.ts';
@@ -258,11 +258,22 @@ function checkResultsPrefix(prefix: string, routes: CompiledRoutes | undefined, 
     );
     return;
   }
+  const overlaps = (other: string) => prefix.startsWith(other) || other.startsWith(prefix);
+  const before = problems.length;
   for (const route of routes?.routes ?? []) {
-    if (prefix.startsWith(route.prefix) || route.prefix.startsWith(prefix)) {
+    if (overlaps(route.prefix)) {
       problems.push(
         `RESULTS_PREFIX "${prefix}" overlaps route "${route.definition.name}" (${route.definition.pattern}): results would be pushed as new files`,
       );
     }
+  }
+  // A kind's extra prefixes are watched (S3 notifications) whether or not a route names them.
+  const extra = KINDS.flatMap((kind) => EXTRA_PREFIXES[kind].map((watched) => ({ kind, watched }))).find(
+    ({ watched }) => overlaps(watched),
+  );
+  if (extra && problems.length === before) {
+    problems.push(
+      `RESULTS_PREFIX "${prefix}" overlaps ${extra.watched}, which the ${extra.kind} function watches whatever the routes: results would be pushed as new files`,
+    );
   }
 }
