@@ -456,7 +456,7 @@ export class S3ToZoho extends Construct {
         detailType: ['Object Created'],
         detail: { bucket: { name: [this.bucket.bucketName] }, object: { key } },
       },
-      targets: [new OwnAccountQueueTarget(queue)],
+      targets: [ownAccountQueueTarget(queue)],
     });
   }
 
@@ -629,7 +629,7 @@ export class S3ToZoho extends Construct {
       if (options.eventBridge)
         this.routeThroughEventBridge(index === 0 ? id : `${id}Extra${index}`, queue, filter);
       else {
-        this.bucket.addEventNotification(EventType.OBJECT_CREATED, new OwnAccountQueueDestination(queue), {
+        this.bucket.addEventNotification(EventType.OBJECT_CREATED, ownAccountQueueDestination(queue), {
           prefix: filter.prefix,
           ...(filter.suffix ? { suffix: filter.suffix } : {}),
         } satisfies NotificationKeyFilter);
@@ -862,65 +862,61 @@ function lifecycleRules(props: BucketLifecycleProps): LifecycleRule[] {
   return rules;
 }
 
-/**
- * A queue as an S3 notification destination, its policy naming the bucket (aws:SourceArn) and the
- * account (aws:SourceAccount): a bucket ARN has no account in it, so a bucket of the same name in
- * another account could otherwise send to the queue after this one is deleted.
- */
-class OwnAccountQueueDestination implements IBucketNotificationDestination {
-  private readonly queue: IQueue;
-
-  constructor(queue: IQueue) {
-    this.queue = queue;
-  }
-
-  bind(_scope: Construct, bucket: IBucket): BucketNotificationDestinationConfig {
-    this.queue.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'S3SendsObjectCreatedEvents',
-        principals: [new ServicePrincipal('s3.amazonaws.com')],
-        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        resources: [this.queue.queueArn],
-        conditions: {
-          ArnLike: { 'aws:SourceArn': bucket.bucketArn },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this.queue).account },
-        },
-      }),
-    );
-    return {
-      arn: this.queue.queueArn,
-      type: BucketNotificationDestinationType.QUEUE,
-      dependencies: [this.queue],
-    };
-  }
-}
-
 /** EventBridge's wildcard pattern takes `*` as any run of characters: a literal one is `\\*`. */
 function escapeWildcard(text: string): string {
   return text.replace(/[\\*]/g, (c) => `\\${c}`);
 }
 
-/** A queue as an EventBridge rule target, its policy naming the rule and the account. */
-class OwnAccountQueueTarget implements IRuleTarget {
-  private readonly queue: IQueue;
+/**
+ * Lets an AWS service send a source's events to the queue, the policy naming the source
+ * (aws:SourceArn) and the account (aws:SourceAccount): a bucket ARN has no account in it, so a
+ * bucket of the same name in another account could otherwise send to the queue after this one is
+ * deleted.
+ */
+function allowToSend(
+  queue: IQueue,
+  sender: { sid: string; service: string; sourceArn: string; match: 'ArnLike' | 'ArnEquals' },
+) {
+  queue.addToResourcePolicy(
+    new PolicyStatement({
+      sid: sender.sid,
+      principals: [new ServicePrincipal(sender.service)],
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resources: [queue.queueArn],
+      conditions: {
+        [sender.match]: { 'aws:SourceArn': sender.sourceArn },
+        StringEquals: { 'aws:SourceAccount': Stack.of(queue).account },
+      },
+    }),
+  );
+}
 
-  constructor(queue: IQueue) {
-    this.queue = queue;
-  }
+/** A queue as an S3 notification destination, only for the bucket in this account. */
+function ownAccountQueueDestination(queue: IQueue): IBucketNotificationDestination {
+  return {
+    bind(_scope: Construct, bucket: IBucket): BucketNotificationDestinationConfig {
+      allowToSend(queue, {
+        sid: 'S3SendsObjectCreatedEvents',
+        service: 's3.amazonaws.com',
+        sourceArn: bucket.bucketArn,
+        match: 'ArnLike',
+      });
+      return { arn: queue.queueArn, type: BucketNotificationDestinationType.QUEUE, dependencies: [queue] };
+    },
+  };
+}
 
-  bind(rule: IRule): RuleTargetConfig {
-    this.queue.addToResourcePolicy(
-      new PolicyStatement({
+/** A queue as an EventBridge rule target, only for the rule in this account. */
+function ownAccountQueueTarget(queue: IQueue): IRuleTarget {
+  return {
+    bind(rule: IRule): RuleTargetConfig {
+      allowToSend(queue, {
         sid: `EventBridgeSends${Names.nodeUniqueId(rule.node).slice(-8)}`,
-        principals: [new ServicePrincipal('events.amazonaws.com')],
-        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        resources: [this.queue.queueArn],
-        conditions: {
-          ArnEquals: { 'aws:SourceArn': rule.ruleArn },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this.queue).account },
-        },
-      }),
-    );
-    return { arn: this.queue.queueArn };
-  }
+        service: 'events.amazonaws.com',
+        sourceArn: rule.ruleArn,
+        match: 'ArnEquals',
+      });
+      return { arn: queue.queueArn };
+    },
+  };
 }
