@@ -54,6 +54,7 @@ import {
 } from './concurrency.ts';
 import { checkFunctionConfigs, DEPLOY_TIME_PLACEHOLDERS, refuseManagedNames } from './function-config.ts';
 import { createMonitoring, type MonitoredKind, serviceName } from './monitoring.ts';
+import { DEFAULT_TIMEOUT_SECONDS } from './timeouts.ts';
 
 /** Settings of one kind of push. Every one has a default. */
 export interface S3ToZohoKindProps {
@@ -253,11 +254,6 @@ export interface BucketLifecycleProps {
 const DEFAULT_MAX_RECEIVE_COUNT = 5;
 const DEFAULT_BATCH_SIZE = 5;
 const DEFAULT_MEMORY_MB = 512;
-const DEFAULT_TIMEOUTS: Record<Kind, Duration> = {
-  attachment: Duration.minutes(5),
-  photo: Duration.minutes(2),
-  'bulk-write': Duration.minutes(5),
-};
 /** AWS: a queue's visibility timeout should be at least 6 × the function timeout for SQS event sources. */
 const VISIBILITY_FACTOR = 6;
 /** SQS's longest: a long outage must not delete messages (expired ones never reach the DLQ). */
@@ -557,7 +553,7 @@ export class S3ToZoho extends Construct {
     },
   ): S3ToZohoKind {
     const id = constructId(kind);
-    const timeout = options.timeout ?? DEFAULT_TIMEOUTS[kind];
+    const timeout = options.timeout ?? Duration.seconds(DEFAULT_TIMEOUT_SECONDS[kind]);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
       throw new Error(`${kind} batchSize must be an integer from 1 to 10, got ${batchSize}`);

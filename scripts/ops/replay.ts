@@ -45,7 +45,7 @@ the prefix's kind (attachments/ → the attachments queue, and so on).
   --stuck                  objects left in zoho-status=pushing longer than --stuck-after (an
                            invocation that ended without an outcome; bulk writes stay pushing
                            while their jobs run, replaying them starts nothing new)
-  --stuck-after <seconds>  default 300, the longest function timeout
+  --stuck-after <seconds>  default ${DEFAULT_STUCK_AFTER_MS / 1000}, the longest default function timeout
   --all                    failed, unprocessed and stuck
   --start-after <key>      resume a scan after this key (each run prints its last key)
   --force                  every object under the prefix, pushed ones included: an identical
