@@ -14,7 +14,7 @@
  * one invocation per slot, a measured third of the slots stood idle while the files arrived
  * (bench/throughput.ts). More only wait for slots, which the fleet's slots keep within the budget.
  */
-import { DEFAULT_SLOT_FLOORS } from '#lib/config.ts';
+import { DEFAULT_SLOT_FLOORS, slotFloorsProblem } from '#lib/config.ts';
 import { KINDS, type Kind } from '#lib/routing/route.ts';
 import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
 
@@ -61,13 +61,11 @@ export function splitConcurrencyBudget(options: ConcurrencyOptions): Concurrency
   if (!Number.isInteger(inFlightPerInvocation) || inFlightPerInvocation < 1) {
     throw new Error(`zohoMaxInFlightPerInvocation must be a positive integer, got ${inFlightPerInvocation}`);
   }
-  const floors = options.floors ?? DEFAULT_SLOT_FLOORS;
-  const floorTotal = KINDS.reduce((sum, kind) => sum + floors[kind], 0);
-  if (KINDS.some((kind) => !Number.isInteger(floors[kind]) || floors[kind] < 0) || floorTotal > budget) {
-    throw new Error(
-      `zohoSlotFloors ${KINDS.map((k) => `${k}=${floors[k]}`).join(', ')} must be whole numbers that sum to at most zohoConcurrencyBudget ${budget}`,
-    );
-  }
+  const floorsProblem = slotFloorsProblem(options.floors ?? DEFAULT_SLOT_FLOORS, budget, {
+    floors: 'zohoSlotFloors',
+    budget: 'zohoConcurrencyBudget',
+  });
+  if (floorsProblem) throw new Error(floorsProblem);
   if (split) return checkSplit(split);
   const fill = Math.ceil((INVOCATIONS_PER_SLOT * budget) / inFlightPerInvocation);
   const each = Math.min(Math.max(fill, SQS_MIN_MAX_CONCURRENCY), SQS_MAX_MAX_CONCURRENCY);

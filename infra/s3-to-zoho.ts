@@ -38,7 +38,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
-import { DEFAULT_PREFIXES, EXTRA_PREFIXES, watchedPrefixes } from '#lib/routing/route.ts';
+import { DEFAULT_PREFIXES, watchedPrefixes } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
 import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
@@ -54,6 +54,7 @@ import {
 } from './concurrency.ts';
 import { checkFunctionConfigs, DEPLOY_TIME_PLACEHOLDERS, refuseManagedNames } from './function-config.ts';
 import { createMonitoring, type MonitoredKind, serviceName } from './monitoring.ts';
+import { DEFAULT_TIMEOUT_SECONDS } from './timeouts.ts';
 
 /** Settings of one kind of push. Every one has a default. */
 export interface S3ToZohoKindProps {
@@ -253,11 +254,6 @@ export interface BucketLifecycleProps {
 const DEFAULT_MAX_RECEIVE_COUNT = 5;
 const DEFAULT_BATCH_SIZE = 5;
 const DEFAULT_MEMORY_MB = 512;
-const DEFAULT_TIMEOUTS: Record<Kind, Duration> = {
-  attachment: Duration.minutes(5),
-  photo: Duration.minutes(2),
-  'bulk-write': Duration.minutes(5),
-};
 /** AWS: a queue's visibility timeout should be at least 6 × the function timeout for SQS event sources. */
 const VISIBILITY_FACTOR = 6;
 /** SQS's longest: a long outage must not delete messages (expired ones never reach the DLQ). */
@@ -456,7 +452,7 @@ export class S3ToZoho extends Construct {
         detailType: ['Object Created'],
         detail: { bucket: { name: [this.bucket.bucketName] }, object: { key } },
       },
-      targets: [new OwnAccountQueueTarget(queue)],
+      targets: [ownAccountQueueTarget(queue)],
     });
   }
 
@@ -557,7 +553,7 @@ export class S3ToZoho extends Construct {
     },
   ): S3ToZohoKind {
     const id = constructId(kind);
-    const timeout = options.timeout ?? DEFAULT_TIMEOUTS[kind];
+    const timeout = options.timeout ?? Duration.seconds(DEFAULT_TIMEOUT_SECONDS[kind]);
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) {
       throw new Error(`${kind} batchSize must be an integer from 1 to 10, got ${batchSize}`);
@@ -629,7 +625,7 @@ export class S3ToZoho extends Construct {
       if (options.eventBridge)
         this.routeThroughEventBridge(index === 0 ? id : `${id}Extra${index}`, queue, filter);
       else {
-        this.bucket.addEventNotification(EventType.OBJECT_CREATED, new OwnAccountQueueDestination(queue), {
+        this.bucket.addEventNotification(EventType.OBJECT_CREATED, ownAccountQueueDestination(queue), {
           prefix: filter.prefix,
           ...(filter.suffix ? { suffix: filter.suffix } : {}),
         } satisfies NotificationKeyFilter);
@@ -743,30 +739,29 @@ export class S3ToZoho extends Construct {
   }
 }
 
+/**
+ * No two watched prefixes overlap (S3 refuses overlapping notifications; rules would feed two
+ * queues) and the results prefix overlaps none: results written there would come back as new files.
+ */
 function checkPrefixes(prefixes: Record<Kind, string>, resultsPrefix: string) {
   for (const kind of KINDS) {
-    const prefix = prefixes[kind];
-    if (!prefix) throw new Error(`The ${kind} prefix must not be empty: it would watch the whole bucket`);
-    for (const other of KINDS) {
-      if (other !== kind && prefixes[other].startsWith(prefix)) {
-        throw new Error(
-          `The ${kind} prefix '${prefix}' contains the ${other} prefix '${prefixes[other]}': S3 refuses overlapping notifications`,
-        );
-      }
-    }
-    for (const extra of EXTRA_PREFIXES[kind]) {
-      const clash = KINDS.find(
-        (other) => extra.startsWith(prefixes[other]) || prefixes[other].startsWith(extra),
-      );
-      if (clash) {
-        throw new Error(
-          `The ${clash} prefix '${prefixes[clash]}' overlaps '${extra}', where the ${kind} function takes file-upload field files: S3 refuses overlapping notifications`,
-        );
-      }
-    }
-    if (resultsPrefix.startsWith(prefix) || prefix.startsWith(resultsPrefix)) {
+    if (!prefixes[kind])
+      throw new Error(`The ${kind} prefix must not be empty: it would watch the whole bucket`);
+  }
+  const watched = KINDS.flatMap((kind) =>
+    watchedPrefixes(kind, prefixes[kind]).map((prefix) => ({ kind, prefix })),
+  );
+  const overlap = (a: string, b: string) => a.startsWith(b) || b.startsWith(a);
+  for (const [index, { kind, prefix }] of watched.entries()) {
+    if (overlap(resultsPrefix, prefix)) {
       throw new Error(
-        `resultsPrefix '${resultsPrefix}' overlaps the ${kind} prefix '${prefix}': results would be pushed as new files`,
+        `resultsPrefix '${resultsPrefix}' overlaps '${prefix}', watched by the ${kind} function: results would be pushed as new files`,
+      );
+    }
+    const clash = watched.slice(index + 1).find((other) => overlap(prefix, other.prefix));
+    if (clash) {
+      throw new Error(
+        `The ${kind} function's prefix '${prefix}' overlaps the ${clash.kind} function's prefix '${clash.prefix}': S3 refuses overlapping notifications`,
       );
     }
   }
@@ -863,65 +858,61 @@ function lifecycleRules(props: BucketLifecycleProps): LifecycleRule[] {
   return rules;
 }
 
-/**
- * A queue as an S3 notification destination, its policy naming the bucket (aws:SourceArn) and the
- * account (aws:SourceAccount): a bucket ARN has no account in it, so a bucket of the same name in
- * another account could otherwise send to the queue after this one is deleted.
- */
-class OwnAccountQueueDestination implements IBucketNotificationDestination {
-  private readonly queue: IQueue;
-
-  constructor(queue: IQueue) {
-    this.queue = queue;
-  }
-
-  bind(_scope: Construct, bucket: IBucket): BucketNotificationDestinationConfig {
-    this.queue.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'S3SendsObjectCreatedEvents',
-        principals: [new ServicePrincipal('s3.amazonaws.com')],
-        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        resources: [this.queue.queueArn],
-        conditions: {
-          ArnLike: { 'aws:SourceArn': bucket.bucketArn },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this.queue).account },
-        },
-      }),
-    );
-    return {
-      arn: this.queue.queueArn,
-      type: BucketNotificationDestinationType.QUEUE,
-      dependencies: [this.queue],
-    };
-  }
-}
-
 /** EventBridge's wildcard pattern takes `*` as any run of characters: a literal one is `\\*`. */
 function escapeWildcard(text: string): string {
   return text.replace(/[\\*]/g, (c) => `\\${c}`);
 }
 
-/** A queue as an EventBridge rule target, its policy naming the rule and the account. */
-class OwnAccountQueueTarget implements IRuleTarget {
-  private readonly queue: IQueue;
+/**
+ * Lets an AWS service send a source's events to the queue, the policy naming the source
+ * (aws:SourceArn) and the account (aws:SourceAccount): a bucket ARN has no account in it, so a
+ * bucket of the same name in another account could otherwise send to the queue after this one is
+ * deleted.
+ */
+function allowToSend(
+  queue: IQueue,
+  sender: { sid: string; service: string; sourceArn: string; match: 'ArnLike' | 'ArnEquals' },
+) {
+  queue.addToResourcePolicy(
+    new PolicyStatement({
+      sid: sender.sid,
+      principals: [new ServicePrincipal(sender.service)],
+      actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+      resources: [queue.queueArn],
+      conditions: {
+        [sender.match]: { 'aws:SourceArn': sender.sourceArn },
+        StringEquals: { 'aws:SourceAccount': Stack.of(queue).account },
+      },
+    }),
+  );
+}
 
-  constructor(queue: IQueue) {
-    this.queue = queue;
-  }
+/** A queue as an S3 notification destination, only for the bucket in this account. */
+function ownAccountQueueDestination(queue: IQueue): IBucketNotificationDestination {
+  return {
+    bind(_scope: Construct, bucket: IBucket): BucketNotificationDestinationConfig {
+      allowToSend(queue, {
+        sid: 'S3SendsObjectCreatedEvents',
+        service: 's3.amazonaws.com',
+        sourceArn: bucket.bucketArn,
+        match: 'ArnLike',
+      });
+      return { arn: queue.queueArn, type: BucketNotificationDestinationType.QUEUE, dependencies: [queue] };
+    },
+  };
+}
 
-  bind(rule: IRule): RuleTargetConfig {
-    this.queue.addToResourcePolicy(
-      new PolicyStatement({
+/** A queue as an EventBridge rule target, only for the rule in this account. */
+function ownAccountQueueTarget(queue: IQueue): IRuleTarget {
+  return {
+    bind(rule: IRule): RuleTargetConfig {
+      allowToSend(queue, {
         sid: `EventBridgeSends${Names.nodeUniqueId(rule.node).slice(-8)}`,
-        principals: [new ServicePrincipal('events.amazonaws.com')],
-        actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
-        resources: [this.queue.queueArn],
-        conditions: {
-          ArnEquals: { 'aws:SourceArn': rule.ruleArn },
-          StringEquals: { 'aws:SourceAccount': Stack.of(this.queue).account },
-        },
-      }),
-    );
-    return { arn: this.queue.queueArn };
-  }
+        service: 'events.amazonaws.com',
+        sourceArn: rule.ruleArn,
+        match: 'ArnEquals',
+      });
+      return { arn: queue.queueArn };
+    },
+  };
 }

@@ -4,7 +4,7 @@
  * Secrets are not settings: the OAuth client lives in Secrets Manager (ZOHO_SECRET_ARN).
  */
 import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
-import { KINDS, type Kind } from '#lib/routing/table.ts';
+import { EXTRA_PREFIXES, KINDS, type Kind } from '#lib/routing/table.ts';
 import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
 import { DATA_CENTRES, type DataCentre, isDataCentre, resolveHosts, type ZohoHosts } from '#zoho/hosts.ts';
 import { API_VERSION } from '#zoho/types.ts';
@@ -240,10 +240,34 @@ function reader(env: Env, problems: string[]) {
 /** The floors come out of the budget. */
 function checkFloors(config: Config, problems: string[]): void {
   const budget = config.zohoConcurrencyBudget;
-  const total = Object.values(config.zohoSlotFloors).reduce((sum, n) => sum + n, 0);
-  if (budget !== undefined && total > budget) {
-    problems.push(`ZOHO_SLOT_FLOORS take ${total} slots, more than ZOHO_CONCURRENCY_BUDGET ${budget}`);
+  const problem =
+    budget === undefined
+      ? undefined
+      : slotFloorsProblem(config.zohoSlotFloors, budget, {
+          floors: 'ZOHO_SLOT_FLOORS',
+          budget: 'ZOHO_CONCURRENCY_BUDGET',
+        });
+  if (problem) problems.push(problem);
+}
+
+/**
+ * Why the floors cannot come out of the budget, naming the settings as the caller calls them (the
+ * stack's props, the environment), or undefined when they can: each a whole number of slots, all
+ * together at most the budget.
+ */
+export function slotFloorsProblem(
+  floors: Readonly<Record<Kind, number>>,
+  budget: number,
+  names: { floors: string; budget: string },
+): string | undefined {
+  const list = KINDS.map((kind) => `${kind}=${floors[kind]}`).join(', ');
+  if (KINDS.some((kind) => !Number.isInteger(floors[kind]) || floors[kind] < 0)) {
+    return `${names.floors} must be whole numbers of slots (0 or more); got ${list}`;
   }
+  const total = KINDS.reduce((sum, kind) => sum + floors[kind], 0);
+  return total > budget
+    ? `${names.floors} take ${total} slots, more than ${names.budget} ${budget}`
+    : undefined;
 }
 
 /** Results written under a watched prefix would be pushed as new files. */
@@ -258,11 +282,22 @@ function checkResultsPrefix(prefix: string, routes: CompiledRoutes | undefined, 
     );
     return;
   }
+  const overlaps = (other: string) => prefix.startsWith(other) || other.startsWith(prefix);
+  const before = problems.length;
   for (const route of routes?.routes ?? []) {
-    if (prefix.startsWith(route.prefix) || route.prefix.startsWith(prefix)) {
+    if (overlaps(route.prefix)) {
       problems.push(
         `RESULTS_PREFIX "${prefix}" overlaps route "${route.definition.name}" (${route.definition.pattern}): results would be pushed as new files`,
       );
     }
+  }
+  // A kind's extra prefixes are watched (S3 notifications) whether or not a route names them.
+  const extra = KINDS.flatMap((kind) => EXTRA_PREFIXES[kind].map((watched) => ({ kind, watched }))).find(
+    ({ watched }) => overlaps(watched),
+  );
+  if (extra && problems.length === before) {
+    problems.push(
+      `RESULTS_PREFIX "${prefix}" overlaps ${extra.watched}, which the ${extra.kind} function watches whatever the routes: results would be pushed as new files`,
+    );
   }
 }

@@ -14,8 +14,9 @@ import {
   shellExports,
   storeCredentials,
 } from '#tools/ops/auth.ts';
-import { requireOutput } from '#tools/ops/stack-outputs.ts';
+import { optionOrOutput } from '#tools/ops/stack-outputs.ts';
 import { DATA_CENTRES, isDataCentre, resolveHosts } from '#zoho/hosts.ts';
+import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import {
   awsClientConfig,
   parseOrUsage,
@@ -82,8 +83,7 @@ async function main(): Promise<number> {
 
   // Everything is checked before the code is spent (it works once), the secret included.
   const outputs = await stackOutputs(values);
-  const secretId =
-    values['secret-id'] ?? (outputs && requireOutput(outputs, outputs.secretArn, 'ZohoSecretArn'));
+  const secretId = optionOrOutput(values['secret-id'], outputs, OUTPUT_NAMES.secretArn);
   if (!secretId && !values.print) {
     throw new UsageError(
       'Say where the refresh token goes: --secret-id <arn or name>, --stack <name>, or --print',

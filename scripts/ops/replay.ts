@@ -15,7 +15,8 @@ import {
   startRedrive,
 } from '#tools/ops/replay.ts';
 import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
-import { kindOfPrefix, requireOutput } from '#tools/ops/stack-outputs.ts';
+import { kindOfPrefix, optionOrOutput } from '#tools/ops/stack-outputs.ts';
+import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import {
   awsClientConfig,
   integerOption,
@@ -44,7 +45,7 @@ the prefix's kind (attachments/ → the attachments queue, and so on).
   --stuck                  objects left in zoho-status=pushing longer than --stuck-after (an
                            invocation that ended without an outcome; bulk writes stay pushing
                            while their jobs run, replaying them starts nothing new)
-  --stuck-after <seconds>  default 300, the longest function timeout
+  --stuck-after <seconds>  default ${DEFAULT_STUCK_AFTER_MS / 1000}, the longest default function timeout
   --all                    failed, unprocessed and stuck
   --start-after <key>      resume a scan after this key (each run prints its last key)
   --force                  every object under the prefix, pushed ones included: an identical
@@ -117,12 +118,10 @@ async function replay(values: Values): Promise<number> {
   const { prefix } = values;
   const outputs = await stackOutputs(values);
   const kind = outputs && prefix !== undefined ? kindOfPrefix(outputs, prefix) : undefined;
-  const bucket = values.bucket ?? (outputs && requireOutput(outputs, outputs.bucket, 'BucketName'));
-  const queueUrl =
-    values['queue-url'] ??
-    (outputs && kind
-      ? requireOutput(outputs, outputs.kinds[kind].queueUrl, `the ${kind} QueueUrl`)
-      : undefined);
+  const bucket = optionOrOutput(values.bucket, outputs, OUTPUT_NAMES.bucket);
+  const queueUrl = kind
+    ? optionOrOutput(values['queue-url'], outputs, OUTPUT_NAMES.queueUrl(kind))
+    : values['queue-url'];
   if (outputs && prefix !== undefined && !kind) {
     throw new UsageError(`--prefix ${prefix} lies under none of the stack's watched prefixes`);
   }
@@ -190,7 +189,9 @@ function describe(target: ReplayTarget, dryRun: boolean): string {
 async function redrive(values: Values): Promise<number> {
   const outputs = await stackOutputs(values);
   const kind = outputs && values.prefix !== undefined ? kindOfPrefix(outputs, values.prefix) : undefined;
-  const dlqArn = values['dlq-arn'] ?? (kind ? outputs?.kinds[kind].deadLetterQueueArn : undefined);
+  const dlqArn = kind
+    ? optionOrOutput(values['dlq-arn'], outputs, OUTPUT_NAMES.deadLetterQueueArn(kind))
+    : values['dlq-arn'];
   if (!dlqArn)
     throw new UsageError('--dlq-arn (or --stack and --prefix) is required with --redrive and --status');
   const sqs = new SQSClient(sqsClientConfig(values));

@@ -5,13 +5,14 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { KINDS } from '#lib/routing/route.ts';
 import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
-import { requireOutput, stackWatchedPrefixes } from '#tools/ops/stack-outputs.ts';
+import { optionOrOutput, stackWatchedPrefixes } from '#tools/ops/stack-outputs.ts';
 import {
   bucketStatus,
   DEFAULT_FAILURE_LIMIT,
   DEFAULT_STATUS_PREFIXES,
   formatStatus,
 } from '#tools/ops/status.ts';
+import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import {
   awsClientConfig,
   integerOption,
@@ -73,11 +74,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const outputs = await stackOutputs(values);
-  const bucket = values.bucket ?? (outputs && requireOutput(outputs, outputs.bucket, 'BucketName'));
+  const bucket = optionOrOutput(values.bucket, outputs, OUTPUT_NAMES.bucket);
   if (!bucket) throw new UsageError('--bucket or --stack is required');
   const watched = outputs && KINDS.flatMap((kind) => stackWatchedPrefixes(outputs, kind));
 
-  const ledgerTable = values['ledger-table'] ?? outputs?.ledgerTable;
+  const ledgerTable = values['ledger-table'] ?? outputs?.values.get(OUTPUT_NAMES.ledgerTable);
   if (values['dynamodb-endpoint'] && !ledgerTable)
     throw new UsageError('--dynamodb-endpoint needs --ledger-table (or --stack) to name the table');
 

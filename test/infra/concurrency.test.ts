@@ -28,8 +28,15 @@ describe('splitConcurrencyBudget', () => {
     expect(() => splitConcurrencyBudget({ budget: 0, inFlightPerInvocation: 1 })).toThrow(/from 1 to 100/);
     expect(() => splitConcurrencyBudget({ budget: 101, inFlightPerInvocation: 1 })).toThrow(/from 1 to 100/);
     expect(() => splitConcurrencyBudget({ budget: 2, inFlightPerInvocation: 1 })).toThrow(
-      /zohoSlotFloors attachment=1, photo=1, bulk-write=1 must be whole numbers that sum to at most zohoConcurrencyBudget 2/,
+      /zohoSlotFloors take 3 slots, more than zohoConcurrencyBudget 2/,
     );
+    expect(() =>
+      splitConcurrencyBudget({
+        budget: 10,
+        inFlightPerInvocation: 1,
+        floors: { attachment: 1.5, photo: -1, 'bulk-write': 1 },
+      }),
+    ).toThrow(/zohoSlotFloors must be whole numbers of slots \(0 or more\); got attachment=1.5, photo=-1/);
   });
 
   it('takes an explicit split, and refuses one under 2 or over 1000', () => {

@@ -154,6 +154,41 @@ describe('settings the functions would refuse at their cold start fail the synth
     );
   });
 
+  it('refuses a results prefix under, or holding, any watched prefix, fields/ included', () => {
+    // The attachment function watches fields/ whatever the routes say: with routes that name no
+    // fields/ key, only the construct's own check stands between the bulk results and that queue.
+    const custom = {
+      attachments: { prefix: 'inbox/attachments/' },
+      photos: { prefix: 'inbox/photos/' },
+      bulkWrite: { prefix: 'inbox/bulk/' },
+      environment: { ROUTES: CUSTOM_ROUTES },
+    };
+    expect(() => build({ ...custom, resultsPrefix: 'fields/results/' })).toThrow(
+      /resultsPrefix 'fields\/results\/' overlaps 'fields\/', watched by the attachment function/,
+    );
+    expect(() => build({ ...custom, resultsPrefix: 'inbox/' })).toThrow(
+      /resultsPrefix 'inbox\/' overlaps 'inbox\/attachments\/', watched by the attachment function/,
+    );
+    expect(() => build({ resultsPrefix: 'photos/results/' })).toThrow(
+      /resultsPrefix 'photos\/results\/' overlaps 'photos\/', watched by the photo function/,
+    );
+    expect(() => build({ ...custom, resultsPrefix: 'fields-results/' })).not.toThrow();
+  });
+
+  it('refuses watched prefixes that overlap, fields/ included', () => {
+    const bothNamed = (a: string, b: string) =>
+      new RegExp(`^(?=.*'${a}')(?=.*'${b}').*S3 refuses overlapping notifications`, 's');
+    expect(() => build({ photos: { prefix: 'attachments/photos/' } })).toThrow(
+      bothNamed('attachments/photos/', 'attachments/'),
+    );
+    expect(() => build({ photos: { prefix: 'fields/photos/' } })).toThrow(
+      bothNamed('fields/photos/', 'fields/'),
+    );
+    expect(() => build({ attachments: { prefix: 'fields/attachments/' } })).toThrow(
+      bothNamed('fields/attachments/', 'fields/'),
+    );
+  });
+
   it('refuses an extra variable the config rejects, naming it', () => {
     expect(() => build({ environment: { BULK_POLL_SECONDS: '1800' } })).toThrow(
       /BULK_POLL_SECONDS must be an integer from 1 to 900/,

@@ -181,7 +181,7 @@ describe('--stack NAME', () => {
     expect(queues.attachment.counts().visible).toBe(0);
   });
 
-  it('names what is missing: a stack that does not exist, a prefix no kind watches', async () => {
+  it('names what is missing: a stack that does not exist, a prefix no kind watches, an output', async () => {
     const missing = await run(
       process.execPath,
       [
@@ -200,6 +200,12 @@ describe('--stack NAME', () => {
     const elsewhere = await cli('replay.ts', ['--prefix', 'other/', '--dry-run']);
     expect(elsewhere.code).toBe(2);
     expect(elsewhere.stderr).toMatch(/--prefix other\/ lies under none of the stack's watched prefixes/);
+    // The stub's stack has no bulk-write queue: the output is named, not a generic usage line.
+    const noQueue = await cli('replay.ts', ['--prefix', 'in/bulk-write/']);
+    expect(noQueue.code).toBe(1);
+    expect(noQueue.stderr).toContain(
+      `The stack S3ToZoho has no output ${OUTPUT_NAMES.queueUrl('bulk-write')}: deploy the current stack first`,
+    );
   });
 });
 

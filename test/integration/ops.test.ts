@@ -723,4 +723,17 @@ describe('which objects replay takes', () => {
       expect(replayTarget(object(status), 'all')).toBeUndefined();
     }
   });
+
+  it('takes every object with --force, whatever its status or the selection', () => {
+    for (const status of [undefined, 'done', 'skipped', 'pushing', 'failed']) {
+      expect(replayTarget(object(status), 'unprocessed', undefined, true)).toEqual({
+        key: 'attachments/Leads/1/a.pdf',
+        size: 1,
+        eTag: 'e',
+        versionId: undefined,
+        reason: 'forced',
+        error: undefined,
+      });
+    }
+  });
 });

@@ -208,6 +208,13 @@ describe('loadConfig', () => {
     expect(problems({ RESULTS_PREFIX: 'bulk-write/results/' })).toEqual([
       'RESULTS_PREFIX "bulk-write/results/" overlaps route "bulk-write" (bulk-write/{module}/{operation}/{fileName}.zip): results would be pushed as new files',
     ]);
+    // fields/ is watched by the attachment function whatever the routes say (EXTRA_PREFIXES).
+    const noFieldRoutes = JSON.stringify([
+      { name: 'a', kind: 'attachment', pattern: 'attachments/{module}/{recordId}/{fileName}' },
+    ]);
+    expect(problems({ ROUTES: noFieldRoutes, RESULTS_PREFIX: 'fields/results/' })).toEqual([
+      'RESULTS_PREFIX "fields/results/" overlaps fields/, which the attachment function watches whatever the routes: results would be pushed as new files',
+    ]);
     expect(problems({ RESULTS_PREFIX: 'results' })[0]).toContain('ending in /');
     expect(problems({ RESULTS_PREFIX: '/results/' })[0]).toContain('ending in /');
   });

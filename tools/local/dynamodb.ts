@@ -5,27 +5,40 @@ import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws
 import dynalite from 'dynalite';
 import { LOCAL_REGION } from './s3.ts';
 
-export interface LocalDynamoDb {
+export interface DynaliteServer {
   endpoint: string;
-  client: DynamoDBClient;
   close(): Promise<void>;
 }
 
-export async function startLocalDynamoDb(
-  options: { port?: number; host?: string } = {},
-): Promise<LocalDynamoDb> {
+export interface LocalDynamoDb extends DynaliteServer {
+  client: DynamoDBClient;
+}
+
+type ServerOptions = { port?: number; host?: string };
+
+/** The server and a client of it. */
+export async function startLocalDynamoDb(options: ServerOptions = {}): Promise<LocalDynamoDb> {
+  const server = await startDynaliteServer(options);
+  const client = createLocalDynamoDbClient(server.endpoint);
+  return {
+    endpoint: server.endpoint,
+    client,
+    async close() {
+      client.destroy();
+      await server.close();
+    },
+  };
+}
+
+/** The server alone, for a process that serves DynamoDB but never calls it (the storage worker). */
+export async function startDynaliteServer(options: ServerOptions = {}): Promise<DynaliteServer> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
-  const endpoint = `http://${address.address}:${address.port}`;
-  const client = createLocalDynamoDbClient(endpoint);
-
   return {
-    endpoint,
-    client,
+    endpoint: `http://${address.address}:${address.port}`,
     async close() {
-      client.destroy();
       const closed = new Promise<void>((resolve, reject) =>
         server.close((error) => (error ? reject(error) : resolve())),
       );

@@ -13,6 +13,7 @@ import type { StoredObject } from '#lib/s3/object.ts';
 import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import { DEFAULT_ZOHO_CONCURRENCY_BUDGET, splitConcurrencyBudget } from '../../infra/concurrency.ts';
+import { DEFAULT_TIMEOUT_SECONDS } from '../../infra/timeouts.ts';
 import { createPipelineTables, type LocalDynamoDb } from './dynamodb.ts';
 import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
 import { createLandingReporter, type DeadLetterReport, type Landing } from './landings.ts';
@@ -43,8 +44,6 @@ export const DEFAULT_BUCKET = 'inbox';
 export const DEFAULT_SANDBOX_PORT = 8780;
 /** Where npm start keeps the objects: .local/s3 at the project's root (git-ignored). */
 export const DEFAULT_DIRECTORY = fileURLToPath(new URL('../../.local/s3', import.meta.url));
-/** The function timeouts as the stack sets them (infra/s3-to-zoho.ts). */
-const TIMEOUT_SECONDS: Record<Kind, number> = { attachment: 300, photo: 120, 'bulk-write': 300 };
 /**
  * The Zoho budget the fleet shares (fleet slots in the token table, as in AWS) and each kind's
  * event source concurrency, as the stack derives it from the budget (infra/concurrency.ts).
@@ -374,7 +373,7 @@ interface EventSourceSettings {
 }
 
 function eventSourceSettings(kind: Kind, options: LocalPipelineOptions): EventSourceSettings {
-  const timeoutSeconds = options.functionTimeoutSeconds ?? TIMEOUT_SECONDS[kind];
+  const timeoutSeconds = options.functionTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[kind];
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? timeoutSeconds;
   if (visibilityTimeoutSeconds < timeoutSeconds) {
     throw new Error(

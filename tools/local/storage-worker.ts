@@ -7,7 +7,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { createLocalDynamoDbClient, type LocalDynamoDb, startLocalDynamoDb } from './dynamodb.ts';
+import {
+  createLocalDynamoDbClient,
+  type DynaliteServer,
+  type LocalDynamoDb,
+  startDynaliteServer,
+} from './dynamodb.ts';
 import {
   type LocalS3,
   type LocalS3Notice,
@@ -103,9 +108,9 @@ export async function startLocalStorage(
 async function runWorker(port: NonNullable<typeof parentPort>, options: StorageOptions): Promise<void> {
   const send = (message: FromWorker) => port.postMessage(message);
   let s3: LocalS3 | undefined;
-  let dynamo: LocalDynamoDb | undefined;
+  let dynamo: DynaliteServer | undefined;
   try {
-    dynamo = await startLocalDynamoDb();
+    dynamo = await startDynaliteServer();
     s3 = await startLocalS3(options);
   } catch (error) {
     const { code, port: failedPort } = error as { code?: string; port?: number };

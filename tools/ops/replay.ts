@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { encodeS3EventKey, FORCED_REPLAY_ID, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
+import { DEFAULT_TIMEOUT_SECONDS } from '../../infra/timeouts.ts';
 import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
 
 /** SQS: at most 10 entries per SendMessageBatch. */
@@ -19,8 +20,8 @@ const SQS_BATCH_ENTRIES = 10;
 
 export type ReplaySelection = 'failed' | 'unprocessed' | 'stuck' | 'all';
 
-/** A `pushing` object whose attempt is older than this is stuck: the longest function timeout (5 min). */
-export const DEFAULT_STUCK_AFTER_MS = 5 * 60_000;
+/** A `pushing` object whose attempt is older than this is stuck: the longest default function timeout. */
+export const DEFAULT_STUCK_AFTER_MS = Math.max(...Object.values(DEFAULT_TIMEOUT_SECONDS)) * 1000;
 
 export interface ReplayTarget {
   key: string;
@@ -126,7 +127,7 @@ export async function replayObjects(options: ReplayOptions): Promise<ReplayResul
   for await (const object of scanObjects(options)) {
     result.scanned++;
     result.lastKey = object.key;
-    const target = options.force ? forcedTarget(object) : replayTarget(object, select, stuckBefore());
+    const target = replayTarget(object, select, stuckBefore(), options.force);
     if (!target) continue;
     result.selected.push(target);
     options.onSelected?.(target);
@@ -142,15 +143,17 @@ export async function replayObjects(options: ReplayOptions): Promise<ReplayResul
  * The object, if the selection takes it: failed or retrying, never processed (no `zoho-status`),
  * or stuck: `pushing` with an attempt (`zoho-attempt`, else `zoho-at`) before `stuckBefore` (ms),
  * an invocation that ended without an outcome. Pushing it again is safe: the push first looks for
- * what that attempt may have sent (README, exactly once).
+ * what that attempt may have sent (README, exactly once). With `force` (`--force`), every object,
+ * whatever its status.
  */
 export function replayTarget(
   object: ScannedObject,
   select: ReplaySelection,
   stuckBefore = Number.NEGATIVE_INFINITY,
+  force = false,
 ): ReplayTarget | undefined {
-  const reason = reasonOf(object.tags, stuckBefore);
-  if (!reason || (select !== 'all' && select !== reason)) return undefined;
+  const reason = force ? 'forced' : reasonOf(object.tags, stuckBefore);
+  if (!reason || (reason !== 'forced' && select !== 'all' && select !== reason)) return undefined;
   return {
     key: object.key,
     size: object.size,
@@ -159,12 +162,6 @@ export function replayTarget(
     reason,
     error: object.tags['zoho-error'],
   };
-}
-
-/** `--force`: every object, whatever its status. */
-function forcedTarget(object: ScannedObject): ReplayTarget {
-  const { key, size, eTag, versionId } = object;
-  return { key, size, eTag, versionId, reason: 'forced', error: object.tags['zoho-error'] };
 }
 
 /** The event S3 sends a queue when an object is created: version 2.1, one record, the key URL-encoded. */

@@ -7,18 +7,10 @@ import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/clien
 import { KINDS, type Kind, watchedPrefixes } from '#lib/routing/route.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 
-export interface KindOutputs {
-  queueUrl: string | undefined;
-  deadLetterQueueArn: string | undefined;
-  prefix: string | undefined;
-}
-
 export interface StackOutputs {
   stackName: string;
-  bucket: string | undefined;
-  secretArn: string | undefined;
-  ledgerTable: string | undefined;
-  kinds: Record<Kind, KindOutputs>;
+  /** Each output's value by its name (OUTPUT_NAMES). */
+  values: ReadonlyMap<string, string>;
 }
 
 export async function readStackOutputs(
@@ -28,23 +20,27 @@ export async function readStackOutputs(
   const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
   const [stack] = Stacks;
   if (!stack) throw new Error(`CloudFormation has no stack ${stackName}`);
-  const outputs = new Map((stack.Outputs ?? []).map((output) => [output.OutputKey, output.OutputValue]));
-  return {
-    stackName,
-    bucket: outputs.get(OUTPUT_NAMES.bucket),
-    secretArn: outputs.get(OUTPUT_NAMES.secretArn),
-    ledgerTable: outputs.get(OUTPUT_NAMES.ledgerTable),
-    kinds: Object.fromEntries(
-      KINDS.map((kind) => [
-        kind,
-        {
-          queueUrl: outputs.get(OUTPUT_NAMES.queueUrl(kind)),
-          deadLetterQueueArn: outputs.get(OUTPUT_NAMES.deadLetterQueueArn(kind)),
-          prefix: outputs.get(OUTPUT_NAMES.prefix(kind)),
-        },
-      ]),
-    ) as Record<Kind, KindOutputs>,
-  };
+  const values = new Map<string, string>();
+  for (const { OutputKey, OutputValue } of stack.Outputs ?? []) {
+    if (OutputKey && OutputValue) values.set(OutputKey, OutputValue);
+  }
+  return { stackName, values };
+}
+
+/**
+ * What an option names when given; else, with `--stack`, the stack's output `name` (an error
+ * naming the output and the stack when it has none); else undefined.
+ */
+export function optionOrOutput(
+  given: string | undefined,
+  outputs: StackOutputs | undefined,
+  name: string,
+): string | undefined {
+  if (given !== undefined || !outputs) return given;
+  const value = outputs.values.get(name);
+  if (!value)
+    throw new Error(`The stack ${outputs.stackName} has no output ${name}: deploy the current stack first`);
+  return value;
 }
 
 /** The kind whose watched prefixes hold `prefix` (attachments/Leads/ → attachment, fields/ → attachment), if any. */
@@ -56,13 +52,6 @@ export function kindOfPrefix(outputs: StackOutputs, prefix: string): Kind | unde
 
 /** Every prefix the stack's `kind` function watches: its own (an output), then its extra ones. */
 export function stackWatchedPrefixes(outputs: StackOutputs, kind: Kind): string[] {
-  const own = outputs.kinds[kind].prefix;
+  const own = outputs.values.get(OUTPUT_NAMES.prefix(kind));
   return own ? watchedPrefixes(kind, own) : [];
-}
-
-/** An output the command needs, or an error naming it and the stack. */
-export function requireOutput(outputs: StackOutputs, value: string | undefined, name: string): string {
-  if (!value)
-    throw new Error(`The stack ${outputs.stackName} has no output ${name}: deploy the current stack first`);
-  return value;
 }
