@@ -71,8 +71,23 @@ describe('fleet slots', () => {
     const counter = { now: 0, peak: 0 };
     const run = load(counter);
     // One busy kind, two containers of it: it takes its floor, the shared slots and the others' idle floors.
-    await Promise.all([run(slots('attachment', 5), 15, 30), run(slots('attachment', 5), 15, 30)]);
+    const client = createLocalDynamoDbClient(dynamo.endpoint);
+    const writes: string[] = [];
+    client.middlewareStack.add(
+      (next) => (args) => {
+        const update = (args.input as { UpdateExpression?: string }).UpdateExpression;
+        if (update) writes.push(update);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const container = () =>
+      createFleetSlots({ client, tableName: table, kind: 'attachment', budget: 5, floors: FLOORS });
+    await Promise.all([run(container(), 15, 30), run(container(), 15, 30)]);
     expect(counter.peak).toBe(5);
+    // Containers of one kind wait for each other's slots without marking them wanted.
+    expect(writes.filter((update) => update.includes('wanted ='))).toEqual([]);
+    client.destroy();
 
     const mixed = { now: 0, peak: 0 };
     const runMixed = load(mixed);

@@ -9,7 +9,7 @@
  * of a container that dies come free by themselves. A kind takes its own floor, then shared
  * slots, then another kind's idle floor slot. A container hands a slot it is done with straight
  * to its own next waiting call, with no write. A kind whose calls wait marks its floor slots that
- * others hold `wanted`; a borrower's poller (it looks while its own calls wait) sees the mark and
+ * another kind holds `wanted` (holders are `{kind}#{uuid}`); a borrower's poller (it looks while its own calls wait) sees the mark and
  * gives the slot back after the call in progress. So a flood of one kind keeps another from its
  * floor for a call and a look or two, and a kind alone keeps every slot busy.
  *
@@ -95,7 +95,7 @@ export function slotKeys(
 
 /** The slot items of the table, as this container (`holder`) reads and writes them. */
 function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
-  const { client, tableName } = options;
+  const { client, tableName, kind } = options;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const now = options.now ?? Date.now;
   const update = async (
@@ -130,10 +130,11 @@ function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
   };
   return {
     /**
-     * The keys no live lease holds, and those their kind wants back. Keys DynamoDB did not get to
-     * count as held: the next look reads them.
+     * The keys no live lease holds, those their kind wants back, and those held by a container of
+     * another kind (holders are `{kind}#{uuid}`). Keys DynamoDB did not get to count as held: the
+     * next look reads them.
      */
-    async look(): Promise<{ free: Set<string>; wanted: Set<string> }> {
+    async look(): Promise<{ free: Set<string>; wanted: Set<string>; borrowed: Set<string> }> {
       const answer = await client.send(
         new BatchGetItemCommand({
           RequestItems: {
@@ -143,14 +144,19 @@ function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
       );
       const held = new Set<string>();
       const wanted = new Set<string>();
+      const borrowed = new Set<string>();
       const at = now();
       for (const item of answer.Responses?.[tableName] ?? []) {
+        const key = item.pk?.S;
+        if (!key) continue;
         const until = Number(item.until?.N);
-        if (item.pk?.S && Number.isFinite(until) && until >= at) held.add(item.pk.S);
-        if (item.pk?.S && item.wanted) wanted.add(item.pk.S);
+        if (!(Number.isFinite(until) && until >= at)) continue;
+        held.add(key);
+        if (item.wanted) wanted.add(key);
+        if (!item.holder?.S?.startsWith(`${kind}#`)) borrowed.add(key);
       }
       for (const key of answer.UnprocessedKeys?.[tableName]?.Keys ?? []) if (key.pk?.S) held.add(key.pk.S);
-      return { free: new Set(keys.filter((key) => !held.has(key))), wanted };
+      return { free: new Set(keys.filter((key) => !held.has(key))), wanted, borrowed };
     },
     take: (key: string) =>
       update(
@@ -192,7 +198,7 @@ class FleetSlots implements Pacer {
 
   constructor(options: FleetSlotsOptions) {
     this.keys = slotKeys(options.kind, options.budget, options.floors);
-    this.table = slotTable(options, randomUUID(), [
+    this.table = slotTable(options, `${options.kind}#${randomUUID()}`, [
       ...this.keys.own,
       ...this.keys.shared,
       ...this.keys.others,
@@ -262,7 +268,7 @@ class FleetSlots implements Pacer {
    * Calls still waiting then mark the kind's floor slots others hold as wanted.
    */
   private async takeFreeSlots(): Promise<number> {
-    const { free, wanted } = await this.table.look();
+    const { free, wanted, borrowed } = await this.table.look();
     for (const slot of this.held) if (slot.borrowed && wanted.has(slot.key)) slot.wanted = true;
     const { own, shared, others } = this.keys;
     const candidates = [...own, ...this.shuffled(shared), ...this.shuffled(others)]
@@ -280,12 +286,9 @@ class FleetSlots implements Pacer {
       if (waiter) waiter.grant(slot);
       else this.giveBack(slot);
     }
-    if (this.waiters.length > 0) {
-      const mine = new Set([...this.held].map((slot) => slot.key));
-      await Promise.all(
-        own.filter((key) => !free.has(key) && !mine.has(key)).map((key) => this.table.want(key)),
-      );
-    }
+    // Marked once: not a slot of this kind's own containers, nor one already marked.
+    const wantBack = own.filter((key) => borrowed.has(key) && !wanted.has(key));
+    if (this.waiters.length > 0) await Promise.all(wantBack.map((key) => this.table.want(key)));
     return taken.length;
   }
 
