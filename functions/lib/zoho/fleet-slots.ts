@@ -9,9 +9,10 @@
  * of a container that dies come free by themselves. A kind takes its own floor, then shared
  * slots, then another kind's idle floor slot. A container hands a slot it is done with straight
  * to its own next waiting call, with no write. A kind whose calls wait marks its floor slots that
- * another kind holds `wanted` (holders are `{kind}#{uuid}`); a borrower's poller (it looks while its own calls wait) sees the mark and
- * gives the slot back after the call in progress. So a flood of one kind keeps another from its
- * floor for a call and a look or two, and a kind alone keeps every slot busy.
+ * another kind holds `wanted` (holders are `{kind}#{uuid}`); a borrower's poller (it looks while
+ * its own calls wait) sees the mark and gives the slot back after the call in progress. So a
+ * flood of one kind keeps another from its floor for a call and a look or two, and a kind alone
+ * keeps every slot busy.
  *
  * Implements the pacer's interface, so the client takes it beside its own per-container pacer.
  */
