@@ -6,7 +6,7 @@ import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempo
 import type { Tag } from '@aws-sdk/client-s3';
 import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
 import type { ObjectEvent } from '#lib/s3/event.ts';
-import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
+import { bareETag, headObject, overwrittenSince, type StoredObject } from '#lib/s3/object.ts';
 import { readTags, tagMap, writeOutcome } from '#lib/s3/tags.ts';
 import type { RecordRef } from '#zoho/types.ts';
 import { startBulkImport } from './bulk/start.ts';
@@ -30,7 +30,7 @@ export async function processObject(
     deps.log.warn('The object is gone; nothing to push');
     return { status: 'skipped', code: 'OBJECT_GONE' };
   }
-  if (!event.versionId && event.eTag && bareETag(object.eTag) !== bareETag(event.eTag)) {
+  if (overwrittenSince(object, event)) {
     // Overwritten since the event: the newer version has an event of its own, and these tags are its.
     deps.log.info('The object was overwritten since this event; the newer event pushes it');
     return { status: 'skipped', code: 'SUPERSEDED' };

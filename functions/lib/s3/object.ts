@@ -65,6 +65,19 @@ export async function openObject(
   return answer.Body as Readable;
 }
 
+/**
+ * In an unversioned bucket, other bytes are under the key now than the write `expected` names (its
+ * eTag): the newer write has an event of its own. A versioned read names its version: never.
+ */
+export function overwrittenSince(
+  object: StoredObject,
+  expected: { versionId?: string | undefined; eTag?: string | undefined },
+): boolean {
+  return (
+    !expected.versionId && Boolean(expected.eTag) && bareETag(object.eTag) !== bareETag(expected.eTag ?? '')
+  );
+}
+
 /** S3 quotes eTags in some answers and not in others. */
 export function bareETag(eTag: string): string {
   return eTag.replace(/"/g, '');

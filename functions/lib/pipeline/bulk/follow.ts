@@ -9,7 +9,7 @@
  * thrown for the queue to retry.
  */
 import { isObject } from '#lib/json.ts';
-import { bareETag, headObject, type StoredObject } from '#lib/s3/object.ts';
+import { headObject, overwrittenSince, type StoredObject } from '#lib/s3/object.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { advance, type FollowUpPayload, failureEvent } from './advance.ts';
 import { type ImportEvent, type ImportState, type JobLook, sumCounts } from './machine.ts';
@@ -70,7 +70,7 @@ async function findSource(deps: PipelineDeps, state: ImportState): Promise<Store
     deps.log.warn('Bulk import of an object that is gone; dropping it', { write: state.write });
     return undefined;
   }
-  if (!source.versionId && bareETag(object.eTag) !== bareETag(source.eTag)) {
+  if (overwrittenSince(object, source)) {
     deps.log.warn('Bulk import of an object overwritten since; dropping it (the newer event imports it)', {
       write: state.write,
     });
