@@ -103,19 +103,12 @@ export function attachmentRoutes(parts: SandboxParts, options: { maxBytes: numbe
   };
 }
 
-function target(state: Attachments, params: Record<string, string>) {
-  const { crm } = state.parts;
-  const module = crm.requireModule(params.module ?? '');
-  const record = crm.requireRecord(module, params.id ?? '');
-  return { module, record };
-}
-
 function ofRecord(state: Attachments, module: string, recordId: string): StoredAttachment[] {
   return [...state.stored.values()].filter((a) => a.module === module && a.recordId === recordId);
 }
 
 function find(state: Attachments, params: Record<string, string>): StoredAttachment {
-  const { module, record } = target(state, params);
+  const { module, record } = state.parts.crm.requireTarget(params);
   const attachment = state.stored.get(params.attachmentId ?? '');
   if (!attachment || attachment.module !== module.apiName || attachment.recordId !== record.id) {
     throw invalidData('the id given seems to be invalid', { id: params.attachmentId ?? '' });
@@ -124,7 +117,7 @@ function find(state: Attachments, params: Record<string, string>): StoredAttachm
 }
 
 async function upload(state: Attachments, ctx: RequestContext): Promise<Reply> {
-  const { module, record } = target(state, ctx.params);
+  const { module, record } = state.parts.crm.requireTarget(ctx.params);
   // A link may come in the query alone, with no multipart body at all.
   const linkOnly =
     ctx.query.has('attachmentUrl') && !/multipart/i.test(headerValue(ctx.req, 'content-type') ?? '');
@@ -213,7 +206,7 @@ function linkFields(
 }
 
 function list(state: Attachments, ctx: RequestContext): Reply {
-  const { module, record } = target(state, ctx.params);
+  const { module, record } = state.parts.crm.requireTarget(ctx.params);
   const fields = ctx.query.get('fields');
   // From v3 on, `fields` is mandatory (zoho-api.md, Attachments).
   if (ctx.version >= 3 && !fields) throw requiredParamMissing('fields');

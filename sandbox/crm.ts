@@ -28,6 +28,8 @@ export interface Crm {
   requireModule(name: string): ModuleSpec;
   /** The record or 400 INVALID_DATA "the related id given seems to be invalid" (seed 001). */
   requireRecord(module: ModuleSpec, id: string): CrmRecord;
+  /** The module and record a path names (`…/{module}/{id}/…`), each refused as above. */
+  requireTarget(params: Record<string, string>): { module: ModuleSpec; record: CrmRecord };
   records(module: string): CrmRecord[];
   create(module: ModuleSpec, fields: Record<string, unknown>): CrmRecord;
   update(record: CrmRecord, fields: Record<string, unknown>): void;
@@ -66,19 +68,25 @@ export function createCrm(options: { clock: Clock; nextId: () => string }): Crm 
   seed.locked = locked;
 
   const module = (name: string) => byName.get(name.toLowerCase());
+  const requireModule = (name: string) => {
+    const spec = module(name);
+    if (!spec || spec.subformOf) throw invalidModule();
+    return spec;
+  };
+  const requireRecord = (spec: ModuleSpec, id: string) => {
+    const record = /^\d{1,20}$/.test(id) ? byId.get(`${spec.apiName}/${id}`) : undefined;
+    if (!record) throw invalidRecordId(id);
+    return record;
+  };
 
   return {
     modules: MODULES,
     module,
-    requireModule(name) {
-      const spec = module(name);
-      if (!spec || spec.subformOf) throw invalidModule();
-      return spec;
-    },
-    requireRecord(spec, id) {
-      const record = /^\d{1,20}$/.test(id) ? byId.get(`${spec.apiName}/${id}`) : undefined;
-      if (!record) throw invalidRecordId(id);
-      return record;
+    requireModule,
+    requireRecord,
+    requireTarget(params) {
+      const spec = requireModule(params.module ?? '');
+      return { module: spec, record: requireRecord(spec, params.id ?? '') };
     },
     records: (name) => records.get(module(name)?.apiName ?? '') ?? [],
     create(spec, fields) {

@@ -149,14 +149,8 @@ function downloadZfs(state: FieldFiles, ctx: RequestContext): Reply {
   return streamFile(file);
 }
 
-function target(state: FieldFiles, ctx: RequestContext): { module: ModuleSpec; record: CrmRecord } {
-  const { crm } = state.parts;
-  const module = crm.requireModule(ctx.params.module ?? '');
-  return { module, record: crm.requireRecord(module, ctx.params.id ?? '') };
-}
-
 function downloadFieldFile(state: FieldFiles, ctx: RequestContext): Reply {
-  const { module, record } = target(state, ctx);
+  const { module, record } = state.parts.crm.requireTarget(ctx.params);
   const id = ctx.query.get('fields_attachment_id');
   if (!id) throw requiredParamMissing('fields_attachment_id');
   const entry = state.inFields.get(id);
@@ -168,7 +162,7 @@ function downloadFieldFile(state: FieldFiles, ctx: RequestContext): Reply {
 }
 
 function getRecord(state: FieldFiles, ctx: RequestContext): Reply {
-  const { record } = target(state, ctx);
+  const { record } = state.parts.crm.requireTarget(ctx.params);
   const view = { ...state.parts.crm.view(record), ...fieldViews(state, record) };
   const wanted = ctx.query
     .get('fields')
@@ -213,7 +207,7 @@ function ofField(state: FieldFiles, record: CrmRecord, field: string): FieldFile
 
 /** `PUT /crm/{v}/{module}/{id}` with `{"data":[{field: value, …}]}`: Zoho's per-record answer. */
 async function updateRecord(state: FieldFiles, ctx: RequestContext): Promise<Reply> {
-  const { module, record } = target(state, ctx);
+  const { module, record } = state.parts.crm.requireTarget(ctx.params);
   const text = (await readSmallBody(bodyOf(ctx), 1024 * 1024)).toString('utf8');
   let body: unknown;
   try {
