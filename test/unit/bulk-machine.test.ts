@@ -46,6 +46,12 @@ const EVENTS: Record<ImportEvent['type'], ImportEvent> = {
   'follow-failed': { type: 'follow-failed', code: 'RESOURCE_NOT_FOUND', reason: 'gone' },
   results: { type: 'results', results },
   replay: { type: 'replay', at: 50_000, maxFollowMs: 10_000 },
+  'forced-replay': { type: 'forced-replay', at: 50_000, maxFollowMs: 10_000 },
+  rechecked: {
+    type: 'rechecked',
+    jobs: [{ index: 0, status: 'COMPLETED', counts: counts(2), downloadUrl: 'https://download.zoho.com/1' }],
+    gone: [1],
+  },
 };
 
 /** What each (state, event) leads to; a missing pair leaves the state as it is, with no effect. */
@@ -53,6 +59,7 @@ const TABLE: Partial<Record<ImportStatus, Partial<Record<ImportEvent['type'], [I
   creating: {
     'jobs-created': ['following', ['record', 'follow-up']],
     'start-failed': ['failed', ['record']],
+    rechecked: ['creating', []],
   },
   following: {
     polled: ['following', ['follow-up']],
@@ -62,8 +69,9 @@ const TABLE: Partial<Record<ImportStatus, Partial<Record<ImportEvent['type'], [I
     'follow-failed': ['failed', ['record']],
     results: ['done', ['record']],
   },
-  failed: { replay: ['creating', []] },
-  expired: { replay: ['creating', []] },
+  done: { 'forced-replay': ['creating', []] },
+  failed: { replay: ['creating', []], 'forced-replay': ['creating', []] },
+  expired: { replay: ['creating', []], 'forced-replay': ['creating', []] },
 };
 
 describe('next(state, event): every state × every event', () => {
@@ -158,14 +166,85 @@ describe('next(state, event): the moves', () => {
     });
   });
 
-  it('resets a failed or expired import for a replay: a new attempt, a new deadline, no parts', () => {
-    const { state: after } = next(state('expired', created), EVENTS.replay);
-    expect(after).toMatchObject({
-      status: 'creating',
-      attempt: 2,
-      startedAt: 50_000,
-      deadline: 60_000,
-      parts: [],
+  it('starts a new attempt for a replay: a new deadline, the parts whose rows landed or whose job exists kept', () => {
+    const parts: ImportState['parts'] = [
+      {
+        rows: 3,
+        state: 'finished',
+        fileId: '11',
+        jobId: '21',
+        jobStatus: 'COMPLETED',
+        counts: counts(3),
+        downloadUrl: 'u1',
+      },
+      { rows: 3, state: 'finished', fileId: '12', jobId: '22', jobStatus: 'FAILED', counts: counts(0) },
+      { rows: 3, state: 'created', fileId: '13', jobId: '23', jobStatus: 'IN PROGRESS' },
+      { rows: 3, state: 'creating', fileId: '14' },
+      { rows: 3, state: 'pending', fileId: '15' },
+    ];
+    for (const status of ['failed', 'expired'] as const) {
+      const { state: after } = next(state(status, parts), EVENTS.replay);
+      expect(after).toMatchObject({ status: 'creating', attempt: 2, startedAt: 50_000, deadline: 60_000 });
+      // Landed and running jobs are kept; a FAILED job, one cut off while made, one never made: anew.
+      expect(after.parts).toEqual([
+        parts[0],
+        { rows: 3, state: 'pending' },
+        parts[2],
+        { rows: 3, state: 'pending' },
+        { rows: 3, state: 'pending' },
+      ]);
+    }
+    expect(next(state('done', parts), EVENTS.replay).state.status).toBe('done');
+  });
+
+  it('sends every part anew on a forced replay, a done import’s too', () => {
+    const landed = created.map((p) => ({ ...p, state: 'finished' as const, jobStatus: 'COMPLETED' }));
+    for (const status of ['done', 'failed', 'expired'] as const) {
+      const { state: after } = next(state(status, landed), EVENTS['forced-replay']);
+      expect(after).toMatchObject({ status: 'creating', attempt: 2, deadline: 60_000, parts: [] });
+    }
+  });
+
+  it('looks at the earlier jobs again: COMPLETED collected, running followed, FAILED or unknown made anew', () => {
+    const earlier = [0, 1, 2, 3].map((i) => ({
+      rows: 5,
+      state: 'created' as const,
+      fileId: `1${i}`,
+      jobId: `2${i}`,
+      jobStatus: 'ADDED',
+    }));
+    const { state: after, effects } = next(state('creating', earlier), {
+      type: 'rechecked',
+      jobs: [
+        { index: 0, status: 'COMPLETED', counts: counts(5), downloadUrl: 'https://download.zoho.com/20' },
+        { index: 1, status: 'IN PROGRESS', counts: counts(0) },
+        { index: 2, status: 'FAILED', counts: counts(0) },
+      ],
+      gone: [3],
     });
+    expect(effects).toEqual([]);
+    expect(after.status).toBe('creating');
+    expect(after.parts).toEqual([
+      {
+        ...earlier[0],
+        state: 'finished',
+        jobStatus: 'COMPLETED',
+        counts: counts(5),
+        downloadUrl: 'https://download.zoho.com/20',
+      },
+      { ...earlier[1], jobStatus: 'IN PROGRESS' },
+      { rows: 5, state: 'pending' },
+      { rows: 5, state: 'pending' },
+    ]);
+  });
+
+  it('collects at once when a replay finds every earlier job ended: nothing to make, nothing to follow', () => {
+    const landed = created.map((p) => ({ ...p, state: 'finished' as const, jobStatus: 'COMPLETED' }));
+    const { state: after, effects } = next(state('creating', landed), {
+      type: 'jobs-created',
+      parts: landed,
+    });
+    expect(after.status).toBe('collecting');
+    expect(effects).toEqual([{ type: 'collect-results' }]);
   });
 });

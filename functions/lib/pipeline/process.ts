@@ -57,7 +57,14 @@ export async function processObject(
     const write = writeId(object, event);
     if (route.kind === 'bulk-write') {
       // The import's own record decides, and records its outcome itself (bulk/machine.ts).
-      const request = { object, write, replay: event.replay === true, route, signal };
+      const request = {
+        object,
+        write,
+        replay: event.replay === true,
+        forced: event.forced === true,
+        route,
+        signal,
+      };
       return await startBulkImport(deps, importStore(deps), request);
     }
     // Attachments: the same bytes under the same key to the same record are one push (contentId).

@@ -85,18 +85,27 @@ async function look(deps: PipelineDeps, state: ImportState, signal: AbortSignal)
     const jobs = await Promise.all(
       state.parts.flatMap((part, index): Array<Promise<JobLook>> => {
         if (part.state !== 'created' || !part.jobId) return [];
-        return [
-          deps.zoho.getBulkWriteJob(part.jobId, { signal }).then((job) => ({
-            index,
-            status: job.status,
-            counts: sumCounts(job.resources.map((r) => r.counts)),
-            downloadUrl: job.downloadUrl,
-          })),
-        ];
+        return [lookAtJob(deps, index, part.jobId, signal)];
       }),
     );
     return { type: 'polled', at, jobs };
   } catch (error) {
     return failureEvent('follow-failed', error);
   }
+}
+
+/** What Zoho says of one part's job now. */
+export async function lookAtJob(
+  deps: PipelineDeps,
+  index: number,
+  jobId: string,
+  signal: AbortSignal,
+): Promise<JobLook> {
+  const job = await deps.zoho.getBulkWriteJob(jobId, { signal });
+  return {
+    index,
+    status: job.status,
+    counts: sumCounts(job.resources.map((r) => r.counts)),
+    downloadUrl: job.downloadUrl,
+  };
 }

@@ -4,9 +4,18 @@
  * run the effects it answers, and save the new state with a conditional write (store.ts).
  *
  *   creating ──jobs-created──▶ following ──polled (all ended)──▶ collecting ──results──▶ done | failed
- *      │                          │  ╰──polled (past the deadline)──▶ expired
- *      ╰──start-failed──▶ failed ◀╯──follow-failed
- *   failed | expired ──replay──▶ creating (attempt + 1)
+ *    │  ↺ rechecked               │  ╰──polled (past the deadline)──▶ expired
+ *    │  ╰──jobs-created (every part already ended)──▶ collecting
+ *    ╰──start-failed──▶ failed ◀──╯──follow-failed
+ *   failed | expired ──replay──▶ creating (attempt + 1, resuming)
+ *   done | failed | expired ──forced-replay──▶ creating (attempt + 1, every part anew)
+ *
+ * A replay resumes, it never redoes what Zoho did: a part whose job COMPLETED keeps its job,
+ * counts and result; a part whose job exists but had not ended is looked at again (`rechecked`,
+ * before any new job is made: collected if it completed since, followed again if it runs, made
+ * anew only if Zoho says it FAILED or knows no such job); every other part (its job FAILED, never
+ * made, or cut off while being made) gets a new job. Only `forced-replay` (`replay --force`)
+ * sends every row again, a `done` import's too.
  *
  * Any other pair leaves the state as it is, with no effect: a late or duplicated event changes
  * nothing. The outcome is recorded on the object by the `record` effect: `pushing` when the jobs
@@ -70,7 +79,9 @@ export type ImportEvent =
   | { type: 'polled'; at: number; jobs: JobLook[] }
   | { type: 'follow-failed'; code: string; reason: string }
   | { type: 'results'; results: ImportResults }
-  | { type: 'replay'; at: number; maxFollowMs: number };
+  | { type: 'replay' | 'forced-replay'; at: number; maxFollowMs: number }
+  /** A replay's first look at the jobs an earlier attempt made; `gone`: the parts whose job Zoho does not know. */
+  | { type: 'rechecked'; jobs: JobLook[]; gone: number[] };
 
 export type ImportEffect =
   | { type: 'follow-up' }
@@ -93,10 +104,19 @@ export function next(state: ImportState, event: ImportEvent): Transition {
   switch (event.type) {
     case 'jobs-created':
       if (state.status !== 'creating') return stay;
+      if (event.parts.every((p) => p.state === 'finished')) {
+        // A replay whose earlier jobs had all ended: nothing to follow, the results are there.
+        return {
+          state: { ...state, status: 'collecting', parts: event.parts },
+          effects: [{ type: 'collect-results' }],
+        };
+      }
       return {
         state: { ...state, status: 'following', parts: event.parts },
         effects: [{ type: 'record', outcome: pushingOutcome(event.parts) }, { type: 'follow-up' }],
       };
+    case 'rechecked':
+      return state.status === 'creating' ? { state: rechecked(state, event), effects: [] } : stay;
     case 'start-failed':
       if (state.status !== 'creating') return stay;
       return fail(state, event.code, event.reason);
@@ -109,32 +129,62 @@ export function next(state: ImportState, event: ImportEvent): Transition {
       return state.status === 'collecting' ? finished(state, event.results) : stay;
     case 'replay':
       if (state.status !== 'failed' && state.status !== 'expired') return stay;
-      return {
-        state: {
-          ...state,
-          status: 'creating',
-          attempt: state.attempt + 1,
-          startedAt: event.at,
-          deadline: event.at + event.maxFollowMs,
-          parts: [],
-        },
-        effects: [],
-      };
+      return { state: { ...nextAttempt(state, event), parts: state.parts.map(resumed) }, effects: [] };
+    case 'forced-replay':
+      if (!isTerminal(state.status)) return stay;
+      return { state: { ...nextAttempt(state, event), parts: [] }, effects: [] };
   }
+}
+
+function nextAttempt(state: ImportState, event: { at: number; maxFollowMs: number }): ImportState {
+  return {
+    ...state,
+    status: 'creating',
+    attempt: state.attempt + 1,
+    startedAt: event.at,
+    deadline: event.at + event.maxFollowMs,
+  };
+}
+
+/** A part whose job COMPLETED, in this attempt or an earlier one: its rows are in Zoho. */
+export const isLanded = (part: ImportPart) => part.state === 'finished' && part.jobStatus === 'COMPLETED';
+
+/** A part a replay keeps: landed, or its job made and not seen to end (looked at again first). */
+export const isKept = (part: ImportPart) => isLanded(part) || (part.state === 'created' && !!part.jobId);
+
+/** A part as a replay starts it: kept, or to be sent anew (a new upload, a new job). */
+const resumed = (part: ImportPart): ImportPart => (isKept(part) ? part : anew(part));
+const anew = (part: ImportPart): ImportPart => ({ rows: part.rows, state: 'pending' });
+
+/** The earlier jobs as Zoho tells of them now: COMPLETED kept, running followed again, FAILED or unknown anew. */
+function rechecked(state: ImportState, event: { jobs: JobLook[]; gone: number[] }): ImportState {
+  const parts = state.parts.map((part, index) => {
+    if (part.state !== 'created') return part;
+    if (event.gone.includes(index)) return anew(part);
+    const look = event.jobs.find((j) => j.index === index);
+    if (!look) return part;
+    const seen = lookedAt(part, look);
+    return seen.jobStatus === 'FAILED' ? anew(part) : seen;
+  });
+  return { ...state, parts };
+}
+
+/** A made job's part once Zoho told its status: finished (with counts and result) once it ended. */
+function lookedAt(part: ImportPart, look: JobLook): ImportPart {
+  if (!ENDED.has(look.status)) return { ...part, jobStatus: look.status };
+  return {
+    ...part,
+    state: 'finished' as const,
+    jobStatus: look.status,
+    counts: look.counts,
+    ...(look.downloadUrl ? { downloadUrl: look.downloadUrl } : {}),
+  };
 }
 
 function polled(state: ImportState, at: number, jobs: JobLook[]): Transition {
   const parts = state.parts.map((part, index) => {
     const look = jobs.find((j) => j.index === index);
-    if (!look || part.state !== 'created') return part;
-    if (!ENDED.has(look.status)) return { ...part, jobStatus: look.status };
-    return {
-      ...part,
-      state: 'finished' as const,
-      jobStatus: look.status,
-      counts: look.counts,
-      ...(look.downloadUrl ? { downloadUrl: look.downloadUrl } : {}),
-    };
+    return look && part.state === 'created' ? lookedAt(part, look) : part;
   });
   const updated = { ...state, parts };
   if (parts.every((p) => p.state === 'finished')) {
@@ -155,7 +205,7 @@ function polled(state: ImportState, at: number, jobs: JobLook[]): Transition {
             status: 'failed',
             zohoId: jobIds(parts),
             code: 'BULK_IMPORT_EXPIRED',
-            reason: `Zoho's bulk write jobs ${running.join(', ')} had not ended ${minutes} minutes after the import started: check them in Zoho, then replay the file if nothing was written.`,
+            reason: `Zoho's bulk write jobs ${running.join(', ')} had not ended ${minutes} minutes after the import started: a replay looks at them again, collects those that completed and makes none twice.`,
           },
         },
       ],
@@ -173,7 +223,7 @@ function finished(state: ImportState, results: ImportResults): Transition {
     ...(failedJobs > 0
       ? {
           code: 'BULK_JOB_FAILED',
-          reason: `${failedJobs} of ${state.parts.length} bulk write jobs failed in Zoho.`,
+          reason: `${failedJobs} of ${state.parts.length} bulk write jobs failed in Zoho: a replay sends their rows again, and only theirs.`,
         }
       : {}),
     tags: {

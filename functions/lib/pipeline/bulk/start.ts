@@ -1,9 +1,10 @@
 /**
  * The start of a bulk import, a thin adapter around the machine: find or make the import's
- * record (a replay of a failed or expired one resets it with a new attempt), then, under the
- * ledger (which guards only this start), check the ZIP, split its CSV into parts of at most
- * 25,000 rows while uploading the parts already cut, and once every part is uploaded and every
- * check passed, create the jobs side by side. The client's in-flight budget bounds the overlap.
+ * record (a replay of a failed or expired one starts a new attempt that resumes it, resume.ts),
+ * then, under the ledger (which guards only this start), look again at the jobs an earlier
+ * attempt made, check the ZIP, split its CSV into parts of at most 25,000 rows while uploading
+ * the parts already cut (those a replay keeps are not sent), and once every part is uploaded and
+ * every check passed, create the jobs side by side. The client's in-flight budget bounds the overlap.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -23,15 +24,18 @@ import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { type Outcome, PipelineError } from '../outcome.ts';
 import { advance, failureEvent, type ImportContext } from './advance.ts';
-import { type ImportPart, type ImportState, isTerminal, jobIds, next } from './machine.ts';
+import { type ImportPart, type ImportState, isKept, jobIds, next } from './machine.ts';
 import { createPool, partsAtOnce } from './pool.ts';
+import { lookAgain, replayedWrite } from './resume.ts';
 import type { ImportStore } from './store.ts';
 
 export interface StartRequest {
   object: StoredObject;
   write: string;
-  /** The event came from `npm run replay`: a failed or expired import starts again. */
+  /** The event came from `npm run replay`: a failed or expired import resumes. */
   replay: boolean;
+  /** The event came from `npm run replay -- --force`: an ended import, a done one too, is sent again whole. */
+  forced: boolean;
   route: RouteMatch;
   signal: AbortSignal;
 }
@@ -41,17 +45,20 @@ export async function startBulkImport(
   store: ImportStore,
   request: StartRequest,
 ): Promise<Outcome> {
-  const { object, write, route } = request;
+  const { object, route } = request;
   if (!route.operation) throw new PipelineError('INVALID_KEY', 'A bulk write key must name its operation.');
   const now = deps.now().getTime();
   const maxFollowMs = deps.config.bulkMaxFollowSeconds * 1000;
+  const source = { bucket: object.bucket, key: object.key, versionId: object.versionId, eTag: object.eTag };
+  const replayed = request.replay || request.forced;
+  const write = replayed ? await replayedWrite(store, source, request.write) : request.write;
   let state = await store.get(write);
   if (!state) {
     const fresh: ImportState = {
       write,
       attempt: 1,
       status: 'creating',
-      source: { bucket: object.bucket, key: object.key, versionId: object.versionId, eTag: object.eTag },
+      source,
       module: route.module,
       operation: route.operation,
       csv: '',
@@ -61,16 +68,24 @@ export async function startBulkImport(
       version: 1,
     };
     state = (await store.create(fresh)) ? fresh : await store.get(write);
-  } else if (request.replay && isTerminal(state.status) && state.status !== 'done') {
-    const reset = next(state, { type: 'replay', at: now, maxFollowMs }).state;
-    state = await store.save(reset);
-    if (!state) throw new Error(`The bulk import ${write} was reset by another delivery at the same time`);
-    deps.log.info('Bulk import replayed', { attempt: state.attempt });
+  } else if (replayed) {
+    const type = request.forced ? 'forced-replay' : 'replay';
+    const reset = next(state, { type, at: now, maxFollowMs }).state;
+    if (reset !== state) {
+      state = await store.save(reset);
+      if (!state) throw new Error(`The bulk import ${write} was reset by another delivery at the same time`);
+      deps.log.info('Bulk import replayed', { attempt: state.attempt, forced: request.forced });
+    }
   }
   if (!state) throw new Error(`The bulk import record of ${write} vanished`);
   if (state.status !== 'creating') {
     deps.log.info('Bulk import already started; this event changes nothing', { status: state.status });
-    return { status: 'skipped', code: 'BULK_IMPORT_EXISTS', reason: `The import is ${state.status}.` };
+    const again = state.status === 'done' ? ': only replay --force writes its rows again' : '';
+    return {
+      status: 'skipped',
+      code: 'BULK_IMPORT_EXISTS',
+      reason: `The import is ${state.status}${again}.`,
+    };
   }
   const started = state;
   const ctx = { deps, store, object, source: async () => object, signal: request.signal };
@@ -85,6 +100,8 @@ interface StartContext extends ImportContext {
 async function createJobs(ctx: StartContext, initial: ImportState): Promise<Outcome> {
   const run = createRun(ctx.store, initial);
   try {
+    const rechecked = await lookAgain(ctx.deps, run.state, ctx.signal);
+    if (rechecked) await run.update((state) => next(state, rechecked).state);
     const options = await uploadParts(ctx, run);
     // Every creation settles before a failure is told: none is left running behind it.
     const created = await Promise.allSettled(
@@ -121,6 +138,8 @@ type Run = ReturnType<typeof createRun>;
 
 const setPart = (index: number, part: ImportPart) => (state: ImportState) => {
   const parts = [...state.parts];
+  // Parts upload out of order: a part not yet cut stays pending, never a hole (JSON null).
+  for (let i = parts.length; i < index; i++) parts[i] = { rows: 0, state: 'pending' };
   parts[index] = part;
   return { ...state, parts };
 };
@@ -135,6 +154,8 @@ async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
       `Creating the job for part ${unknown + 1} was cut off and it may exist in Zoho: check Zoho's bulk write jobs before replaying the file.`,
     );
   }
+  // A replay whose every part is kept (landed, or its job still running) sends nothing.
+  if (run.state.parts.length > 0 && run.state.parts.every(isKept)) return {};
   const reader = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
   const zip = await inspectBulkZip(reader, {
     metadata: object.metadata,
@@ -154,7 +175,7 @@ async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
   const pool = createPool(partsAtOnce(deps.config.zohoMaxInFlight));
   const upload = async (part: CsvPart, index: number) => {
     try {
-      if (run.state.parts[index]?.state === 'created') return;
+      if (keptPart(run.state, index, part)) return;
       const { fileId } = await deps.zoho.uploadBulkFile(
         {
           body: createReadStream(part.path),
@@ -181,6 +202,22 @@ async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
     await pool.drain().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Whether a replay keeps this part (its rows landed or its job runs): then it is not sent again.
+ * A kept part must be cut from the same rows as before, or the source is not what was sent.
+ */
+function keptPart(state: ImportState, index: number, part: CsvPart): boolean {
+  const kept = state.parts[index];
+  if (!kept || !isKept(kept)) return false;
+  if (kept.rows !== part.rows) {
+    throw new PipelineError(
+      'BULK_SOURCE_CHANGED',
+      `Part ${index + 1} of the CSV now has ${part.rows} rows, ${kept.rows} were sent: the file is not the one imported before.`,
+    );
+  }
+  return true;
 }
 
 async function createJob(ctx: StartContext, run: Run, index: number, options: JobOptions): Promise<void> {

@@ -4,6 +4,9 @@
  * cannot both move an import on: the second write fails its condition and its work is dropped.
  *
  * Item: { id (S, the write id), version (N), status (S), deadline (N, ms), state (S, JSON) }.
+ * In an unversioned bucket a write id holds the event's sequencer, which a replay's event cannot
+ * carry: so each import there also leaves a pointer, { id (S, `latest:` + bucket/key#eTag),
+ * write (S) }, by which a replay of those bytes finds the import it resumes (`lastWriteOf`).
  * What is read back is checked field by field (`parseImportState`): it decides which job ids are
  * polled and where the access token goes, so a damaged item is refused, never trusted.
  */
@@ -14,6 +17,7 @@ import {
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { isObject } from '#lib/json.ts';
+import { bareETag } from '#lib/s3/object.ts';
 import { API_NAME, BULK_OPERATIONS } from '#zoho/types.ts';
 import { IMPORT_STATUSES, type ImportPart, type ImportState, PART_STATES } from './machine.ts';
 
@@ -23,7 +27,13 @@ export interface ImportStore {
   create(state: ImportState): Promise<boolean>;
   /** Writes `state` with version + 1 if the stored version is still `state.version`; false otherwise. */
   save(state: ImportState): Promise<ImportState | undefined>;
+  /** The write id of the latest import of these bytes under this key (unversioned buckets only). */
+  lastWriteOf(source: ImportState['source']): Promise<string | undefined>;
 }
+
+/** The pointer's id: a bucket name holds no `:`, so it is never a write id. */
+const latestId = (source: ImportState['source']) =>
+  `latest:${source.bucket}/${source.key}#${bareETag(source.eTag)}`;
 
 /** The bulk function's store; a bulk-write function without IMPORTS_TABLE cannot run. */
 export function importStore(deps: { imports: ImportStore | undefined }): ImportStore {
@@ -70,14 +80,36 @@ export function createImportStore(client: DynamoDBClient, tableName: string): Im
       }
       return parseImportState(body, Number(Item.version?.N), write);
     },
-    create: (state) =>
-      conditional(
+    async create(state) {
+      // The pointer first: one naming a record never made is taken for a new import.
+      if (!state.source.versionId) {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: { id: { S: latestId(state.source) }, write: { S: state.write } },
+          }),
+        );
+      }
+      return conditional(
         new PutItemCommand({
           TableName: tableName,
           Item: item({ ...state, version: 1 }),
           ConditionExpression: 'attribute_not_exists(id)',
         }),
-      ),
+      );
+    },
+    async lastWriteOf(source) {
+      const { Item } = await client.send(
+        new GetItemCommand({
+          TableName: tableName,
+          Key: { id: { S: latestId(source) } },
+          ConsistentRead: true,
+        }),
+      );
+      const write = Item?.write?.S;
+      // Only a write of this very key: a damaged pointer never leads a replay to another import.
+      return write?.startsWith(`${source.bucket}/${source.key}#`) ? write : undefined;
+    },
     async save(state) {
       const saved = { ...state, version: state.version + 1 };
       const ok = await conditional(
