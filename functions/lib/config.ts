@@ -3,6 +3,7 @@
  * cold start with one error naming each bad setting. An empty variable counts as unset.
  * Secrets are not settings: the OAuth client lives in Secrets Manager (ZOHO_SECRET_ARN).
  */
+import { BULK_CSV_MAX_ROWS } from '#lib/inspect/limits.ts';
 import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
 import { EXTRA_PREFIXES, KINDS, type Kind } from '#lib/routing/table.ts';
 import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
@@ -66,6 +67,8 @@ export interface Config {
   bulkMaxFollowSeconds: number;
   /** BULK_MAX_ROWS: the most rows one bulk import may hold (all parts together); default 1000000. */
   bulkMaxRows: number;
+  /** BULK_ROWS_PER_PART: the rows of one bulk job, 1 to 25000 (Zoho's most per CSV); default 25000. */
+  bulkRowsPerPart: number;
   /** BULK_MAX_INFLATED_BYTES: the most bytes a bulk ZIP's CSV may inflate to; default 1073741824 (1 GiB). */
   bulkMaxInflatedBytes: number;
   /** PUSH_RETRY_BASE_MS: back-off before an attachment or photo upload is tried again in-process (doubling, jittered); default 1000. */
@@ -148,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     bulkPollSeconds: read.integer('BULK_POLL_SECONDS', MAX_POLL_SECONDS) ?? 60,
     bulkMaxFollowSeconds: read.integer('BULK_MAX_FOLLOW_SECONDS') ?? 21_600,
     bulkMaxRows: read.integer('BULK_MAX_ROWS') ?? 1_000_000,
+    bulkRowsPerPart: read.integer('BULK_ROWS_PER_PART', BULK_CSV_MAX_ROWS) ?? BULK_CSV_MAX_ROWS,
     bulkMaxInflatedBytes: read.integer('BULK_MAX_INFLATED_BYTES') ?? 1_073_741_824,
     pushRetryBaseMs: read.integer('PUSH_RETRY_BASE_MS') ?? 1_000,
     metricsNamespace: read.text('POWERTOOLS_METRICS_NAMESPACE') ?? 's3-to-zoho',

@@ -66,4 +66,31 @@ describe('import store', () => {
       retryable: false,
     });
   });
+
+  it('finds the latest import of the same bytes under a key in an unversioned bucket, for a replay', async () => {
+    const source = { bucket: 'inbox', key: 'bulk-write/Leads/insert/weekly.zip', eTag: '"abc"' };
+    expect(await store.lastWriteOf(source)).toBeUndefined();
+    await store.create({ ...fresh('inbox/bulk-write/Leads/insert/weekly.zip#abc#01'), source });
+    await store.create({ ...fresh('inbox/bulk-write/Leads/insert/weekly.zip#abc#02'), source });
+    expect(await store.lastWriteOf(source)).toBe('inbox/bulk-write/Leads/insert/weekly.zip#abc#02');
+    // Other bytes under the key are another import's; a version names its import itself.
+    expect(await store.lastWriteOf({ ...source, eTag: '"def"' })).toBeUndefined();
+    const versioned = { ...source, key: 'bulk-write/Leads/insert/v.zip', versionId: 'v1' };
+    await store.create({ ...fresh('inbox/bulk-write/Leads/insert/v.zip#v1'), source: versioned });
+    expect(await store.lastWriteOf(versioned)).toBeUndefined();
+  });
+
+  it('never follows a pointer to another key’s import', async () => {
+    const source = { bucket: 'inbox', key: 'bulk-write/Leads/insert/p.zip', eTag: '"e1"' };
+    await dynamo.client.send(
+      new PutItemCommand({
+        TableName: 'imports',
+        Item: {
+          id: { S: 'latest:inbox/bulk-write/Leads/insert/p.zip#e1' },
+          write: { S: 'inbox/other.zip#e1#1' },
+        },
+      }),
+    );
+    expect(await store.lastWriteOf(source)).toBeUndefined();
+  });
 });

@@ -1,6 +1,6 @@
 /**
  * A bulk import's life against the real pieces: replay in a versioned bucket, a follow that ends
- * on a permanent Zoho error, a job that never finishes (expired, then replayed), duplicated
+ * on a permanent Zoho error, a job that never finishes (expired, then replayed: followed again, not made again), duplicated
  * follow-ups, looks that make no S3 call while the jobs run, an object deleted or overwritten
  * while its jobs ran, and the bounds that refuse an import before any Zoho call.
  *
@@ -107,7 +107,7 @@ describe('bulk import lifecycle', () => {
     }
   });
 
-  it('ends an import whose jobs never finish as expired after the deadline, and a replay runs it again', async () => {
+  it('ends an import whose jobs never finish as expired after the deadline, and a replay follows them again', async () => {
     const key = 'bulk-write/Leads/insert/never.zip';
     const zip = await buildZip([{ name: 'n.csv', data: csvText(2) }]);
     const event = versioned(await h.put(key, zip), 'v7');
@@ -116,9 +116,14 @@ describe('bulk import lifecycle', () => {
     expect(expired).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'BULK_IMPORT_EXPIRED' });
     expect(expired['zoho-reason']).toMatch(/had not ended/);
 
+    // The replay looks at the job again: still running, it is followed, not made a second time.
+    const jobsBefore = h.sandbox.inspect().bulkJobs.length;
     await h.deliver('bulk-write', replayEvent(event));
+    expect(h.sandbox.inspect().bulkJobs.length).toBe(jobsBefore);
     finishJobs();
-    expect(await h.followBulk(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '2' });
+    const done = await h.followBulk(key);
+    expect(done).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '2' });
+    expect(done['zoho-id']).toBe(expired['zoho-id']);
   });
 
   it('makes no S3 call on a look that finds the jobs running; the look that records the outcome reads the object', async () => {

@@ -57,6 +57,9 @@ export interface Harness {
   deliver(kind: Kind, ...events: Array<S3Event | Record<string, unknown>>): Promise<string[]>;
   /** The bulk function's own queue (follow-ups). */
   bulkQueue: ReturnType<typeof createLocalQueue>;
+  /** The local SQS endpoint, and the bulk queue's URL on it (what `npm run replay` sends to). */
+  sqsUrl: string;
+  bulkQueueUrl: string;
   /** Runs the bulk function's follow-ups until the object has a final status (or the deadline). */
   followBulk(key: string, deadlineMs?: number): Promise<Record<string, string>>;
   tags(key: string): Promise<Record<string, string>>;
@@ -170,6 +173,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     handlers,
     deps,
     bulkQueue,
+    sqsUrl: sqs.url,
+    bulkQueueUrl: sqs.queueUrl(bulkQueue.name),
     async put(key, body, metadata) {
       const delivered = new Promise<S3Event>((resolve) => notifications.set(key, (n) => resolve(n.event)));
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata }));

@@ -194,6 +194,7 @@ async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
     await splitCsvToZips(await openEntry(reader, csv.entry), {
       dir,
       entryName: csv.entry.name,
+      rowsPerPart: deps.config.bulkRowsPerPart,
       onPart: (part, index) => pool.add(() => upload(part, index)),
     });
     await pool.drain();
