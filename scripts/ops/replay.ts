@@ -49,7 +49,9 @@ the prefix's kind (attachments/ → the attachments queue, and so on).
   --all                    failed, unprocessed and stuck
   --start-after <key>      resume a scan after this key (each run prints its last key)
   --force                  every object under the prefix, pushed ones included: an identical
-                           file already attached is attached again (narrow the prefix to the key)
+                           file already attached is attached again, and a bulk import is sent
+                           again whole, rows already in Zoho included: the only way to write a
+                           done import's rows a second time (narrow the prefix to the key)
   --dry-run                list what would be re-queued, send nothing
   --results-prefix <p>     bulk write results, never replayed (default: $RESULTS_PREFIX or ${DEFAULT_RESULTS_PREFIX})
   --concurrency <n>        tag reads at once (default ${DEFAULT_TAG_CONCURRENCY})
@@ -72,7 +74,14 @@ ${STACK_HELP}
 
 Replay a failed object once its cause is fixed in Zoho (the record exists, the permission is
 granted): it is pushed as it is. A file that was itself wrong (too large, not an image) fails
-again: upload a corrected file instead, which makes a new event of its own.`;
+again: upload a corrected file instead, which makes a new event of its own.
+
+A bulk import (bulk-write/) that failed or expired resumes, it is never sent again whole: the
+parts whose job completed keep their results; the jobs an earlier attempt made are looked at
+again first (one that completed since is collected, one still running is followed with a new
+deadline); only the parts whose job failed, was never made, or is unknown to Zoho get a new job.
+Its results then cover every row once, with the outcome of the attempt that settled it. A done
+import is left as it is, unless --force.`;
 
 const OPTIONS = {
   bucket: { type: 'string' },

@@ -62,6 +62,11 @@ function leadsOf(tag: string) {
 
 const jobCount = () => h.sandbox.inspect().bulkJobs.length;
 
+/** The full-size probe prints its figures (for BENCHMARKS-style notes); the scaled one stays quiet. */
+function report(what: string, figures: Record<string, unknown>) {
+  if (FULL) process.stdout.write(`probe ${what}: ${JSON.stringify(figures)}\n`);
+}
+
 /** `npm run replay -- --prefix <key>` (`--force` when asked), then the handler runs what it queued. */
 async function replay(key: string, force = false) {
   const result = await replayObjects({
@@ -82,14 +87,46 @@ async function replay(key: string, force = false) {
   for (const m of messages) h.bulkQueue.delete(m.receiptHandle);
 }
 
+const pick = (tags: Record<string, string>) =>
+  Object.fromEntries(
+    ['zoho-status', 'zoho-error', 'zoho-added', 'zoho-failed', 'zoho-parts'].map((k) => [k, tags[k]]),
+  );
+
 async function resultRows(tags: Record<string, string>) {
   return parse(await h.read(tags['zoho-results'] ?? ''), { columns: true }) as Array<Record<string, string>>;
 }
 
-/** Drops the probe's ZIP and runs its first attempt to the end (`failed` or `expired`). */
-async function firstAttempt(tag: string, key: string) {
+/**
+ * The probe's end: exactly one Lead per input row in the sandbox, and results.csv holding every
+ * input row once, in order, landed, with the record the attempt that settled it made.
+ */
+async function expectEveryRowOnce(
+  what: string,
+  tag: string,
+  first: Record<string, string>,
+  done: Record<string, string>,
+  jobs: { before: number; after: number },
+) {
+  const leads = leadsOf(tag);
+  report(what, { first: pick(first), replayed: pick(done), jobs, leads });
+  expect(leads).toEqual({ count: ROWS, distinct: ROWS });
+  const rows = await resultRows(done);
+  expect(rows.map((r) => r.Email)).toEqual(Array.from({ length: ROWS }, (_, i) => `${tag}-${i}@example.com`));
+  expect(rows.every((r) => r.STATUS === 'ADDED' && r.ERRORS === '')).toBe(true);
+  const ids = new Set((h.sandbox.inspect().records.Leads ?? []).map((lead) => String(lead.id)));
+  expect(new Set(rows.map((r) => r.RECORD_ID)).size).toBe(ROWS);
+  expect(rows.every((r) => ids.has(r.RECORD_ID ?? ''))).toBe(true);
+}
+
+/** Drops the probe's ZIP and starts its jobs; with `failOneJob`, the first job made ends FAILED. */
+async function firstAttempt(tag: string, key: string, options: { failOneJob?: boolean } = {}) {
   const event = await h.put(key, await buildZip([{ name: `${tag}.csv`, data: leadsCsv(tag, ROWS) }]));
-  await h.deliver('bulk-write', event);
+  if (options.failOneJob) h.sandbox.faults.set({ failBulkJobs: 1 });
+  try {
+    await h.deliver('bulk-write', event);
+  } finally {
+    h.sandbox.faults.reset();
+  }
   expect((await h.tags(key))['zoho-parts']).toBe(String(PARTS));
 }
 
@@ -99,12 +136,7 @@ describe('bulk replay resumes', () => {
     async () => {
       const tag = 'probe-failed';
       const key = `bulk-write/Leads/insert/${tag}.zip`;
-      h.sandbox.faults.set({ failBulkJobs: 1 });
-      try {
-        await firstAttempt(tag, key);
-      } finally {
-        h.sandbox.faults.reset();
-      }
+      await firstAttempt(tag, key, { failOneJob: true });
       finishJobs();
       const failed = await h.followBulk(key, TIMEOUT);
       expect(failed).toMatchObject({ 'zoho-status': 'failed', 'zoho-error': 'BULK_JOB_FAILED' });
@@ -129,17 +161,7 @@ describe('bulk replay resumes', () => {
       const doneJobs = done['zoho-id']?.split(' ') ?? [];
       expect(doneJobs).toHaveLength(PARTS);
       expect(doneJobs.filter((id) => firstJobs.includes(id))).toHaveLength(PARTS - 1);
-      expect(leadsOf(tag)).toEqual({ count: ROWS, distinct: ROWS });
-
-      // results.csv: every input row once, in order, with the record of the attempt that landed it.
-      const rows = await resultRows(done);
-      expect(rows.map((r) => r.Email)).toEqual(
-        Array.from({ length: ROWS }, (_, i) => `${tag}-${i}@example.com`),
-      );
-      expect(rows.every((r) => r.STATUS === 'ADDED' && r.ERRORS === '')).toBe(true);
-      const ids = new Set((h.sandbox.inspect().records.Leads ?? []).map((lead) => String(lead.id)));
-      expect(new Set(rows.map((r) => r.RECORD_ID)).size).toBe(ROWS);
-      expect(rows.every((r) => ids.has(r.RECORD_ID ?? ''))).toBe(true);
+      await expectEveryRowOnce('failed', tag, failed, done, { before: jobsBefore, after: jobCount() });
 
       // Done is final: a replay leaves it, only --force writes the rows again.
       await h.deliver('bulk-write', await replayEventOf(key));
@@ -167,10 +189,7 @@ describe('bulk replay resumes', () => {
       const done = await h.tags(key);
       expect(done).toMatchObject({ 'zoho-status': 'done', 'zoho-added': String(ROWS), 'zoho-failed': '0' });
       expect(done['zoho-id']).toBe(expired['zoho-id']);
-      expect(leadsOf(tag)).toEqual({ count: ROWS, distinct: ROWS });
-      const rows = await resultRows(done);
-      expect(rows).toHaveLength(ROWS);
-      expect(rows.every((r) => r.STATUS === 'ADDED')).toBe(true);
+      await expectEveryRowOnce('expired', tag, expired, done, { before: jobsBefore, after: jobCount() });
     },
     TIMEOUT,
   );
@@ -178,12 +197,7 @@ describe('bulk replay resumes', () => {
   it('follows again, with a new deadline, a job still running at the replay, and makes a new job only for one that FAILED', async () => {
     const tag = 'probe-running';
     const key = `bulk-write/Leads/insert/${tag}.zip`;
-    h.sandbox.faults.set({ failBulkJobs: 1 });
-    try {
-      await firstAttempt(tag, key);
-    } finally {
-      h.sandbox.faults.reset();
-    }
+    await firstAttempt(tag, key, { failOneJob: true });
     expect((await h.followBulk(key))['zoho-error']).toBe('BULK_IMPORT_EXPIRED');
     h.sandbox.clock.advance(HOUR); // the jobs run on: IN PROGRESS
     const jobsBefore = jobCount();

@@ -63,7 +63,10 @@ export interface ReplayOptions {
   select?: ReplaySelection | undefined;
   /** Select and report, send nothing. */
   dryRun?: boolean | undefined;
-  /** Push every object under the prefix again, `done` ones included (a second copy on purpose). */
+  /**
+   * Push every object under the prefix again, `done` ones included (a second copy on purpose): a
+   * bulk import is sent again whole. Without it a failed or expired bulk import resumes (bulk/machine.ts).
+   */
   force?: boolean | undefined;
   /** The bucket's region, carried in the event (`awsRegion`); default the S3 client's. */
   region?: string | undefined;
