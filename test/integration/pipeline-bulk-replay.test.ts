@@ -241,6 +241,30 @@ describe('bulk replay resumes', () => {
     expect(jobs.filter((id) => known.includes(id))).toEqual(known);
   });
 
+  it('replays an import whose start failed while its parts uploaded: every part sent, once', async () => {
+    const tag = 'probe-upload';
+    const key = `bulk-write/Leads/insert/${tag}.zip`;
+    // The first upload to arrive is refused; the parts after it may be uploaded already.
+    h.sandbox.faults.set({
+      failNext: [{ status: 400, code: 'INVALID_FILE_FORMAT', path: '/crm/v8/upload' }],
+    });
+    try {
+      await h.deliver(
+        'bulk-write',
+        await h.put(key, await buildZip([{ name: 'u.csv', data: leadsCsv(tag, ROWS) }])),
+      );
+    } finally {
+      h.sandbox.faults.reset();
+    }
+    expect(await h.tags(key)).toMatchObject({ 'zoho-status': 'failed' });
+    const jobsBefore = jobCount();
+    await replay(key);
+    expect(jobCount()).toBe(jobsBefore + PARTS);
+    finishJobs();
+    expect(await h.followBulk(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-added': String(ROWS) });
+    expect(leadsOf(tag)).toEqual({ count: ROWS, distinct: ROWS });
+  });
+
   it('writes every row again on replay --force, a done import’s too (unversioned bucket, through the tool)', async () => {
     const tag = 'probe-forced';
     const key = `bulk-write/Leads/insert/${tag}.zip`;
