@@ -33,7 +33,7 @@ beforeAll(async () => {
   // Jobs take an hour of sandbox time per step: only clock moves end them (finishJobs).
   h = await startHarness({
     bulkJobStepMs: HOUR,
-    env: { BULK_ROWS_PER_PART: String(PER_PART), BULK_MAX_FOLLOW_SECONDS: '3' },
+    env: { BULK_ROWS_PER_PART: String(PER_PART), BULK_MAX_FOLLOW_SECONDS: '2' },
   });
   sqs = new SQSClient({ endpoint: h.sqsUrl, region: 'us-east-1', credentials: S3RVER_CREDENTIALS });
 }, TIMEOUT);

@@ -215,7 +215,7 @@ function keptPart(state: ImportState, index: number, part: CsvPart): boolean {
   if (kept.rows !== part.rows) {
     throw new PipelineError(
       'BULK_SOURCE_CHANGED',
-      `Part ${index + 1} of the CSV now has ${part.rows} rows, ${kept.rows} were sent: the file is not the one imported before.`,
+      `Part ${index + 1} of the CSV now has ${part.rows} rows, ${kept.rows} were sent: the file, or BULK_ROWS_PER_PART, is not what it was when the import began.`,
     );
   }
   return true;
