@@ -104,7 +104,7 @@ export function next(state: ImportState, event: ImportEvent): Transition {
   switch (event.type) {
     case 'jobs-created':
       if (state.status !== 'creating') return stay;
-      if (event.parts.every((p) => p.state === 'finished')) {
+      if (event.parts.length > 0 && event.parts.every((p) => p.state === 'finished')) {
         // A replay whose earlier jobs had all ended: nothing to follow, the results are there.
         return {
           state: { ...state, status: 'collecting', parts: event.parts },
@@ -147,7 +147,7 @@ function nextAttempt(state: ImportState, event: { at: number; maxFollowMs: numbe
 }
 
 /** A part whose job COMPLETED, in this attempt or an earlier one: its rows are in Zoho. */
-export const isLanded = (part: ImportPart) => part.state === 'finished' && part.jobStatus === 'COMPLETED';
+const isLanded = (part: ImportPart) => part.state === 'finished' && part.jobStatus === 'COMPLETED';
 
 /** A part a replay keeps: landed, or its job made and not seen to end (looked at again first). */
 export const isKept = (part: ImportPart) => isLanded(part) || (part.state === 'created' && !!part.jobId);
