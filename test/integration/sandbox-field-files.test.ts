@@ -50,10 +50,10 @@ describe('ZFS and file-upload fields', () => {
     const first = randomBytes(2000);
     const second = randomBytes(3000);
     const firstId = await toZfs(first, 'first.pdf');
-    expect((await update('Leads', leadId, { Documents: [{ file_id: firstId }] })).status).toBe(200);
+    expect((await update('Leads', leadId, { Documents: [{ File_Id__s: firstId }] })).status).toBe(200);
     const secondId = await toZfs(second, 'second.pdf');
     const answer = (await (
-      await update('Leads', leadId, { Documents: [{ file_id: secondId }] })
+      await update('Leads', leadId, { Documents: [{ File_Id__s: secondId }] })
     ).json()) as Answer;
     expect(answer.data[0]).toMatchObject({ code: 'SUCCESS', status: 'success', details: { id: leadId } });
 
@@ -67,7 +67,7 @@ describe('ZFS and file-upload fields', () => {
     );
     expect(sha256(Buffer.from(await download.arrayBuffer()))).toBe(sha256(second));
 
-    await update('Leads', leadId, { Documents: [{ attachment_id: held[0]?.id, _delete: null }] });
+    await update('Leads', leadId, { Documents: [{ id: held[0]?.id, _delete: null }] });
     expect(((await documents(leadId)) ?? []).map((f) => f.File_Name__s)).toEqual(['second.pdf']);
   });
 
@@ -88,10 +88,10 @@ describe('ZFS and file-upload fields', () => {
       Array.from({ length: FIELD_MAX_FILES + 1 }, (_, i) => toZfs(Buffer.from(`file ${i}`), `f${i}.txt`)),
     );
     const full = await update('Leads', leadId, {
-      Documents: ids.slice(0, FIELD_MAX_FILES).map((file_id) => ({ file_id })),
+      Documents: ids.slice(0, FIELD_MAX_FILES).map((id) => ({ File_Id__s: id })),
     });
     expect(full.status).toBe(200);
-    const over = await update('Leads', leadId, { Documents: [{ file_id: ids[FIELD_MAX_FILES] }] });
+    const over = await update('Leads', leadId, { Documents: [{ File_Id__s: ids[FIELD_MAX_FILES] }] });
     expect(over.status).toBe(400);
     expect(((await over.json()) as Answer).data[0]).toMatchObject({
       code: 'LIMIT_EXCEEDED',
@@ -101,13 +101,25 @@ describe('ZFS and file-upload fields', () => {
     expect(await documents(leadId)).toHaveLength(FIELD_MAX_FILES);
   });
 
-  it('refuses a file id in a field that is not a file-upload field, an unknown field and an unknown file id (INVALID_DATA)', async () => {
+  it('refuses a file id in a field that is not a file-upload field, an unknown field, an unknown file id and v2-era keys (INVALID_DATA)', async () => {
     const leadId = sb.seed.Leads?.[0] ?? '';
     const fileId = await toZfs(Buffer.from('x'), 'x.txt');
     for (const [fields, details] of [
-      [{ Description: [{ file_id: fileId }] }, { api_name: 'Description', expected_data_type: 'text' }],
-      [{ No_Such_Field: [{ file_id: fileId }] }, { api_name: 'No_Such_Field' }],
-      [{ Documents: [{ file_id: 'f'.repeat(64) }] }, { api_name: 'Documents', file_id: 'f'.repeat(64) }],
+      [{ Description: [{ File_Id__s: fileId }] }, { api_name: 'Description', expected_data_type: 'text' }],
+      [{ No_Such_Field: [{ File_Id__s: fileId }] }, { api_name: 'No_Such_Field' }],
+      [
+        { Documents: [{ File_Id__s: 'f'.repeat(64) }] },
+        { api_name: 'Documents', File_Id__s: 'f'.repeat(64), json_path: '$.data[0].Documents[0]' },
+      ],
+      // v2's `file_id` is no FileDetails key (crm-oas v8.0 record.json): nothing is attached.
+      [
+        { Documents: [{ file_id: fileId }] },
+        { api_name: 'Documents', File_Id__s: null, json_path: '$.data[0].Documents[0]' },
+      ],
+      [
+        { Documents: [{ attachment_id: '5725767000001000001', _delete: null }] },
+        { api_name: 'Documents', id: null, json_path: '$.data[0].Documents[0]' },
+      ],
     ] as const) {
       const response = await update('Leads', leadId, fields);
       expect(response.status).toBe(400);
