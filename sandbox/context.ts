@@ -10,7 +10,6 @@ import type { Clock } from './clock.ts';
 import type { Crm } from './crm.ts';
 import type { FaultState } from './faults.ts';
 import { headerValue, invalidData, type Reply, requiredParamMissing } from './http.ts';
-import { bodyShapeRecorder } from './request-log.ts';
 import {
   discardSink,
   fileSink,
@@ -20,6 +19,7 @@ import {
   type PartSink,
   parseMultipart,
 } from './multipart.ts';
+import { bodyShapeRecorder } from './request-log.ts';
 
 export type HostKind = 'accounts' | 'api' | 'upload' | 'download' | 'admin' | 'unknown';
 

@@ -308,7 +308,8 @@ function fileChange(
     const jsonPath = `$.data[0].${field}[${index}]`;
     const fileId = entry.File_Id__s;
     if ('_delete' in entry) {
-      if (typeof entry.id !== 'string' || !held.has(entry.id)) return invalid({ id: entry.id ?? null, json_path: jsonPath });
+      if (typeof entry.id !== 'string' || !held.has(entry.id))
+        return invalid({ id: entry.id ?? null, json_path: jsonPath });
       removals.push(entry.id);
     } else if (typeof fileId === 'string' && state.zfs.has(fileId)) {
       // ⚠ The sandbox's choice: a ZFS file already in the field is not added twice.

@@ -76,7 +76,14 @@ function redactAuthorization(value: string): string {
  */
 export function bodyShapeRecorder(contentType: string | undefined) {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();
-  const kind = type === 'application/json' ? 'json' : type === 'application/x-www-form-urlencoded' ? 'form' : '';
+  // Zoho's TypeScript SDK 8.0 sends a record update's JSON with no Content-Type (it sets one only
+  // for the paths in utils/util/constants.js SET_TO_CONTENT_TYPE, bulk write among them).
+  const kind =
+    type === undefined || type === 'application/json'
+      ? 'json'
+      : type === 'application/x-www-form-urlencoded'
+        ? 'form'
+        : '';
   if (!kind) return undefined;
   const chunks: Buffer[] = [];
   let size = 0;

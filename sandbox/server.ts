@@ -34,6 +34,7 @@ import { orgRoute } from './org.ts';
 import { photoRoutes } from './photo.ts';
 import { createRequestLog } from './request-log.ts';
 import { searchRoutes } from './search.ts';
+import { settingsRoutes } from './settings.ts';
 
 export type { Credentials, FailNext, Faults, RequestLogEntry, UploadErrorStyle };
 
@@ -252,6 +253,7 @@ function createZoho(
     ...photos.routes,
     ...bulk.routes,
     ...searchRoutes(parts, { equalsIsContains: options.searchEqualsContains ?? true }),
+    ...settingsRoutes(crm),
     // Last: `/crm/{v}/{module}/{id}` would also match `…/search`.
     ...fieldFiles.routes,
   ];

@@ -126,7 +126,8 @@ function fieldMappings(value: unknown, where: string, refuse: Refuse): FieldMapp
 }
 
 function defaultValue(value: unknown, where: string, refuse: Refuse): DefaultValue {
-  if (!isObject(value)) throw refuse(`${where} must be an object such as {"value": "Web"}, not ${describe(value)}`);
+  if (!isObject(value))
+    throw refuse(`${where} must be an object such as {"value": "Web"}, not ${describe(value)}`);
   checkKeys(value, DEFAULT_VALUE_KEYS, where, refuse);
   const result: DefaultValue = {};
   if (value.name !== undefined) {
@@ -139,7 +140,9 @@ function defaultValue(value: unknown, where: string, refuse: Refuse): DefaultVal
   if (value.value !== undefined) {
     const text = JSON.stringify(value.value);
     if (value.value === null || text.length > MAX_DEFAULT_VALUE_LENGTH) {
-      throw refuse(`${where}.value must be a value of at most ${MAX_DEFAULT_VALUE_LENGTH} characters as JSON, not ${describe(value.value)}`);
+      throw refuse(
+        `${where}.value must be a value of at most ${MAX_DEFAULT_VALUE_LENGTH} characters as JSON, not ${describe(value.value)}`,
+      );
     }
     result.value = value.value;
   }

@@ -39,7 +39,12 @@ export interface Fault {
 
 const AUTH_CODES = new Set(['INVALID_TOKEN', 'AUTHENTICATION_FAILURE', 'OAUTH_SCOPE_MISMATCH']);
 /** RESOURCE_NOT_FOUND: an unknown bulk write job, HTTP 400 (crm-oas v8.0 bulk_write.json, `Resource_Not_Found`). */
-const NOT_FOUND_CODES = new Set(['INVALID_MODULE', 'INVALID_URL_PATTERN', 'RECORD_NOT_FOUND', 'RESOURCE_NOT_FOUND']);
+const NOT_FOUND_CODES = new Set([
+  'INVALID_MODULE',
+  'INVALID_URL_PATTERN',
+  'RECORD_NOT_FOUND',
+  'RESOURCE_NOT_FOUND',
+]);
 /** Zoho: INVALID_DATA 400 "the related id given seems to be invalid" (a record id in the URL). */
 const BAD_ID_MESSAGE = /\b(related id|record id|id given)\b/i;
 
@@ -97,7 +102,11 @@ export function findFault(json: unknown, headers: RawAnswer['headers'] = {}): Fa
     // (what to fix) a property of the body (crm-oas v8.0 bulk_write.json, `API_Exception`).
     const said = [json.ERROR_MESSAGE, json['x-error']].map(stringOf).filter((text) => text?.trim());
     if (stringOf(json.ERROR_CODE) !== undefined || said.length > 0) {
-      return { code: stringOf(json.ERROR_CODE), message: said.join(': ') || undefined, details: json.details };
+      return {
+        code: stringOf(json.ERROR_CODE),
+        message: said.join(': ') || undefined,
+        details: json.details,
+      };
     }
   }
   const xError = headerValue(headers, 'x-error');
