@@ -71,20 +71,15 @@ function redactAuthorization(value: string): string {
 
 /**
  * Collects a JSON or URL-encoded body as it is read and logs its names at the end: the form's
- * field names, or the JSON's key paths. Undefined for any other content type (multipart parts are
- * logged by the form reader, context.ts).
+ * field names, or the JSON's key paths. Undefined for multipart (its parts are logged by the form
+ * reader, context.ts).
  */
 export function bodyShapeRecorder(contentType: string | undefined) {
   const type = contentType?.split(';')[0]?.trim().toLowerCase();
-  // Zoho's TypeScript SDK 8.0 sends a record update's JSON with no Content-Type (it sets one only
-  // for the paths in utils/util/constants.js SET_TO_CONTENT_TYPE, bulk write among them).
-  const kind =
-    type === undefined || type === 'application/json'
-      ? 'json'
-      : type === 'application/x-www-form-urlencoded'
-        ? 'form'
-        : '';
-  if (!kind) return undefined;
+  if (type === 'multipart/form-data') return undefined;
+  // Any other body is read as JSON if it parses: Zoho's TypeScript SDK 8.0 sends a record update's
+  // JSON with no Content-Type (it sets one only for utils/util/constants.js SET_TO_CONTENT_TYPE paths).
+  const kind = type === 'application/x-www-form-urlencoded' ? 'form' : 'json';
   const chunks: Buffer[] = [];
   let size = 0;
   return {
