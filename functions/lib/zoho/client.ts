@@ -226,12 +226,9 @@ function recordFileCalls({ caller, api }: ClientParts) {
 }
 
 /**
- * A record's file-upload field: the file goes to Zoho's file store (ZFS) first, then its id into
- * the field (crm-oas v8.0 files.json and record.json). An update adds the files it names as
- * `{"File_Id__s": …}` (crm-oas v8.0 record.json `FileDetails`; the TypeScript SDK 8.0's
- * record/file_details.ts sends the same key); `{"id": <the entry's id>, "_delete": null}` removes
- * one. The files already there stay: ⚠ no Zoho source says so, the sandbox does it and the
- * conformance test drives it with Zoho's SDK (test/conformance/).
+ * A record's file-upload field: the file goes to Zoho's file store (ZFS) first (files.json), then
+ * into the field as `{"File_Id__s": …}` (crm-oas v8.0 record.json `FileDetails`, as the SDK 8.0's
+ * record/file_details.ts sends it). ⚠ That the files already there stay, no Zoho source says.
  */
 function fieldFileCalls({ caller, api }: ClientParts) {
   return {
