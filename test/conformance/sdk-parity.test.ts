@@ -200,17 +200,24 @@ describe("Zoho's TypeScript SDK 8.0 and our client, side by side on the sandbox"
     expect(listed.sdk).toHaveLength(201);
   });
 
-  it('upload a photo', async () => {
+  it('upload a photo, with and without restrict_triggers', async () => {
     const gif = Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1');
-    await both(
-      'uploadPhoto',
-      () => ours.uploadPhoto(leadRef(), fileOf(gif, 'ours.gif')),
-      async () => {
-        const wrapper = new ZCRM.Record.FileBodyWrapper();
-        wrapper.setFile(await sdk.file('sdk.gif', gif));
-        return answered(await new ZCRM.Record.RecordOperations('Leads').uploadPhoto(BigInt(lead()), wrapper));
-      },
-    );
+    for (const restrictTriggers of [false, true]) {
+      await both(
+        'uploadPhoto',
+        () => ours.uploadPhoto(leadRef(), fileOf(gif, 'ours.gif'), { restrictTriggers }),
+        async () => {
+          const wrapper = new ZCRM.Record.FileBodyWrapper();
+          wrapper.setFile(await sdk.file('sdk.gif', gif));
+          const params = new ZCRM.ParameterMap();
+          if (restrictTriggers) await params.add(ZCRM.Record.UploadPhotoParam.RESTRICT_TRIGGERS, 'workflow');
+          const ops = new ZCRM.Record.RecordOperations('Leads');
+          return answered(await ops.uploadPhoto(BigInt(lead()), wrapper, params));
+        },
+      );
+    }
+    const photos = sandbox.inspect().requests.filter((r) => r.path.includes('/photo'));
+    expect(photos.map((r) => 'restrict_triggers' in r.query)).toEqual([false, false, true, true]);
   });
 
   it('upload to ZFS, add to a file-upload field (File_Id__s), read the field, download a field file; the SDK removes one ({id, _delete})', async () => {
