@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZipFile } from 'yazl';
 import type { RequestLogEntry, Sandbox } from '#sandbox/server.ts';
 import { startSandbox } from '#sandbox/server.ts';
+import { exchangeGrantCode } from '#tools/ops/auth.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { ZohoNotFoundError, ZohoRequestError } from '#zoho/errors.ts';
 import type { ZohoClient } from '#zoho/types.ts';
@@ -459,6 +460,26 @@ describe("Zoho's TypeScript SDK 8.0 and our client, side by side on the sandbox"
       expect(results.sdk).toBeInstanceOf(ZCRM.BulkWrite.FileBodyWrapper);
     }
     expect(sandbox.inspect().records.Languages?.map((r) => r.Language)).toEqual(['German', 'German']);
+  });
+
+  it('exchange a grant code for a refresh token (npm run auth): the same form field names', async () => {
+    const ours = await requestsDuring(sandbox, () =>
+      exchangeGrantCode({
+        accountsUrl: sandbox.accountsUrl,
+        ...sandbox.credentials,
+        code: sandbox.issueGrantCode(),
+      }),
+    );
+    // The SDK exchanges a grant code when its token has one and no refresh token (oauth_token.js, generateAccessToken).
+    const grant = new ZCRM.OAuthBuilder()
+      .clientId(sandbox.credentials.clientId)
+      .clientSecret(sandbox.credentials.clientSecret)
+      .grantToken(sandbox.issueGrantCode())
+      .findUser(false)
+      .build();
+    const viaSdk = await requestsDuring(sandbox, () => sdk.switchTo(grant));
+    expect(ours.result.refreshToken).toMatch(/^sandbox-/);
+    expectParity('exchangeGrantCode', ours.requests, viaSdk.requests);
   });
 });
 

@@ -15,6 +15,8 @@ export { ZCRM };
 
 export interface SdkRun {
   dir: string;
+  /** Initializes the SDK again with another token (e.g. a grant code to exchange), same hosts and folder. */
+  switchTo(token: InstanceType<typeof ZCRM.OAuthToken>): Promise<void>;
   /** A file the SDK can upload (its StreamWrapper reads a path). */
   file(name: string, data: Buffer | string): Promise<InstanceType<typeof ZCRM.StreamWrapper>>;
   close(): Promise<void>;
@@ -35,16 +37,19 @@ export async function startSdk(sandbox: Sandbox): Promise<SdkRun> {
     .refreshToken(sandbox.credentials.refreshToken)
     .findUser(false)
     .build();
-  await new ZCRM.InitializeBuilder()
-    .environment(environment)
-    .token(token)
-    .store(new ZCRM.FileStore(join(dir, 'tokens.txt')))
-    .SDKConfig(new ZCRM.SDKConfigBuilder().autoRefreshFields(false).pickListValidation(false).build())
-    .logger(new ZCRM.LogBuilder().level(ZCRM.Levels.ERROR).filePath(join(dir, 'sdk.log')).build())
-    .resourcePath(dir)
-    .initialize();
+  const initialize = (next: InstanceType<typeof ZCRM.OAuthToken>) =>
+    new ZCRM.InitializeBuilder()
+      .environment(environment)
+      .token(next)
+      .store(new ZCRM.FileStore(join(dir, 'tokens.txt')))
+      .SDKConfig(new ZCRM.SDKConfigBuilder().autoRefreshFields(false).pickListValidation(false).build())
+      .logger(new ZCRM.LogBuilder().level(ZCRM.Levels.ERROR).filePath(join(dir, 'sdk.log')).build())
+      .resourcePath(dir)
+      .initialize();
+  await initialize(token);
   return {
     dir,
+    switchTo: initialize,
     async file(name, data) {
       const path = join(dir, name);
       await writeFile(path, data);
