@@ -91,7 +91,7 @@ export interface Route {
   methods: Partial<Record<string, Handler>>;
 }
 
-/** The request body, counted into the log as it is read; the names a JSON or URL-encoded body holds are logged too. */
+/** The request body, counted into the log as it is read (with the names a JSON or URL-encoded body holds). */
 export async function* bodyOf(ctx: RequestContext): AsyncGenerator<Buffer> {
   const shape = bodyShapeRecorder(headerValue(ctx.req, 'content-type'));
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {

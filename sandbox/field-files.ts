@@ -319,7 +319,7 @@ function fileChange(
     }
   }
   if (held.size - removals.length + adds.length > state.maxFiles) {
-    // ⚠ No Zoho source gives the limit or its code: LIMIT_EXCEEDED is record.json's code for the image upload field's.
+    // ⚠ No Zoho source gives the limit or its code: record.json has LIMIT_EXCEEDED for image upload fields.
     return {
       code: 'LIMIT_EXCEEDED',
       message: `a file upload field takes at most ${state.maxFiles} files`,

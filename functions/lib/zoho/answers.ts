@@ -10,8 +10,8 @@
  * 429 or TOO_MANY_REQUESTS → ZohoThrottledError; 5xx or INTERNAL_ERROR → ZohoServerError;
  * 401 or INVALID_TOKEN / AUTHENTICATION_FAILURE / OAUTH_SCOPE_MISMATCH → ZohoAuthError;
  * a module, URL, record or job that does not exist (INVALID_MODULE, INVALID_URL_PATTERN, 404,
- * RESOURCE_NOT_FOUND, INVALID_DATA about the record id) → ZohoNotFoundError; other 4xx or a 200 holding an error →
- * ZohoRequestError; a body that is not Zoho's contract → ZohoProtocolError.
+ * RESOURCE_NOT_FOUND, INVALID_DATA about the record id) → ZohoNotFoundError; other 4xx or a 200
+ * holding an error → ZohoRequestError; a body that is not Zoho's contract → ZohoProtocolError.
  */
 import { isObject } from '../json.ts';
 import {
