@@ -95,10 +95,15 @@ const notSupportedFeature = () =>
     },
   );
 
+/**
+ * `legacy-200` is the file host's own envelope as crm-oas v8.0 bulk_write.json `API_Exception`
+ * types it: `ERROR_CODE` an integer, `ERROR_MESSAGE` ("Bad Request") and `x-error`, what is wrong,
+ * as body properties (no header: the spec names none).
+ */
 function styled(failure: ZohoFailure, style: UploadErrorStyle): Reply {
   if (style === 'flat-400') return json(failure.status, failure.body);
   if (style === 'flat-200') return json(200, failure.body);
-  return json(200, { ERROR_CODE: failure.code, ERROR_MESSAGE: failure.message }, { 'x-error': failure.code });
+  return json(200, { ERROR_CODE: failure.status, ERROR_MESSAGE: 'Bad Request', 'x-error': failure.message });
 }
 
 function checkUploadHeaders(ctx: RequestContext, zgid: string): void {
@@ -179,13 +184,13 @@ async function createJob(state: BulkState, ctx: RequestContext): Promise<Reply> 
 }
 
 /**
- * ⚠ The bulk write spec documents no error for an unknown job id; the bulk read one (crm-oas
- * v8.0 getBulkReadJobDetails, response-404) answers 404 RESOURCE_NOT_FOUND, and so does this.
+ * An unknown job id: 400 RESOURCE_NOT_FOUND (crm-oas v8.0 bulk_write.json, `Get Bulk Write Job
+ * Details` responses.400, schema `Resource_Not_Found`; it is bulk read that answers 404).
  */
 function knownJob(state: BulkState, jobId: string): Job {
   const job = state.jobs.get(jobId);
   if (!job) {
-    throw new ZohoFailure(404, 'RESOURCE_NOT_FOUND', 'the requested resource does not exist', {
+    throw new ZohoFailure(400, 'RESOURCE_NOT_FOUND', 'the requested resource does not exist', {
       resource: jobId,
     });
   }

@@ -19,6 +19,7 @@ import {
   type PartSink,
   parseMultipart,
 } from './multipart.ts';
+import { bodyShapeRecorder } from './request-log.ts';
 
 export type HostKind = 'accounts' | 'api' | 'upload' | 'download' | 'admin' | 'unknown';
 
@@ -44,6 +45,10 @@ export interface RequestLogEntry {
   code?: string;
   bodyBytes: number;
   files: LoggedFile[];
+  /** The names of the body's form fields (multipart parts, or URL-encoded keys), in order; no values. */
+  form: string[];
+  /** The key paths of a JSON body (`data[].Documents[].File_Id__s`), sorted; no values. */
+  jsonKeys: string[];
   /** Why nothing was answered (an injected fault, the client going away). */
   outcome?: string;
 }
@@ -86,12 +91,15 @@ export interface Route {
   methods: Partial<Record<string, Handler>>;
 }
 
-/** The request body, counted into the log as it is read. */
+/** The request body, counted into the log as it is read (with the names a JSON or URL-encoded body holds). */
 export async function* bodyOf(ctx: RequestContext): AsyncGenerator<Buffer> {
+  const shape = bodyShapeRecorder(headerValue(ctx.req, 'content-type'));
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     ctx.log.bodyBytes += chunk.length;
+    shape?.add(chunk);
     yield chunk;
   }
+  shape?.end(ctx.log);
 }
 
 /** Reads and discards what is left of a request body, so an early answer reaches the client. */
@@ -160,6 +168,7 @@ export async function receiveForm(
 
   try {
     await parseMultipart(bodyOf(ctx), parser, (part): PartSink => {
+      ctx.log.form.push(part.name);
       if (part.name === 'file' && part.fileName !== undefined && !file) {
         const received: ReceivedFile = {
           fileName: part.fileName,

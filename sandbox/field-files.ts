@@ -1,8 +1,9 @@
 /**
  * Zoho's file store (ZFS) and file-upload fields: `POST /crm/{v}/files` takes a multipart `file`
  * and answers its id (crm-oas v8.0 files.json); a record update puts ids into a file-upload field
- * (`{"file_id": …}` adds one, `{"attachment_id": …, "_delete": null}` removes one; the files already
- * there stay), and the record's field lists them as `FileDetails` (crm-oas v8.0 record.json); a
+ * (`{"File_Id__s": …}` adds one, `{"id": …, "_delete": null}` removes one: crm-oas v8.0 record.json
+ * `FileDetails`, and the TypeScript SDK 8.0's record/file_details.ts; the files already there
+ * stay), and the record's field lists them as `FileDetails`; a
  * field file is downloaded with `GET …/{id}/actions/download_fields_attachment?fields_attachment_id=`
  * (crm-oas v8.0 field_attachments.json). Also the record itself: get (with `fields`) and update.
  */
@@ -26,8 +27,10 @@ import { pickFields } from './paging.ts';
 /** ZFS takes files up to 20 MB (⚠ issue 8's figure; crm-oas v8.0 files.json names only the refusal). */
 export const ZFS_MAX_BYTES = 20 * 1024 * 1024;
 /**
- * A file-upload field holds at most 5 files. ⚠ Issue 8's figure: the field metadata (crm-oas v8.0
- * fields.json) has no file count (its `file_upolad_optionlist` lists where files may come from).
+ * How many files a file-upload field holds, by default. ⚠ An assumption, no Zoho source: the field
+ * metadata (crm-oas v8.0 fields.json) has no file count (its `file_upolad_optionlist` lists where
+ * files may come from), record.json names a LIMIT_EXCEEDED only for image upload fields. The
+ * sandbox option `fieldMaxFiles` overrides it.
  */
 export const FIELD_MAX_FILES = 5;
 
@@ -53,6 +56,7 @@ interface FieldFile {
 
 interface FieldFiles {
   parts: SandboxParts;
+  maxFiles: number;
   zfs: Map<string, ZfsFile>;
   inFields: Map<string, FieldFile>;
 }
@@ -61,8 +65,13 @@ const V = '(?<v>v[2-8](?:\\.\\d)?)';
 const RECORD = `/crm/${V}/(?<module>[^/]+)/(?<id>[^/]+)`;
 const USER = { name: SANDBOX_USER.name, id: SANDBOX_USER.id };
 
-export function fieldFileRoutes(parts: SandboxParts) {
-  const state: FieldFiles = { parts, zfs: new Map(), inFields: new Map() };
+export function fieldFileRoutes(parts: SandboxParts, options: { maxFiles?: number | undefined } = {}) {
+  const state: FieldFiles = {
+    parts,
+    maxFiles: options.maxFiles ?? FIELD_MAX_FILES,
+    zfs: new Map(),
+    inFields: new Map(),
+  };
   const routes: Route[] = [
     {
       host: 'api',
@@ -271,7 +280,12 @@ function applyUpdate(
   return undefined;
 }
 
-/** One file-upload field's list of changes: adds (`file_id`, or v8's `File_Id__s`) and removals. */
+/**
+ * One file-upload field's list of changes, as `FileDetails` (crm-oas v8.0 record.json): an entry
+ * with `File_Id__s` adds that ZFS file, one with `id` and `_delete` removes that entry. ⚠ An entry
+ * with neither (the v2-era `file_id` / `attachment_id`, which FileDetails does not have) is refused
+ * INVALID_DATA naming the entry: no Zoho source says what v8 answers, and nothing is attached.
+ */
 function fileChange(
   state: FieldFiles,
   record: CrmRecord,
@@ -289,27 +303,27 @@ function fileChange(
   const heldFiles = new Set(files.map((f) => f.fileId));
   const adds: string[] = [];
   const removals: string[] = [];
-  for (const item of value) {
+  for (const [index, item] of value.entries()) {
     const entry = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
-    const fileId = entry.file_id ?? entry.File_Id__s;
-    const attachmentId = entry.attachment_id ?? entry.id;
-    if ('_delete' in entry && typeof attachmentId === 'string' && held.has(attachmentId)) {
-      removals.push(attachmentId);
+    const jsonPath = `$.data[0].${field}[${index}]`;
+    const fileId = entry.File_Id__s;
+    if ('_delete' in entry) {
+      if (typeof entry.id !== 'string' || !held.has(entry.id))
+        return invalid({ id: entry.id ?? null, json_path: jsonPath });
+      removals.push(entry.id);
     } else if (typeof fileId === 'string' && state.zfs.has(fileId)) {
       // ⚠ The sandbox's choice: a ZFS file already in the field is not added twice.
       if (!heldFiles.has(fileId) && !adds.includes(fileId)) adds.push(fileId);
     } else {
-      return invalid({
-        ...(fileId === undefined ? { attachment_id: attachmentId ?? null } : { file_id: fileId }),
-      });
+      return invalid({ File_Id__s: fileId ?? null, json_path: jsonPath });
     }
   }
-  if (held.size - removals.length + adds.length > FIELD_MAX_FILES) {
-    // ⚠ Zoho documents the 5-file limit, not the code of its refusal: LIMIT_EXCEEDED is the sandbox's choice.
+  if (held.size - removals.length + adds.length > state.maxFiles) {
+    // ⚠ No Zoho source gives the limit or its code: record.json has LIMIT_EXCEEDED for image upload fields.
     return {
       code: 'LIMIT_EXCEEDED',
-      message: `a file upload field takes at most ${FIELD_MAX_FILES} files`,
-      details: { api_name: field, limit: FIELD_MAX_FILES },
+      message: `a file upload field takes at most ${state.maxFiles} files`,
+      details: { api_name: field, limit: state.maxFiles },
     };
   }
   return {

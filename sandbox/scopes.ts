@@ -18,6 +18,8 @@ export const DEFAULT_SCOPES: readonly string[] = [
   'ZohoSearch.securesearch.READ',
   'ZohoCRM.files.CREATE',
   'ZohoCRM.files.READ',
+  'ZohoCRM.settings.modules.READ',
+  'ZohoCRM.settings.fields.READ',
 ];
 
 const OPERATIONS: Record<string, string> = { GET: 'READ', POST: 'CREATE', PUT: 'UPDATE', DELETE: 'DELETE' };
@@ -32,6 +34,9 @@ export function scopesFor(kind: HostKind, ctx: RequestContext): string[] {
   if (/^\/crm\/[^/]+\/org$/.test(ctx.path)) return ['ZohoCRM.org.READ'];
   // crm-oas v8.0 files.json: ZFS uploads need ZohoCRM.files.CREATE, downloads ZohoCRM.files.READ.
   if (/^\/crm\/[^/]+\/files$/.test(ctx.path)) return [`ZohoCRM.files.${operation}`];
+  // crm-oas v8.0 modules.json and fields.json: ZohoCRM.settings.{modules|fields}.READ (or ….ALL).
+  const settings = /^\/crm\/[^/]+\/settings\/(modules|fields)$/.exec(ctx.path);
+  if (settings) return [`ZohoCRM.settings.${settings[1]}.${operation}`];
   const module = ctx.params.module;
   if (!module) return [];
   const moduleScope = `ZohoCRM.modules.${module.toLowerCase()}.${operation}`;

@@ -14,17 +14,27 @@ import { createAdmin } from './admin.ts';
 import { attachmentRoutes } from './attachments.ts';
 import { bulkRoutes } from './bulk.ts';
 import { createClock, createIdGenerator, zohoTime } from './clock.ts';
-import { bodyOf, type RequestLogEntry, type Route, type SandboxParts, type SandboxUrls } from './context.ts';
+import {
+  bodyOf,
+  type RequestContext,
+  type RequestLogEntry,
+  type Route,
+  receiveForm,
+  type SandboxParts,
+  type SandboxUrls,
+} from './context.ts';
 import { createCrm } from './crm.ts';
 import { createDispatcher, send } from './dispatch.ts';
 import { createFaultState, type FailNext, type Faults, type UploadErrorStyle } from './faults.ts';
 import { fieldFileRoutes } from './field-files.ts';
-import { json, readSmallBody } from './http.ts';
+import { headerValue, json, readSmallBody } from './http.ts';
+import { multipartParser } from './multipart.ts';
 import { type Credentials, createOAuthServer, type OAuthSnapshot } from './oauth.ts';
 import { orgRoute } from './org.ts';
 import { photoRoutes } from './photo.ts';
 import { createRequestLog } from './request-log.ts';
 import { searchRoutes } from './search.ts';
+import { settingsRoutes } from './settings.ts';
 
 export type { Credentials, FailNext, Faults, RequestLogEntry, UploadErrorStyle };
 
@@ -51,6 +61,8 @@ export interface SandboxOptions {
   tokenExpiresInMs?: boolean;
   /** ⚠ v8 search: `equals` on text fields matches like "contains"; default true. */
   searchEqualsContains?: boolean;
+  /** ⚠ Files a file-upload field holds; default 5, an assumption (field-files.ts, FIELD_MAX_FILES). */
+  fieldMaxFiles?: number;
 }
 
 export interface SandboxSnapshot {
@@ -219,7 +231,7 @@ function createZoho(
   const attachments = attachmentRoutes(parts, { maxBytes: options.attachmentMaxBytes ?? 100 * 1024 * 1024 });
   const photos = photoRoutes(parts);
   const bulk = bulkRoutes(parts, { stepMs: options.bulkJobStepMs ?? 300 });
-  const fieldFiles = fieldFileRoutes(parts);
+  const fieldFiles = fieldFileRoutes(parts, { maxFiles: options.fieldMaxFiles });
   settle = () => bulk.settle();
 
   const tokenRoute: Route = {
@@ -228,8 +240,7 @@ function createZoho(
     methods: {
       async POST(ctx) {
         const params = new URLSearchParams(ctx.query);
-        const form = new URLSearchParams((await readSmallBody(bodyOf(ctx), 64 * 1024)).toString('utf8'));
-        for (const [name, value] of form) params.set(name, value);
+        for (const [name, value] of await tokenForm(ctx, parts)) params.set(name, value);
         // Token errors come back with HTTP 200 too (zoho-api.md, OAuth).
         return json(200, oauth.token(params, { expiresInMs: faults.current().tokenExpiresInMs }));
       },
@@ -242,8 +253,23 @@ function createZoho(
     ...photos.routes,
     ...bulk.routes,
     ...searchRoutes(parts, { equalsIsContains: options.searchEqualsContains ?? true }),
+    ...settingsRoutes(crm),
     // Last: `/crm/{v}/{module}/{id}` would also match `…/search`.
     ...fieldFiles.routes,
   ];
   return { clock, crm, faults, org, oauth, attachments, photos, bulk, fieldFiles, routes };
+}
+
+const TOKEN_PARAMS = ['grant_type', 'client_id', 'client_secret', 'refresh_token', 'code', 'redirect_uri'];
+
+/**
+ * The token request's form: URL-encoded, or multipart/form-data as Zoho's TypeScript SDK 8.0
+ * sends it (models/authenticator/oauth_token.js, refreshAccessToken: a `form-data` body).
+ */
+async function tokenForm(ctx: RequestContext, parts: SandboxParts): Promise<Iterable<[string, string]>> {
+  if (!multipartParser(headerValue(ctx.req, 'content-type'))) {
+    return new URLSearchParams((await readSmallBody(bodyOf(ctx), 64 * 1024)).toString('utf8'));
+  }
+  const form = await receiveForm(ctx, parts, { maxBytes: 0, mode: 'memory', textFields: TOKEN_PARAMS });
+  return Object.entries(form.fields);
 }

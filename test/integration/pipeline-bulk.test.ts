@@ -39,6 +39,37 @@ describe('bulk write', () => {
     expect(tags['zoho-failed-rows']).toBeUndefined();
   });
 
+  it('passes every field_mappings key of job.json to Zoho as written (crm-oas v8.0 bulk_write.json)', async () => {
+    const key = 'bulk-write/Leads/insert/with defaults.zip';
+    const job = {
+      field_mappings: [
+        { api_name: 'Last_Name', index: 0 },
+        { api_name: 'Email', index: 1, format: 'text' },
+        { api_name: 'Lead_Source', default_value: { value: 'Trade fair' } },
+      ],
+    };
+    const zip = await buildZip([
+      { name: 'leads.csv', data: 'Last_Name,Email\r\nDefaulted,defaulted@example.com\r\n' },
+      { name: 'job.json', data: JSON.stringify(job) },
+    ]);
+    const since = h.sandbox.inspect().requests.length;
+    expect(await h.deliver('bulk-write', await h.put(key, zip))).toEqual([]);
+    expect(await h.followBulk(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '1' });
+    const created = h.sandbox
+      .inspect()
+      .requests.slice(since)
+      .find((r) => r.method === 'POST' && r.path.endsWith('/crm/bulk/v8/write'));
+    expect(created?.jsonKeys).toEqual(
+      expect.arrayContaining([
+        'resource[].field_mappings[].format',
+        'resource[].field_mappings[].default_value',
+        'resource[].field_mappings[].default_value.value',
+      ]),
+    );
+    const lead = h.sandbox.inspect().records.Leads?.find((r) => r.Email === 'defaulted@example.com');
+    expect(lead?.Lead_Source).toBe('Trade fair');
+  });
+
   it('splits a 60,000-row CSV into three jobs and reports them as one import', async () => {
     const key = 'bulk-write/Leads/insert/big import.zip';
     const zip = await buildZip([{ name: 'big.csv', data: csvText(60_000) }]);

@@ -363,7 +363,10 @@ describe('bulk write', () => {
 
     sandbox.faults.set({ uploadErrorStyle: 'legacy-200' });
     const tooLarge = await failure(client.uploadBulkFile(generatedFile(26 * MB, 'big.zip')));
-    expect(tooLarge).toMatchObject({ zohoCode: 'FILE_TOO_LARGE', status: 200 });
+    expect(tooLarge).toBeInstanceOf(ZohoRequestError);
+    // The body's x-error says what is wrong (crm-oas v8.0 bulk_write.json API_Exception).
+    expect(tooLarge).toMatchObject({ zohoCode: '400', status: 200 });
+    expect(tooLarge.message).toContain('Bad Request: The file size is too large to process.');
 
     sandbox.faults.set({ uploadErrorStyle: 'flat-400' });
     await expect(client.uploadBulkFile(fileOf(Buffer.from('nope'), 'x.zip'))).rejects.toMatchObject({

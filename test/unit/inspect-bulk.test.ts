@@ -38,6 +38,20 @@ describe('inspectBulkZip', () => {
     expect((await inspect([leads, job(options)])).jobOptions).toEqual(options);
   });
 
+  it('takes every field_mappings key Zoho takes (crm-oas v8.0 bulk_write.json Resource.field_mappings)', async () => {
+    const options = {
+      find_by: 'Email',
+      field_mappings: [
+        { api_name: 'Last_Name', index: 0 },
+        { api_name: 'Email', index: 1, format: 'text' },
+        { api_name: 'Account_Name', index: 2, find_by: 'Account_Number', module: 'Accounts' },
+        { api_name: 'Lead_Source', default_value: { value: 'Web' } },
+        { api_name: 'Owner', default_value: { name: 'Sandbox Admin', module: 'users', value: { id: '1' } } },
+      ],
+    };
+    expect((await inspect([leads, job(options)])).jobOptions).toEqual(options);
+  });
+
   it('lets metadata override job.json key by key', async () => {
     const facts = await inspect([leads, job({ find_by: 'Email', ignore_empty: true })], {
       'zoho-ignore-empty': 'false',
@@ -187,6 +201,23 @@ describe('inspectBulkZip', () => {
       'second time',
     ],
     ['an empty mapping list', '{"field_mappings":[]}', 'non-empty list'],
+    ['a mapping with no column nor default', '{"field_mappings":[{"api_name":"Email"}]}', '"default_value"'],
+    ['a bad lookup module', '{"field_mappings":[{"api_name":"Email","index":1,"module":"a b"}]}', '.module'],
+    [
+      'a default that is not an object',
+      '{"field_mappings":[{"api_name":"Email","default_value":"x"}]}',
+      'field_mappings[0].default_value must be an object',
+    ],
+    [
+      'an unknown default key',
+      '{"field_mappings":[{"api_name":"Email","default_value":{"text":"x"}}]}',
+      '"text"',
+    ],
+    [
+      'an empty default',
+      '{"field_mappings":[{"api_name":"Email","default_value":{}}]}',
+      'must name a "value"',
+    ],
   ])('refuses a job.json with %s', async (_what, text, named) => {
     const error = await refusal(inspect([leads, { name: 'job.json', data: text }]));
     expect(error.code).toBe('INVALID_JOB_JSON');
@@ -261,8 +292,8 @@ describe('job options', () => {
   });
 
   it('keep nothing they did not check', () => {
-    expect(parseJobJson('{"field_mappings":[{"api_name":"Email"}]}')).toEqual({
-      field_mappings: [{ api_name: 'Email' }],
+    expect(parseJobJson('{"field_mappings":[{"api_name":"Email","index":1}]}')).toEqual({
+      field_mappings: [{ api_name: 'Email', index: 1 }],
     });
     expect(refusalOf(() => parseJobJson('{"find_by":null}')).message).toContain('null');
   });

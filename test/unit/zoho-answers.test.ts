@@ -76,6 +76,20 @@ describe('reading Zoho answers', () => {
     );
   });
 
+  it("reads the file host's x-error from the body (crm-oas v8.0 bulk_write.json API_Exception)", () => {
+    const hint = 'check if headers [feature, X-CRM-ORG] are present and valid';
+    const both = failure(200, { ERROR_CODE: 400, ERROR_MESSAGE: 'Bad Request', 'x-error': hint });
+    expect(both).toMatchObject({ zohoCode: '400', status: 200 });
+    expect(both.message).toContain(`Bad Request: ${hint}`);
+    const alone = failure(200, { 'x-error': hint });
+    expect(alone).toBeInstanceOf(ZohoRequestError);
+    expect(alone.message).toContain(hint);
+  });
+
+  it('takes 400 RESOURCE_NOT_FOUND (an unknown bulk write job, crm-oas v8.0 bulk_write.json) as not found', () => {
+    expect(failure(400, flat('RESOURCE_NOT_FOUND'))).toBeInstanceOf(ZohoNotFoundError);
+  });
+
   it.each([
     [429, flat('TOO_MANY_REQUESTS'), ZohoThrottledError],
     [200, flat('TOO_MANY_REQUESTS'), ZohoThrottledError],

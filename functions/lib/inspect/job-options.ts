@@ -5,20 +5,10 @@
  * type is refused with a message naming it, never ignored.
  */
 import { isObject } from '#lib/json.ts';
-import { API_NAME } from '#zoho/types.ts';
+import { API_NAME, type DefaultValue, type FieldMapping } from '#zoho/types.ts';
 import { InspectionError } from './errors.ts';
 
-export interface FieldMapping {
-  api_name: string;
-  /** Column of the CSV (0-based) holding this field. */
-  index?: number;
-  /** e.g. a date format. */
-  format?: string;
-  /** For a lookup field: the field of the looked-up module that identifies it. */
-  find_by?: string;
-  /** In a child's mappings: the parent CSV's column (0-based) whose value this column repeats. */
-  parent_column_index?: number;
-}
+export type { DefaultValue, FieldMapping };
 
 /** A child CSV of a parent-child import (seed 003): a subform or linking module of the parent. */
 export interface ChildResource {
@@ -40,7 +30,17 @@ export interface JobOptions {
 }
 
 const JOB_KEYS = ['find_by', 'field_mappings', 'ignore_empty', 'children'];
-const MAPPING_KEYS = ['api_name', 'index', 'format', 'find_by', 'parent_column_index'];
+const MAPPING_KEYS = [
+  'api_name',
+  'index',
+  'format',
+  'find_by',
+  'default_value',
+  'module',
+  'parent_column_index',
+];
+const DEFAULT_VALUE_KEYS = ['name', 'module', 'value'];
+const MAX_DEFAULT_VALUE_LENGTH = 1000;
 const CHILD_KEYS = ['file', 'module', 'field_mappings'];
 /** Zoho: at most 10 files per resource, 100 resources per job; a parent with 9 children is plenty. */
 const MAX_CHILDREN = 9;
@@ -106,6 +106,12 @@ function fieldMappings(value: unknown, where: string, refuse: Refuse): FieldMapp
       mapping.format = item.format;
     }
     if (item.find_by !== undefined) mapping.find_by = apiName(item.find_by, `${at}.find_by`, refuse);
+    if (item.module !== undefined) mapping.module = apiName(item.module, `${at}.module`, refuse);
+    if (item.default_value !== undefined) {
+      mapping.default_value = defaultValue(item.default_value, `${at}.default_value`, refuse);
+    } else if (item.index === undefined) {
+      throw refuse(`${at} needs an "index" (its CSV column) or a "default_value"`);
+    }
     if (item.parent_column_index !== undefined) {
       const column = item.parent_column_index;
       if (typeof column !== 'number' || !Number.isSafeInteger(column) || column < 0) {
@@ -117,6 +123,31 @@ function fieldMappings(value: unknown, where: string, refuse: Refuse): FieldMapp
     }
     return mapping;
   });
+}
+
+function defaultValue(value: unknown, where: string, refuse: Refuse): DefaultValue {
+  if (!isObject(value))
+    throw refuse(`${where} must be an object such as {"value": "Web"}, not ${describe(value)}`);
+  checkKeys(value, DEFAULT_VALUE_KEYS, where, refuse);
+  const result: DefaultValue = {};
+  if (value.name !== undefined) {
+    if (typeof value.name !== 'string' || value.name.trim() === '') {
+      throw refuse(`${where}.name must be a non-empty text, not ${describe(value.name)}`);
+    }
+    result.name = value.name;
+  }
+  if (value.module !== undefined) result.module = apiName(value.module, `${where}.module`, refuse);
+  if (value.value !== undefined) {
+    const text = JSON.stringify(value.value);
+    if (value.value === null || text.length > MAX_DEFAULT_VALUE_LENGTH) {
+      throw refuse(
+        `${where}.value must be a value of at most ${MAX_DEFAULT_VALUE_LENGTH} characters as JSON, not ${describe(value.value)}`,
+      );
+    }
+    result.value = value.value;
+  }
+  if (Object.keys(result).length === 0) throw refuse(`${where} must name a "value" or a "name"`);
+  return result;
 }
 
 function children(value: unknown, refuse: Refuse): ChildResource[] {

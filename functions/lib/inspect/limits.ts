@@ -11,12 +11,6 @@ export const ATTACHMENT_MAX_BYTES = 100 * MB;
  */
 export const FIELD_FILE_MAX_BYTES = 20 * MB;
 
-/**
- * A file-upload field holds at most 5 files. ⚠ Issue 8's figure: the field metadata (crm-oas v8.0
- * fields.json) has no file count (its `file_upolad_optionlist` lists where files may come from).
- */
-export const FIELD_MAX_FILES = 5;
-
 /** Photo: at most 10 MB ("Photo" in zoho-api.md). */
 export const PHOTO_MAX_BYTES = 10 * MB;
 

@@ -2,14 +2,16 @@
  * A file for a record's file-upload field: checked, sent to Zoho's file store (ZFS), then its id
  * added to the field, the files already there kept (crm-oas v8.0 files.json and record.json).
  *
- * The field is read before each upload: it must be a list of files with room for one more (Zoho
- * allows 5). After an unknown outcome a file in the field is adopted only when it provably holds
+ * The field is read before each upload: it must be a list of files. How many files a field takes
+ * is Zoho's to say: no Zoho source gives a number (⚠ crm-oas v8.0 fields.json has no file count),
+ * so a full field is Zoho's refusal of the update, reported with Zoho's code (the file then stays
+ * in ZFS unused). After an unknown outcome a file in the field is adopted only when it provably holds
  * this object's bytes: same name and size, added since the attempt, and the same SHA-256 once
  * downloaded. A file that reached ZFS but never the field is not visible on the record and is sent
  * again; the stray ZFS copy is Zoho's to expire.
  */
 import { checkAttachment } from '#lib/inspect/attachment.ts';
-import { FIELD_FILE_MAX_BYTES, FIELD_MAX_FILES } from '#lib/inspect/limits.ts';
+import { FIELD_FILE_MAX_BYTES } from '#lib/inspect/limits.ts';
 import { openObject } from '#lib/s3/object.ts';
 import type { PipelineDeps } from './deps.ts';
 import { type Outcome, PipelineError } from './outcome.ts';
@@ -43,12 +45,6 @@ export async function pushFieldFile(deps: PipelineDeps, push: FilePush, field: s
         fileId: landed.fileId,
       });
       return done(landed.fileId);
-    }
-    if (held.files.length >= FIELD_MAX_FILES) {
-      throw new PipelineError(
-        'FIELD_FULL',
-        `The ${where} already holds ${held.files.length} files, the most Zoho allows (${FIELD_MAX_FILES}): remove one in Zoho CRM, then replay this object.`,
-      );
     }
     await push.beforeUpload();
     const body = await openObject(deps.s3, object, signal);

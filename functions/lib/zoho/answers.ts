@@ -3,14 +3,15 @@
  * body decides, not the status:
  * - flat `{"code","details","message","status":"error"}` (most APIs);
  * - `{"data":[{"code",…,"status":"error"}]}` (attachments, record APIs);
- * - the upload host's `{"ERROR_CODE","ERROR_MESSAGE"}` or an `x-error` header.
+ * - the upload host's `{"ERROR_CODE","ERROR_MESSAGE","x-error"}` (crm-oas v8.0 bulk_write.json,
+ *   `Upload File` responses: `x-error` is a body property; an `x-error` header is read too).
  *
  * Mapping (first match):
  * 429 or TOO_MANY_REQUESTS → ZohoThrottledError; 5xx or INTERNAL_ERROR → ZohoServerError;
  * 401 or INVALID_TOKEN / AUTHENTICATION_FAILURE / OAUTH_SCOPE_MISMATCH → ZohoAuthError;
- * a module, URL or record that does not exist (INVALID_MODULE, INVALID_URL_PATTERN, 404,
- * INVALID_DATA about the record id) → ZohoNotFoundError; other 4xx or a 200 holding an error →
- * ZohoRequestError; a body that is not Zoho's contract → ZohoProtocolError.
+ * a module, URL, record or job that does not exist (INVALID_MODULE, INVALID_URL_PATTERN, 404,
+ * RESOURCE_NOT_FOUND, INVALID_DATA about the record id) → ZohoNotFoundError; other 4xx or a 200
+ * holding an error → ZohoRequestError; a body that is not Zoho's contract → ZohoProtocolError.
  */
 import { isObject } from '../json.ts';
 import {
@@ -37,7 +38,13 @@ export interface Fault {
 }
 
 const AUTH_CODES = new Set(['INVALID_TOKEN', 'AUTHENTICATION_FAILURE', 'OAUTH_SCOPE_MISMATCH']);
-const NOT_FOUND_CODES = new Set(['INVALID_MODULE', 'INVALID_URL_PATTERN', 'RECORD_NOT_FOUND']);
+/** RESOURCE_NOT_FOUND: an unknown bulk write job, HTTP 400 (crm-oas v8.0 bulk_write.json, `Resource_Not_Found`). */
+const NOT_FOUND_CODES = new Set([
+  'INVALID_MODULE',
+  'INVALID_URL_PATTERN',
+  'RECORD_NOT_FOUND',
+  'RESOURCE_NOT_FOUND',
+]);
 /** Zoho: INVALID_DATA 400 "the related id given seems to be invalid" (a record id in the URL). */
 const BAD_ID_MESSAGE = /\b(related id|record id|id given)\b/i;
 
@@ -91,11 +98,13 @@ export function findFault(json: unknown, headers: RawAnswer['headers'] = {}): Fa
       const failed = json.data.find((item) => isObject(item) && item.status === 'error');
       if (isObject(failed)) return faultOf(failed);
     }
-    // The file host's envelope; its ERROR_CODE may be a number (`{"ERROR_CODE":401,...}`).
-    if (stringOf(json.ERROR_CODE) !== undefined || typeof json.ERROR_MESSAGE === 'string') {
+    // The file host's envelope: ERROR_CODE a number (`{"ERROR_CODE":401,...}`), and `x-error`
+    // (what to fix) a property of the body (crm-oas v8.0 bulk_write.json, `API_Exception`).
+    const said = [json.ERROR_MESSAGE, json['x-error']].map(stringOf).filter((text) => text?.trim());
+    if (stringOf(json.ERROR_CODE) !== undefined || said.length > 0) {
       return {
         code: stringOf(json.ERROR_CODE),
-        message: stringOf(json.ERROR_MESSAGE),
+        message: said.join(': ') || undefined,
         details: json.details,
       };
     }

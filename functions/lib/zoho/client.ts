@@ -226,9 +226,9 @@ function recordFileCalls({ caller, api }: ClientParts) {
 }
 
 /**
- * A record's file-upload field: the file goes to Zoho's file store (ZFS) first, then its id into
- * the field (crm-oas v8.0 files.json and record.json). An update adds the files it names
- * (`{"file_id": …}`) and keeps those already there; only `{"attachment_id": …, "_delete": null}` removes one.
+ * A record's file-upload field: the file goes to Zoho's file store (ZFS) first (files.json), then
+ * into the field as `{"File_Id__s": …}` (crm-oas v8.0 record.json `FileDetails`, as the SDK 8.0's
+ * record/file_details.ts sends it). ⚠ That the files already there stay, no Zoho source says.
  */
 function fieldFileCalls({ caller, api }: ClientParts) {
   return {
@@ -261,7 +261,7 @@ function fieldFileCalls({ caller, api }: ClientParts) {
 
     async addFieldFiles(target, field, fileIds, callOptions) {
       const path = recordPath(target);
-      const files = fileIds.map((id) => ({ file_id: id }));
+      const files = fileIds.map((id) => ({ File_Id__s: id }));
       const body = jsonBody({ data: [{ [apiName('field', field)]: files }] });
       const json = await caller.callJson(
         { name: 'addFieldFiles', method: 'PUT', url: (t) => api(t, path), body },

@@ -23,7 +23,8 @@ const HOSTS: Record<DataCentre, ZohoHosts> = {
     apiUrl: 'https://www.zohoapis.eu',
     uploadUrl: 'https://content.zohoapis.eu',
   },
-  // Zoho's UK data centre (Multi DC Support page; issue 8).
+  // ⚠ An assumption: no Zoho source found for the UK hosts (the official SDKs 8.0 have no UK data
+  // centre, routes/dc/ holds us, eu, in, au, jp, ca, sa, cn); ZOHO_*_URL override each of them.
   uk: {
     accountsUrl: 'https://accounts.zoho.uk',
     apiUrl: 'https://www.zohoapis.uk',

@@ -97,14 +97,31 @@ export const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
  */
 export const API_VERSION = /^v\d+(\.\d+)?$/;
 
+/**
+ * One of a resource's `field_mappings`: every key Zoho takes (crm-oas v8.0 bulk_write.json,
+ * `Resource.field_mappings[]`; the TypeScript SDK 8.0's bulk_write/field_mapping.ts).
+ */
 export interface FieldMapping {
   api_name: string;
+  /** Column of the CSV (0-based) holding this field. */
   index?: number;
+  /** e.g. a date format. */
   format?: string;
+  /** For a lookup field: the field of the looked-up module that identifies it. */
   find_by?: string;
-  default_value?: Record<string, unknown>;
+  /** The value for rows that have none, or for a field no column holds. */
+  default_value?: DefaultValue;
+  /** For a lookup field: the module whose `find_by` field identifies the record. */
+  module?: string;
   /** A child resource's link: the parent CSV's column whose value this column repeats. */
   parent_column_index?: number;
+}
+
+/** crm-oas v8.0 bulk_write.json `default_value`: `name`, `module`, `value`. */
+export interface DefaultValue {
+  name?: string;
+  module?: string;
+  value?: unknown;
 }
 
 export interface BulkWriteResource {
