@@ -4,15 +4,20 @@
  * ZOHO_REFRESH_TOKEN and ZOHO_DC set).
  */
 import { KINDS } from '#lib/routing/route.ts';
+import { clearLocalDir, DEFAULT_LOCAL_DIR } from '#tools/local/local-dir.ts';
 import { type Landing, type LocalPipeline, startLocalPipeline } from '#tools/local/pipeline.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
 
 // The metrics' EMF lines are for CloudWatch; here they would bury the one line per file.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
+// What AWS keeps through a crash is kept here: `--fresh` forgets it all first.
+const localDir = process.env.LOCAL_DIR || DEFAULT_LOCAL_DIR;
+if (process.argv.includes('--fresh')) await clearLocalDir(localDir);
+
 let pipeline: LocalPipeline;
 try {
-  pipeline = await startLocalPipeline();
+  pipeline = await startLocalPipeline({ localDir });
 } catch (error) {
   console.error(`Could not start: ${explain(error)}`);
   process.exit(1);
@@ -90,8 +95,8 @@ function printBanner(p: LocalPipeline): void {
     'Push failed ones again once the cause is fixed (one queue per kind):',
     `  npm run replay -- --bucket ${p.bucket} --prefix attachments/ --queue-url ${p.queueUrls.attachment} --endpoint ${p.s3Endpoint} --sqs-endpoint ${p.sqsEndpoint}`,
     `  queues: ${KINDS.map((kind) => `${kind} ${p.queueUrls[kind]}`).join('  ')}`,
-    '  Objects and tags are kept in .local/ across restarts; the sandbox starts empty each time',
-    '  (its ids start over): rm -rf .local to start clean with it.',
+    '  Objects, queues, the ledger and the sandbox are kept in .local/ across restarts, crashes too:',
+    '  npm start -- --fresh (or rm -rf .local) starts clean.',
   );
   lines.push('  Try all three kinds at once: npm run demo', '', 'Waiting for files (Ctrl-C stops)…', '');
   console.log(lines.join('\n'));

@@ -98,12 +98,17 @@ export interface LocalS3Options {
   log?: Log;
 }
 
+export type NotificationListener = (notification: S3Notification) => void | Promise<void>;
+
 export interface LocalS3 {
   endpoint: string;
   port: number;
   bucket: string;
-  /** Calls `listener` for each object-created event that matches a rule; returns an unsubscribe. */
-  onNotification(listener: (notification: S3Notification) => void): () => void;
+  /**
+   * Calls `listener` for each object-created event that matches a rule; returns an unsubscribe.
+   * The write is answered once the listeners' promises settle: the event is queued by then, as S3's.
+   */
+  onNotification(listener: NotificationListener): () => void;
   /** Calls `listener` for each key refused or written under no rule; returns an unsubscribe. */
   onNotice(listener: (notice: LocalS3Notice) => void): () => void;
   close(): Promise<void>;
@@ -120,7 +125,7 @@ interface RequestFacts {
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const { bucket, log = silentLog } = options;
   const rules = options.notifications ?? PIPELINE_NOTIFICATIONS;
-  const listeners = new Set<(notification: S3Notification) => void>();
+  const listeners = new Set<NotificationListener>();
   const notices = new Set<(notice: LocalS3Notice) => void>();
   const nextSequencer = createSequencer();
   const request = new AsyncLocalStorage<RequestFacts>();
@@ -216,7 +221,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
     const record = eventRecord({ bucket, source, eventName, rule, size, eTag, sequencer });
     const notification: S3Notification = { rule, key, event: { Records: [record] } };
-    for (const listener of listeners) listener(notification);
+    await Promise.all([...listeners].map(async (listener) => listener(notification)));
   }
 
   const address = await server.run();
