@@ -114,15 +114,22 @@ async function createTable(client: DynamoDBClient, name: string, partitionKey: s
  * and the right to mint the access token (zoho/token-store-dynamodb.ts). A local run's fleet is
  * its one process, so a lease the table holds is a gone process's: nothing it does will end it. In
  * AWS a dead container's leases run out by themselves (30 s); a restart need not wait for that.
+ * With `forgetAccessTokens`, the cached access token goes too: the sandbox may listen on another
+ * port now, and the token names its old one (`apiDomain`); the next call mints a new one.
  */
-export async function releaseLeases(client: DynamoDBClient, tokenTable: string): Promise<number> {
+export async function releaseLeases(
+  client: DynamoDBClient,
+  tokenTable: string,
+  options: { forgetAccessTokens: boolean },
+): Promise<number> {
+  const forget = options.forgetAccessTokens ? ['accessToken', 'apiDomain', 'expiresAt'] : [];
   let released = 0;
   let startKey: Record<string, never> | undefined;
   do {
     const page = await client.send(
       new ScanCommand({
         TableName: tokenTable,
-        FilterExpression: 'attribute_exists(holder) OR attribute_exists(leaseOwner)',
+        FilterExpression: `attribute_exists(holder) OR attribute_exists(leaseOwner)${forget.length > 0 ? ' OR attribute_exists(accessToken)' : ''}`,
         ProjectionExpression: 'pk',
         ...(startKey ? { ExclusiveStartKey: startKey } : {}),
       }),
@@ -132,7 +139,7 @@ export async function releaseLeases(client: DynamoDBClient, tokenTable: string):
         new UpdateItemCommand({
           TableName: tokenTable,
           Key: { pk: item.pk ?? { S: '' } },
-          UpdateExpression: 'REMOVE holder, #until, wanted, leaseUntil, leaseOwner',
+          UpdateExpression: `REMOVE ${['holder', '#until', 'wanted', 'leaseUntil', 'leaseOwner', ...forget].join(', ')}`,
           ExpressionAttributeNames: { '#until': 'until' },
         }),
       );

@@ -306,15 +306,16 @@ async function startServices(
   onStopped: (error: Error) => void,
 ): Promise<LocalServices> {
   const { options, env, settings } = setup;
+  const kept = options.localDir ? localPaths(options.localDir) : undefined;
   const sandbox =
     setup.zohoChoice.mode === 'sandbox'
       ? await (await import('#sandbox/server.ts')).startSandbox({
           port: options.sandboxPort ?? numberFrom(env.SANDBOX_PORT, 'SANDBOX_PORT') ?? DEFAULT_SANDBOX_PORT,
+          ...(kept ? { stateDir: kept.sandbox } : {}),
         })
       : undefined;
   if (sandbox) shutdown.add(() => sandbox.close());
 
-  const kept = options.localDir ? localPaths(options.localDir) : undefined;
   const { s3, dynamo } = await startLocalStorage(
     {
       port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
@@ -331,7 +332,7 @@ async function startServices(
     idempotencyTable: IDEMPOTENCY_TABLE,
     importsTable: IMPORTS_TABLE,
   });
-  if (kept) await releaseLeases(dynamo.client, TOKEN_TABLE);
+  if (kept) await releaseLeases(dynamo.client, TOKEN_TABLE, { forgetAccessTokens: sandbox !== undefined });
 
   const queues = Object.fromEntries(
     KINDS.map((kind) => [
