@@ -28,7 +28,8 @@ const { zoho } = JSON.parse(process.argv[2] ?? '{}') as PipelineJob;
 const directory = await mkdtemp(path.join(os.tmpdir(), 'bench-throughput-'));
 const pipeline = await startLocalPipeline({
   s3Port: 0,
-  directory,
+  // As npm start keeps it: the objects, queues and DynamoDB on disk.
+  localDir: directory,
   logLevel: 'SILENT',
   sendTestEvents: false,
   // The real Zoho mode, its hosts replaced by the sandbox's (as for any other Zoho-shaped server).

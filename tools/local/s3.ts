@@ -12,7 +12,7 @@ import S3rver, { type S3rverEvent, type S3rverRequest } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
 import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
-import { applyWriteTags, escapeXml, tagCount } from './s3rver-tags.ts';
+import { applyWriteTags, escapeXml, tagCount, writeSubresourcesWhole } from './s3rver-tags.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -139,6 +139,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     directory: options.directory,
     configureBuckets: [{ name: bucket }],
   });
+  writeSubresourcesWhole(server.store);
   // First of all middleware: the event handler below learns what the request was, and the
   // response goes out only once the object's tags are right and its notification is queued.
   server.middleware.unshift(async (ctx, next) => {
