@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { GetObjectTaggingCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createLocalS3Client } from '#tools/local/s3.ts';
-import { child, nextMessage } from './common.ts';
+import { child, nextMessage, sandboxAsZoho } from './common.ts';
 import type { SandboxUrls } from './sandbox-process.ts';
 
 export interface CrashOptions {
@@ -45,7 +45,10 @@ export interface CrashResult {
   notFinal: string[];
   /** Files whose `zoho-id` tag names another attachment than the one holding their bytes. */
   wrongId: string[];
-  /** From the last restart's `ready` to the last final tag; undefined if some never got one. */
+  /**
+   * From the last restart's `ready` (or the last PUT's answer, if later) to the last final tag;
+   * undefined if some never got one.
+   */
   settleMs: number | undefined;
   /** 2 × the function timeout. */
   goalMs: number;
@@ -101,10 +104,11 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       restartMs.push(lastReadyAt - restartedAt);
     }
     await putting;
-    log(`all put; ${Date.now() - lastReadyAt} ms after the last restart`);
+    const from = Math.max(lastReadyAt, Date.now());
+    log(`all put, ${Date.now() - lastReadyAt} ms after the last restart was ready`);
 
     const goalMs = 2 * options.functionTimeoutSeconds * 1000;
-    const settledAt = await waitForFinalTags(s3, files, lastReadyAt + 2 * goalMs);
+    const settledAt = await waitForFinalTags(s3, files, from + 2 * goalMs);
     const attachments = await sandboxAttachments(sandbox);
     const result = judge(files, await readTags(s3, files), attachments);
     s3.destroy();
@@ -112,7 +116,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
       files: files.length,
       kills: options.kills,
       ...result,
-      settleMs: settledAt === undefined ? undefined : Math.max(settledAt - lastReadyAt, 0),
+      settleMs: settledAt === undefined ? undefined : settledAt - from,
       goalMs,
       restartMs,
     };
@@ -136,13 +140,7 @@ function startEnv(
     FUNCTION_TIMEOUT_SECONDS: String(run.functionTimeoutSeconds),
     LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',
-    ZOHO_CLIENT_ID: zoho.credentials.clientId,
-    ZOHO_CLIENT_SECRET: zoho.credentials.clientSecret,
-    ZOHO_REFRESH_TOKEN: zoho.credentials.refreshToken,
-    ZOHO_DC: 'us',
-    ZOHO_ACCOUNTS_URL: zoho.accountsUrl,
-    ZOHO_API_URL: zoho.apiUrl,
-    ZOHO_UPLOAD_URL: zoho.uploadUrl,
+    ...sandboxAsZoho(zoho),
   };
 }
 

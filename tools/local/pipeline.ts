@@ -4,6 +4,7 @@
  * idempotency ledger, and Zoho — the sandbox, or the real one when its credentials are in the
  * environment.
  */
+import type { Context } from 'aws-lambda';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import type { Kind } from '#lib/pipeline/handler.ts';
 import type { Outcome } from '#lib/pipeline/outcome.ts';
@@ -454,7 +455,33 @@ async function createRealHandler(kind: Kind, setup: HandlerSetup, logLevel: stri
     log,
     onRecorded: setup.onRecorded,
   });
-  return createHandler(kind, deps);
+  const running = new Set<Context>();
+  const handler = createHandler(kind, {
+    ...deps,
+    registerContext: (context) => deps.registerContext(earliest(context, running)),
+  });
+  return async (event, context) => {
+    running.add(context);
+    try {
+      return await handler(event, context);
+    } finally {
+      running.delete(context);
+    }
+  };
+}
+
+/**
+ * Lambda runs one invocation per container, so the idempotency ledger marks a push in progress
+ * until its own invocation's deadline. Here one handler takes all of a kind's invocations at once,
+ * and the last one registered would lend its later deadline to the others: a message whose run
+ * died would come back (after the function timeout) to a mark still in force, and fail once more.
+ * The mark takes the earliest deadline of the invocations running, never later than its own.
+ */
+function earliest(context: Context, running: ReadonlySet<Context>): Context {
+  // At least 1 ms: with no time left Powertools would set no end to the mark at all.
+  const remaining = () =>
+    Math.max(1, Math.min(...[context, ...running].map((each) => each.getRemainingTimeInMillis())));
+  return { ...context, getRemainingTimeInMillis: remaining };
 }
 
 /**
