@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHMARKS = ['run.ts', 'bulk.ts', 'bundle-size.ts', 'throughput.ts', 'faults.ts'];
+const BENCHMARKS = ['run.ts', 'bulk.ts', 'bundle-size.ts', 'throughput.ts', 'faults.ts', 'crash.ts'];
 
 for (const script of BENCHMARKS) {
   const path = fileURLToPath(new URL(`./${script}`, import.meta.url));

@@ -6,6 +6,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import type { SandboxUrls } from './sandbox-process.ts';
 
 const benchmarksFile = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
@@ -70,6 +71,22 @@ export function writeSection(title: string, section: string): void {
   }
   const hint = written.length === 1 ? ` (${UPDATE_FLAG} also writes BENCHMARKS.md)` : '';
   console.log(`Written to ${written.join(' and ')}${hint}`);
+}
+
+/**
+ * The settings that point `npm start`'s pipeline at the sandbox process as at a real Zoho (its
+ * hosts replaced by the sandbox's, as for any other Zoho-shaped server).
+ */
+export function sandboxAsZoho(zoho: SandboxUrls): Record<string, string> {
+  return {
+    ZOHO_CLIENT_ID: zoho.credentials.clientId,
+    ZOHO_CLIENT_SECRET: zoho.credentials.clientSecret,
+    ZOHO_REFRESH_TOKEN: zoho.credentials.refreshToken,
+    ZOHO_DC: 'us',
+    ZOHO_ACCOUNTS_URL: zoho.accountsUrl,
+    ZOHO_API_URL: zoho.apiUrl,
+    ZOHO_UPLOAD_URL: zoho.uploadUrl,
+  };
 }
 
 /** The machine, for the line beside each figure. */

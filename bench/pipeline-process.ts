@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalPipeline } from '#tools/local/pipeline.ts';
+import { sandboxAsZoho } from './common.ts';
 import type { SandboxUrls } from './sandbox-process.ts';
 
 export interface PipelineJob {
@@ -28,20 +29,12 @@ const { zoho } = JSON.parse(process.argv[2] ?? '{}') as PipelineJob;
 const directory = await mkdtemp(path.join(os.tmpdir(), 'bench-throughput-'));
 const pipeline = await startLocalPipeline({
   s3Port: 0,
-  directory,
+  // As npm start keeps it: the objects, queues and DynamoDB on disk.
+  localDir: directory,
   logLevel: 'SILENT',
   sendTestEvents: false,
   // The real Zoho mode, its hosts replaced by the sandbox's (as for any other Zoho-shaped server).
-  env: {
-    ...process.env,
-    ZOHO_CLIENT_ID: zoho.credentials.clientId,
-    ZOHO_CLIENT_SECRET: zoho.credentials.clientSecret,
-    ZOHO_REFRESH_TOKEN: zoho.credentials.refreshToken,
-    ZOHO_DC: 'us',
-    ZOHO_ACCOUNTS_URL: zoho.accountsUrl,
-    ZOHO_API_URL: zoho.apiUrl,
-    ZOHO_UPLOAD_URL: zoho.uploadUrl,
-  },
+  env: { ...process.env, ...sandboxAsZoho(zoho) },
 });
 
 const FINAL = new Set(['done', 'failed', 'skipped']);

@@ -88,6 +88,8 @@ export function attachmentRoutes(parts: SandboxParts, options: { maxBytes: numbe
   ];
   return {
     routes,
+    /** The state a restart keeps (persist.ts). */
+    maps: { attachments: state.stored },
     snapshot: () =>
       [...state.stored.values()].map((a) => ({
         id: a.id,

@@ -79,6 +79,8 @@ export function bulkRoutes(parts: SandboxParts, options: { stepMs: number }) {
       for (const job of state.jobs.values()) if (!job.completed) statusOf(state, job);
     },
     snapshot: () => snapshot(state),
+    /** The state a restart keeps (persist.ts). */
+    maps: { bulkFiles: state.files, bulkJobs: state.jobs },
     async close() {
       await Promise.all([...state.files.values()].map((f) => rm(f.path, { force: true })));
     },

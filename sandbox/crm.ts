@@ -37,6 +37,10 @@ export interface Crm {
   view(record: CrmRecord): Record<string, unknown>;
   /** Seeded ids per module, plus `locked`. */
   seed: Record<string, string[]>;
+  /** Every record of every module. */
+  all(): CrmRecord[];
+  /** Puts these records in place of every record (a restart: persist.ts). */
+  restore(saved: readonly CrmRecord[]): void;
 }
 
 export function createCrm(options: { clock: Clock; nextId: () => string }): Crm {
@@ -119,5 +123,11 @@ export function createCrm(options: { clock: Clock; nextId: () => string }): Crm 
       };
     },
     seed,
+    all: () => [...records.values()].flat(),
+    restore(saved) {
+      for (const list of records.values()) list.length = 0;
+      byId.clear();
+      for (const record of saved) insert(record);
+    },
   };
 }

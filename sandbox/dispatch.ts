@@ -33,6 +33,8 @@ export interface DispatchParts {
   concurrencyLimit: number;
   /** Brings time-driven state (bulk jobs) up to the clock before a request is handled. */
   settle(): void;
+  /** Keeps the state on disk before an answer goes out (persist.ts), when the sandbox has a state folder. */
+  save?: (() => Promise<void>) | undefined;
   admin(req: IncomingMessage, res: ServerResponse, path: string): Promise<void>;
 }
 
@@ -94,6 +96,7 @@ export function createDispatcher(parts: DispatchParts) {
     const body = reply.body as { code?: unknown; ERROR_CODE?: unknown; error?: unknown } | undefined;
     const code = body?.code ?? body?.ERROR_CODE ?? body?.error;
     if (typeof code === 'string' && code !== 'SUCCESS' && code !== 'FILE_UPLOAD_SUCCESS') entry.code = code;
+    await parts.save?.();
     await send(res, reply);
   }
 

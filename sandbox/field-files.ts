@@ -91,6 +91,8 @@ export function fieldFileRoutes(parts: SandboxParts, options: { maxFiles?: numbe
   ];
   return {
     routes,
+    /** The state a restart keeps (persist.ts). */
+    maps: { zfs: state.zfs, inFields: state.inFields },
     /** What each field holds, with each file's bytes' SHA-256. */
     snapshot: () =>
       [...state.inFields.values()].map((f) => {

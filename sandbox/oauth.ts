@@ -54,6 +54,12 @@ export interface OAuthServer {
   /** A grant code for these scopes (default DEFAULT_SCOPES). */
   issueGrantCode(scopes?: readonly string[]): string;
   snapshot(): OAuthSnapshot;
+  /** The state a restart keeps (persist.ts): a refresh token's `minted` are entries of `accessTokens`. */
+  maps: {
+    refreshTokens: Map<string, RefreshTokenState>;
+    accessTokens: Map<string, AccessTokenState>;
+    grantCodes: Map<string, unknown>;
+  };
 }
 
 export interface OAuthSnapshot {
@@ -208,6 +214,7 @@ export function createOAuthServer(options: {
     },
 
     snapshot: () => snapshotOf(clock.now(), { clients, refreshTokens, accessTokens, grantCodes }),
+    maps: { refreshTokens, accessTokens, grantCodes },
   };
 }
 

@@ -135,6 +135,8 @@ export function photoRoutes(parts: SandboxParts) {
 
   return {
     routes,
+    /** The state a restart keeps (persist.ts). */
+    maps: { photos },
     snapshot: () =>
       Object.fromEntries(
         [...photos.entries()].map(([key, p]) => [

@@ -5,7 +5,7 @@
  * (admin for out-of-process users). See sandbox/README.md.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,12 +31,16 @@ import { headerValue, json, readSmallBody } from './http.ts';
 import { multipartParser } from './multipart.ts';
 import { type Credentials, createOAuthServer, type OAuthSnapshot } from './oauth.ts';
 import { orgRoute } from './org.ts';
+import { createSaver, loadState, restoreState, type StateMaps } from './persist.ts';
 import { photoRoutes } from './photo.ts';
 import { createRequestLog } from './request-log.ts';
 import { searchRoutes } from './search.ts';
 import { settingsRoutes } from './settings.ts';
 
 export type { Credentials, FailNext, Faults, RequestLogEntry, UploadErrorStyle };
+
+/** The first id the counter gives a new sandbox (records, attachments, files and jobs share it). */
+const FIRST_ID = 5725767000001000001n;
 
 export interface SandboxOptions {
   /** Default 0 (a free port). */
@@ -63,6 +67,11 @@ export interface SandboxOptions {
   searchEqualsContains?: boolean;
   /** ⚠ Files a file-upload field holds; default 5, an assumption (field-files.ts, FIELD_MAX_FILES). */
   fieldMaxFiles?: number;
+  /**
+   * A folder that keeps the sandbox's state across restarts (persist.ts): records, files and their
+   * bytes, bulk jobs, tokens, credentials, the id counter. Default none: in memory, from the seed.
+   */
+  stateDir?: string;
 }
 
 export interface SandboxSnapshot {
@@ -102,14 +111,29 @@ export interface Sandbox {
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
-  const credentials = options.credentials ?? {
-    clientId: 'sandbox-client-id',
-    clientSecret: `sandbox-secret-${randomBytes(16).toString('hex')}`,
-    refreshToken: `sandbox-rt-${randomBytes(16).toString('hex')}`,
-  };
-  const tmpDir = await mkdtemp(join(tmpdir(), 'zoho-sandbox-'));
+  const { stateDir } = options;
+  const saved = stateDir
+    ? await loadState(stateDir, createCrm({ clock: createClock(), nextId: () => '' }))
+    : undefined;
+  const credentials = options.credentials ??
+    saved?.credentials ?? {
+      clientId: 'sandbox-client-id',
+      clientSecret: `sandbox-secret-${randomBytes(16).toString('hex')}`,
+      refreshToken: `sandbox-rt-${randomBytes(16).toString('hex')}`,
+    };
+  const tmpDir = stateDir ? join(stateDir, 'files') : await mkdtemp(join(tmpdir(), 'zoho-sandbox-'));
+  if (stateDir) await mkdir(tmpDir, { recursive: true });
   const { server, urls } = await listen(options);
-  const zoho = createZoho(options, { credentials, tmpDir, urls });
+  const zoho = createZoho(options, {
+    credentials,
+    tmpDir,
+    urls,
+    firstId: saved ? BigInt(saved.nextId) : FIRST_ID,
+  });
+  const persisted = { crm: zoho.crm, maps: zoho.maps, nextId: zoho.peekId };
+  if (saved) restoreState(saved, persisted);
+  const saver = stateDir ? createSaver(stateDir, persisted, credentials) : undefined;
+  await saver?.save();
   const { clock, faults, oauth, crm, bulk } = zoho;
   const requestLog = createRequestLog(() => clock.now());
   const createRecord = (module: string, fields: Record<string, unknown>): string => {
@@ -157,6 +181,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     requestLog,
     concurrencyLimit: options.concurrencyLimit ?? 10,
     settle: () => bulk.settle(),
+    save: saver?.save,
     admin,
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -183,6 +208,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      // A state folder keeps the files; a temp one goes.
+      if (stateDir) return await saver?.save();
       await bulk.close();
       await rm(tmpDir, { recursive: true, force: true });
     },
@@ -209,11 +236,16 @@ async function listen(options: SandboxOptions): Promise<{ server: Server; urls: 
 /** The CRM itself: its clock, records, faults, OAuth server, and every route of Zoho's contract. */
 function createZoho(
   options: SandboxOptions,
-  given: { credentials: Credentials; tmpDir: string; urls: SandboxUrls },
+  given: { credentials: Credentials; tmpDir: string; urls: SandboxUrls; firstId: bigint },
 ) {
   let settle = () => {};
   const clock = createClock(() => settle());
-  const nextId = createIdGenerator(5725767000001000001n);
+  let issued = given.firstId;
+  const ids = createIdGenerator(given.firstId);
+  const nextId = () => {
+    issued += 1n;
+    return ids();
+  };
   const crm = createCrm({ clock, nextId });
   const faults = createFaultState({
     tokenExpiresInMs: options.tokenExpiresInMs ?? false,
@@ -257,7 +289,27 @@ function createZoho(
     // Last: `/crm/{v}/{module}/{id}` would also match `…/search`.
     ...fieldFiles.routes,
   ];
-  return { clock, crm, faults, org, oauth, attachments, photos, bulk, fieldFiles, routes };
+  const maps = {
+    ...attachments.maps,
+    ...photos.maps,
+    ...bulk.maps,
+    ...fieldFiles.maps,
+    ...oauth.maps,
+  } as StateMaps;
+  return {
+    clock,
+    crm,
+    faults,
+    org,
+    oauth,
+    attachments,
+    photos,
+    bulk,
+    fieldFiles,
+    routes,
+    maps,
+    peekId: () => issued,
+  };
 }
 
 const TOKEN_PARAMS = ['grant_type', 'client_id', 'client_secret', 'refresh_token', 'code', 'redirect_uri'];

@@ -3,16 +3,22 @@
  * land in the Zoho sandbox (or the real Zoho, with ZOHO_CLIENT_ID, ZOHO_CLIENT_SECRET,
  * ZOHO_REFRESH_TOKEN and ZOHO_DC set).
  */
+import { relative } from 'node:path';
 import { KINDS } from '#lib/routing/route.ts';
+import { clearLocalDir, DEFAULT_LOCAL_DIR } from '#tools/local/local-dir.ts';
 import { type Landing, type LocalPipeline, startLocalPipeline } from '#tools/local/pipeline.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
 
 // The metrics' EMF lines are for CloudWatch; here they would bury the one line per file.
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
+// What AWS keeps through a crash is kept here: `--fresh` forgets it all first.
+const localDir = process.env.LOCAL_DIR || DEFAULT_LOCAL_DIR;
+if (process.argv.includes('--fresh')) await clearLocalDir(localDir);
+
 let pipeline: LocalPipeline;
 try {
-  pipeline = await startLocalPipeline();
+  pipeline = await startLocalPipeline({ localDir });
 } catch (error) {
   console.error(`Could not start: ${explain(error)}`);
   process.exit(1);
@@ -90,8 +96,8 @@ function printBanner(p: LocalPipeline): void {
     'Push failed ones again once the cause is fixed (one queue per kind):',
     `  npm run replay -- --bucket ${p.bucket} --prefix attachments/ --queue-url ${p.queueUrls.attachment} --endpoint ${p.s3Endpoint} --sqs-endpoint ${p.sqsEndpoint}`,
     `  queues: ${KINDS.map((kind) => `${kind} ${p.queueUrls[kind]}`).join('  ')}`,
-    '  Objects and tags are kept in .local/ across restarts; the sandbox starts empty each time',
-    '  (its ids start over): rm -rf .local to start clean with it.',
+    `  Objects, queues, the ledger and the sandbox are kept in ${shown(localDir)} across restarts, crashes too:`,
+    `  npm start -- --fresh (or rm -rf ${shown(localDir)}) starts clean.`,
   );
   lines.push('  Try all three kinds at once: npm run demo', '', 'Waiting for files (Ctrl-C stops)…', '');
   console.log(lines.join('\n'));
@@ -113,6 +119,12 @@ function formatLanding(landing: Landing): string {
     ` ${landing.key}`,
     details.length > 0 ? ` (${details.join(', ')})` : '',
   ].join('  ');
+}
+
+/** A path as the user would type it from here: relative if under this folder. */
+function shown(path: string): string {
+  const fromHere = relative(process.cwd(), path);
+  return fromHere && !fromHere.startsWith('..') ? fromHere : path;
 }
 
 function clock(): string {

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   GetQueueUrlCommand,
   QueueDoesNotExist,
@@ -14,7 +17,12 @@ import {
   type SqsHandler,
   startEventSource,
 } from '#tools/local/event-source.ts';
-import { createLocalQueue, type DeadLetter, type LocalQueue } from '#tools/local/queue.ts';
+import {
+  createLocalQueue,
+  type DeadLetter,
+  type LocalQueue,
+  type ReceivedMessage,
+} from '#tools/local/queue.ts';
 import { startSqsEndpoint } from '#tools/local/sqs-endpoint.ts';
 
 const cleanups: Array<() => unknown> = [];
@@ -354,6 +362,56 @@ describe('the local SQS endpoint, with the real @aws-sdk/client-sqs', () => {
       name: 'InvalidParameterValue',
       $metadata: { httpStatusCode: 400 },
     });
+  });
+});
+
+describe('a local queue kept in a journal', () => {
+  const journalIn = async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'queue-journal-'));
+    cleanups.push(() => rm(directory, { recursive: true, force: true }));
+    return join(directory, 'queue.jsonl');
+  };
+
+  it('gives back after a restart what it held: waiting messages, those in flight once their time is up, dead letters', async () => {
+    const journalPath = await journalIn();
+    const options = { name: 'kept', journalPath, maxReceiveCount: 1 };
+    const failing = createLocalQueue({ ...options, visibilityTimeoutMs: 1 });
+    failing.send('dead');
+    failing.recordFailure((failing.receive(1)[0] as ReceivedMessage).receiptHandle, 'it failed');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(failing.receive(1)).toEqual([]);
+    failing.close();
+
+    const before = createLocalQueue({ ...options, visibilityTimeoutMs: 300 });
+    for (const body of ['done', 'in flight', 'waiting']) before.send(body);
+    const [done] = before.receive(2) as [ReceivedMessage, ReceivedMessage];
+    before.delete(done.receiptHandle);
+    // As a kill would leave it: the file as written, no close.
+    const receivedAt = Date.now();
+    const after = queue({ ...options, maxReceiveCount: 2, visibilityTimeoutMs: 300 });
+
+    expect(after.counts()).toMatchObject({ visible: 1, inFlight: 1, deadLetters: 1 });
+    expect(after.deadLetters).toEqual([expect.objectContaining({ body: 'dead', lastError: 'it failed' })]);
+    expect(after.receive(10).map((m) => m.body)).toEqual(['waiting']);
+    await waitUntil(() => after.counts().visible > 0);
+    expect(Date.now() - receivedAt).toBeGreaterThanOrEqual(250);
+    // Received once before the restart: received again, its count going on.
+    expect(after.receive(1).map((m) => [m.body, m.receiveCount])).toEqual([['in flight', 2]]);
+    before.close();
+  });
+
+  it('skips a line a kill cut short, and starts from the state it read', async () => {
+    const journalPath = await journalIn();
+    const before = createLocalQueue({ name: 'cut', journalPath });
+    before.send('whole');
+    before.close();
+    await appendFile(journalPath, '{"op":"send","message":{"messageId":"x","bo');
+
+    const after = queue({ name: 'cut', journalPath });
+    expect(after.receive(10).map((m) => m.body)).toEqual(['whole']);
+    after.send('next');
+    const again = queue({ name: 'cut', journalPath });
+    expect(again.counts()).toMatchObject({ visible: 1, inFlight: 1 });
   });
 });
 

@@ -27,7 +27,7 @@ let notifications: S3Notification[] = [];
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'local-s3-'));
   s3 = await startLocalS3({ directory, bucket: 'inbox' });
-  s3.onNotification((notification) => notifications.push(notification));
+  s3.onNotification((notification) => void notifications.push(notification));
   client = createLocalS3Client(s3.endpoint);
 });
 

@@ -4,7 +4,7 @@
  * idempotency ledger, and Zoho — the sandbox, or the real one when its credentials are in the
  * environment.
  */
-import { fileURLToPath } from 'node:url';
+import type { Context } from 'aws-lambda';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import type { Kind } from '#lib/pipeline/handler.ts';
 import type { Outcome } from '#lib/pipeline/outcome.ts';
@@ -14,9 +14,10 @@ import type { Sandbox } from '#sandbox/server.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import { DEFAULT_ZOHO_CONCURRENCY_BUDGET, splitConcurrencyBudget } from '../../infra/concurrency.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from '../../infra/timeouts.ts';
-import { createPipelineTables, type LocalDynamoDb } from './dynamodb.ts';
+import { createPipelineTables, type LocalDynamoDb, releaseLeases } from './dynamodb.ts';
 import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
 import { createLandingReporter, type DeadLetterReport, type Landing } from './landings.ts';
+import { DEFAULT_LOCAL_DIR, localPaths, queueJournalPath } from './local-dir.ts';
 import { createLocalQueue, type LocalQueue } from './queue.ts';
 
 import {
@@ -43,7 +44,7 @@ export const DEFAULT_S3_PORT = 4569;
 export const DEFAULT_BUCKET = 'inbox';
 export const DEFAULT_SANDBOX_PORT = 8780;
 /** Where npm start keeps the objects: .local/s3 at the project's root (git-ignored). */
-export const DEFAULT_DIRECTORY = fileURLToPath(new URL('../../.local/s3', import.meta.url));
+export const DEFAULT_DIRECTORY = localPaths(DEFAULT_LOCAL_DIR).s3;
 /**
  * The Zoho budget the fleet shares (fleet slots in the token table, as in AWS) and each kind's
  * event source concurrency, as the stack derives it from the budget (infra/concurrency.ts).
@@ -75,15 +76,25 @@ export interface LocalPipelineOptions {
   bucket?: string;
   /** Default SANDBOX_PORT, else 8780. */
   sandboxPort?: number;
-  /** Where the objects are kept; default `.local/s3` in the project. */
+  /**
+   * The folder that keeps, as AWS would through a crash, DynamoDB's tables, each queue's messages
+   * and dead letters, the sandbox's state and (unless `directory` says otherwise) the objects; see
+   * local-dir.ts. Default none: all but the objects in memory, for a run that is thrown away.
+   */
+  localDir?: string;
+  /** Where the objects are kept; default `s3/` in `localDir`, else `.local/s3` in the project. */
   directory?: string;
   /** The handlers' log level; default LOG_LEVEL from env, else WARN. */
   logLevel?: string;
-  /** Every kind's function timeout; default the stack's (attachments 300 s, photos 120 s, bulk write 300 s). */
+  /**
+   * Every kind's function timeout; default FUNCTION_TIMEOUT_SECONDS, else the stack's (attachments
+   * 300 s, photos 120 s, bulk write 300 s).
+   */
   functionTimeoutSeconds?: number;
   /**
-   * How long a failed message waits before its retry; default the function timeout, the least AWS
-   * allows (the stack sets 6 × the timeout; locally a retry need not wait half an hour).
+   * How long a failed message, or one whose process died, waits before it is received again;
+   * default VISIBILITY_TIMEOUT_SECONDS, else the function timeout, the least AWS allows (the stack
+   * sets 6 × the timeout; locally a retry need not wait half an hour).
    */
   visibilityTimeoutSeconds?: number;
   /** Receives before the dead-letter list; default 5, as the stack. */
@@ -131,8 +142,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const env = options.env ?? process.env;
   const zohoChoice = chooseZoho(env);
   const bucket = options.bucket ?? env.BUCKET ?? DEFAULT_BUCKET;
+  const timeouts = {
+    functionTimeoutSeconds:
+      options.functionTimeoutSeconds ?? secondsFrom(env.FUNCTION_TIMEOUT_SECONDS, 'FUNCTION_TIMEOUT_SECONDS'),
+    visibilityTimeoutSeconds:
+      options.visibilityTimeoutSeconds ??
+      secondsFrom(env.VISIBILITY_TIMEOUT_SECONDS, 'VISIBILITY_TIMEOUT_SECONDS'),
+  };
   const settings = Object.fromEntries(
-    KINDS.map((kind) => [kind, eventSourceSettings(kind, options)]),
+    KINDS.map((kind) => [kind, eventSourceSettings(kind, options, timeouts)]),
   ) as Record<Kind, EventSourceSettings>;
   useLocalAwsCredentials();
   const events = createEvents();
@@ -146,6 +164,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const s3Client = createLocalS3Client(s3.endpoint);
     shutdown.add(() => s3Client.destroy());
     const landings = createLandingReporter(s3Client, (landing) => events.emit('landed', landing));
+    // At once: the PUTs taken meanwhile wait for their events to be queued (storage-worker.ts).
+    s3.onNotification(({ rule, key, event }) => {
+      landings.written(key, event.Records[0]?.eventTime);
+      queues[rule.target as Kind].send(JSON.stringify(event));
+    });
     const logLevel = options.logLevel ?? env.LOG_LEVEL ?? 'WARN';
     const createHandler =
       options.createHandler ?? ((kind, setup) => createRealHandler(kind, setup, logLevel));
@@ -183,10 +206,6 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     const resultsPrefix = env.RESULTS_PREFIX || DEFAULT_RESULTS_PREFIX;
     s3.onNotice((notice) => {
       if (notice.type !== 'unrouted' || !notice.key.startsWith(resultsPrefix)) events.emit('notice', notice);
-    });
-    s3.onNotification(({ rule, key, event }) => {
-      landings.written(key, event.Records[0]?.eventTime);
-      queues[rule.target as Kind].send(JSON.stringify(event));
     });
     if (options.sendTestEvents ?? true) {
       for (const queue of Object.values(queues)) queue.send(JSON.stringify(s3TestEvent(bucket)));
@@ -288,10 +307,12 @@ async function startServices(
   onStopped: (error: Error) => void,
 ): Promise<LocalServices> {
   const { options, env, settings } = setup;
+  const kept = options.localDir ? localPaths(options.localDir) : undefined;
   const sandbox =
     setup.zohoChoice.mode === 'sandbox'
       ? await (await import('#sandbox/server.ts')).startSandbox({
           port: options.sandboxPort ?? numberFrom(env.SANDBOX_PORT, 'SANDBOX_PORT') ?? DEFAULT_SANDBOX_PORT,
+          ...(kept ? { stateDir: kept.sandbox } : {}),
         })
       : undefined;
   if (sandbox) shutdown.add(() => sandbox.close());
@@ -299,7 +320,8 @@ async function startServices(
   const { s3, dynamo } = await startLocalStorage(
     {
       port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
-      directory: options.directory ?? DEFAULT_DIRECTORY,
+      directory: options.directory ?? kept?.s3 ?? DEFAULT_DIRECTORY,
+      dynamoPath: kept?.dynamodb,
       bucket: setup.bucket,
       notifications: PIPELINE_NOTIFICATIONS,
     },
@@ -311,6 +333,7 @@ async function startServices(
     idempotencyTable: IDEMPOTENCY_TABLE,
     importsTable: IMPORTS_TABLE,
   });
+  if (kept) await releaseLeases(dynamo.client, TOKEN_TABLE, { forgetAccessTokens: sandbox !== undefined });
 
   const queues = Object.fromEntries(
     KINDS.map((kind) => [
@@ -319,6 +342,7 @@ async function startServices(
         name: LOCAL_NAMES[kind],
         visibilityTimeoutMs: settings[kind].visibilityTimeoutMs,
         maxReceiveCount: settings[kind].maxReceiveCount,
+        ...(options.localDir ? { journalPath: queueJournalPath(options.localDir, LOCAL_NAMES[kind]) } : {}),
       }),
     ]),
   ) as Record<Kind, LocalQueue>;
@@ -372,9 +396,13 @@ interface EventSourceSettings {
   maxReceiveCount: number;
 }
 
-function eventSourceSettings(kind: Kind, options: LocalPipelineOptions): EventSourceSettings {
-  const timeoutSeconds = options.functionTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[kind];
-  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? timeoutSeconds;
+function eventSourceSettings(
+  kind: Kind,
+  options: LocalPipelineOptions,
+  timeouts: { functionTimeoutSeconds: number | undefined; visibilityTimeoutSeconds: number | undefined },
+): EventSourceSettings {
+  const timeoutSeconds = timeouts.functionTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[kind];
+  const visibilityTimeoutSeconds = timeouts.visibilityTimeoutSeconds ?? timeoutSeconds;
   if (visibilityTimeoutSeconds < timeoutSeconds) {
     throw new Error(
       `The visibility timeout (${visibilityTimeoutSeconds} s) must be at least the ${kind} function timeout (${timeoutSeconds} s), as AWS requires`,
@@ -427,7 +455,33 @@ async function createRealHandler(kind: Kind, setup: HandlerSetup, logLevel: stri
     log,
     onRecorded: setup.onRecorded,
   });
-  return createHandler(kind, deps);
+  const running = new Set<Context>();
+  const handler = createHandler(kind, {
+    ...deps,
+    registerContext: (context) => deps.registerContext(earliest(context, running)),
+  });
+  return async (event, context) => {
+    running.add(context);
+    try {
+      return await handler(event, context);
+    } finally {
+      running.delete(context);
+    }
+  };
+}
+
+/**
+ * Lambda runs one invocation per container, so the idempotency ledger marks a push in progress
+ * until its own invocation's deadline. Here one handler takes all of a kind's invocations at once,
+ * and the last one registered would lend its later deadline to the others: a message whose run
+ * died would come back (after the function timeout) to a mark still in force, and fail once more.
+ * The mark takes the earliest deadline of the invocations running, never later than its own.
+ */
+function earliest(context: Context, running: ReadonlySet<Context>): Context {
+  // At least 1 ms: with no time left Powertools would set no end to the mark at all.
+  const remaining = () =>
+    Math.max(1, Math.min(...[context, ...running].map((each) => each.getRemainingTimeInMillis())));
+  return { ...context, getRemainingTimeInMillis: remaining };
 }
 
 /**
@@ -467,6 +521,14 @@ function numberFrom(value: string | undefined, name: string): number | undefined
   if (!Number.isInteger(number) || number < 0 || number > 65_535)
     throw new Error(`${name} must be a port number`);
   return number;
+}
+
+function secondsFrom(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 900)
+    throw new Error(`${name} must be a whole number of seconds from 1 to 900, as a Lambda timeout`);
+  return seconds;
 }
 
 function asError(error: unknown): Error {

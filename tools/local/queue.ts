@@ -1,8 +1,16 @@
 /**
  * SQS on this machine: a queue with delays, visibility timeouts, receive counts and a dead-letter
- * list. The Lambda event source that polls it is event-source.ts, its HTTP endpoint sqs-endpoint.ts.
+ * list, kept on disk when given a journal (queue-journal.ts) so that, as in SQS, a message
+ * received by a process that dies comes back once its visibility timeout is over. The Lambda event
+ * source that polls it is event-source.ts, its HTTP endpoint sqs-endpoint.ts.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import {
+  type JournalEntry,
+  type JournaledMessage,
+  openQueueJournal,
+  type QueueJournal,
+} from './queue-journal.ts';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './s3.ts';
 
 /** SQS: DelaySeconds is at most 15 minutes. */
@@ -47,6 +55,11 @@ export interface LocalQueueOptions {
   visibilityTimeoutMs?: number;
   /** Receives after which a message moves to the dead-letter list; default: never (no redrive policy). */
   maxReceiveCount?: number;
+  /**
+   * The file that keeps the messages, their receives and the dead-letter list across restarts
+   * (created if missing); default none: in memory only.
+   */
+  journalPath?: string;
 }
 
 export interface LocalQueue {
@@ -67,31 +80,25 @@ export interface LocalQueue {
   close(): void;
 }
 
-interface StoredMessage {
-  messageId: string;
-  body: string;
-  md5OfBody: string;
-  sentTimestamp: number;
-  firstReceiveTimestamp: number | undefined;
-  receiveCount: number;
-  visibleAt: number;
-  /** Set while received: the handle of the latest receive. */
-  receiptHandle: string | undefined;
-  lastError: string | undefined;
-}
+/** `receiptHandle` is set once received: the handle of the latest receive. */
+type StoredMessage = JournaledMessage;
 
 export function createLocalQueue(options: LocalQueueOptions): LocalQueue {
   return new MemoryQueue(options);
 }
 
-/** The messages in memory, by id in the order sent; a timer wakes the listeners when one becomes visible. */
+/**
+ * The messages in memory (and in the journal, if any), by id in the order sent; a timer wakes the
+ * listeners when one becomes visible.
+ */
 class MemoryQueue implements LocalQueue {
   readonly name: string;
   readonly arn: string;
-  readonly deadLetters: DeadLetter[] = [];
+  readonly deadLetters: DeadLetter[];
   private readonly maxReceiveCount: number | undefined;
   private readonly visibilityTimeoutMs: number;
-  private readonly messages = new Map<string, StoredMessage>();
+  private readonly messages: Map<string, StoredMessage>;
+  private readonly journal: QueueJournal | undefined;
   private readonly availableListeners = new Set<() => void>();
   private readonly deadLetterListeners = new Set<(deadLetter: DeadLetter) => void>();
   private timer: NodeJS.Timeout | undefined;
@@ -103,6 +110,14 @@ class MemoryQueue implements LocalQueue {
     this.arn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:${options.name}`;
     this.maxReceiveCount = options.maxReceiveCount;
     this.visibilityTimeoutMs = options.visibilityTimeoutMs ?? 30_000;
+    this.journal = options.journalPath ? openQueueJournal(options.journalPath) : undefined;
+    this.messages = this.journal?.state.messages ?? new Map();
+    this.deadLetters = this.journal?.state.deadLetters ?? [];
+    // Messages kept from an earlier run: visible ones at once, those then in flight when their time is up.
+    if (this.messages.size > 0) {
+      this.scheduleWakeUp();
+      queueMicrotask(() => this.notifyAvailable());
+    }
   }
 
   send(body: string, sendOptions: { delayMs?: number } = {}): SentMessage {
@@ -119,6 +134,7 @@ class MemoryQueue implements LocalQueue {
       lastError: undefined,
     };
     this.messages.set(message.messageId, message);
+    this.journal?.append([{ op: 'send', message }]);
     if (message.visibleAt > now) this.scheduleWakeUp();
     else queueMicrotask(() => this.notifyAvailable());
     return { messageId: message.messageId, md5OfMessageBody: message.md5OfBody };
@@ -127,6 +143,7 @@ class MemoryQueue implements LocalQueue {
   receive(max: number): ReceivedMessage[] {
     const now = Date.now();
     const received: ReceivedMessage[] = [];
+    const entries: JournalEntry[] = [];
     for (const message of this.messages.values()) {
       if (received.length >= max) break;
       if (message.visibleAt > now) continue;
@@ -139,6 +156,14 @@ class MemoryQueue implements LocalQueue {
       message.firstReceiveTimestamp ??= now;
       message.receiptHandle = randomUUID();
       message.visibleAt = now + this.visibilityTimeoutMs;
+      entries.push({
+        op: 'receive',
+        id: message.messageId,
+        receiptHandle: message.receiptHandle,
+        visibleAt: message.visibleAt,
+        receiveCount: message.receiveCount,
+        firstReceiveTimestamp: message.firstReceiveTimestamp,
+      });
       received.push({
         messageId: message.messageId,
         receiptHandle: message.receiptHandle,
@@ -149,6 +174,7 @@ class MemoryQueue implements LocalQueue {
         firstReceiveTimestamp: message.firstReceiveTimestamp,
       });
     }
+    this.journal?.append(entries);
     this.scheduleWakeUp();
     return received;
   }
@@ -157,6 +183,7 @@ class MemoryQueue implements LocalQueue {
     for (const message of this.messages.values()) {
       if (message.receiptHandle === receiptHandle) {
         this.messages.delete(message.messageId);
+        this.journal?.append([{ op: 'delete', id: message.messageId }]);
         this.scheduleWakeUp();
         return true;
       }
@@ -166,7 +193,9 @@ class MemoryQueue implements LocalQueue {
 
   recordFailure(receiptHandle: string, reason: string): void {
     for (const message of this.messages.values()) {
-      if (message.receiptHandle === receiptHandle) message.lastError = reason;
+      if (message.receiptHandle !== receiptHandle) continue;
+      message.lastError = reason;
+      this.journal?.append([{ op: 'fail', id: message.messageId, lastError: reason }]);
     }
   }
 
@@ -193,6 +222,7 @@ class MemoryQueue implements LocalQueue {
 
   close(): void {
     this.closed = true;
+    this.journal?.close();
     if (this.timer) clearTimeout(this.timer);
     this.availableListeners.clear();
     this.deadLetterListeners.clear();
@@ -236,6 +266,7 @@ class MemoryQueue implements LocalQueue {
       deadLetteredAt: now,
     };
     this.deadLetters.push(deadLetter);
+    this.journal?.append([{ op: 'dead', deadLetter }]);
     for (const listener of this.deadLetterListeners) listener(deadLetter);
   }
 }

@@ -12,7 +12,7 @@ import S3rver, { type S3rverEvent, type S3rverRequest } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
 import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
-import { applyWriteTags, escapeXml, tagCount } from './s3rver-tags.ts';
+import { applyWriteTags, escapeXml, tagCount, writeSubresourcesWhole } from './s3rver-tags.ts';
 
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT_ID = '000000000000';
@@ -98,12 +98,17 @@ export interface LocalS3Options {
   log?: Log;
 }
 
+export type NotificationListener = (notification: S3Notification) => void | Promise<void>;
+
 export interface LocalS3 {
   endpoint: string;
   port: number;
   bucket: string;
-  /** Calls `listener` for each object-created event that matches a rule; returns an unsubscribe. */
-  onNotification(listener: (notification: S3Notification) => void): () => void;
+  /**
+   * Calls `listener` for each object-created event that matches a rule; returns an unsubscribe.
+   * The write is answered once the listeners' promises settle: the event is queued by then, as S3's.
+   */
+  onNotification(listener: NotificationListener): () => void;
   /** Calls `listener` for each key refused or written under no rule; returns an unsubscribe. */
   onNotice(listener: (notice: LocalS3Notice) => void): () => void;
   close(): Promise<void>;
@@ -120,7 +125,7 @@ interface RequestFacts {
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const { bucket, log = silentLog } = options;
   const rules = options.notifications ?? PIPELINE_NOTIFICATIONS;
-  const listeners = new Set<(notification: S3Notification) => void>();
+  const listeners = new Set<NotificationListener>();
   const notices = new Set<(notice: LocalS3Notice) => void>();
   const nextSequencer = createSequencer();
   const request = new AsyncLocalStorage<RequestFacts>();
@@ -134,6 +139,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     directory: options.directory,
     configureBuckets: [{ name: bucket }],
   });
+  writeSubresourcesWhole(server.store);
   // First of all middleware: the event handler below learns what the request was, and the
   // response goes out only once the object's tags are right and its notification is queued.
   server.middleware.unshift(async (ctx, next) => {
@@ -216,7 +222,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
     const record = eventRecord({ bucket, source, eventName, rule, size, eTag, sequencer });
     const notification: S3Notification = { rule, key, event: { Records: [record] } };
-    for (const listener of listeners) listener(notification);
+    await Promise.all([...listeners].map(async (listener) => listener(notification)));
   }
 
   const address = await server.run();

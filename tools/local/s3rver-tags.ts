@@ -4,6 +4,7 @@
  * `x-amz-tagging-directive: REPLACE`. s3rver leaves the old object's tags in place, so a file
  * dropped again would still say `zoho-status=done`.
  */
+import { rename, writeFile } from 'node:fs/promises';
 import type { S3rverStore, S3rverSubresource } from 's3rver';
 
 export interface ObjectWrite {
@@ -67,4 +68,21 @@ function header(headers: ObjectWrite['headers'], name: string): string | undefin
 
 export function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (char) => `&#${char.charCodeAt(0)};`);
+}
+
+let temporaryFiles = 0;
+
+/**
+ * Makes s3rver write an object's subresources (its tags) to a new file renamed over the old one:
+ * s3rver truncates the file, then writes it, so a kill -9 in between would leave tags that no
+ * longer parse, and the object failing every read of its tags for good.
+ */
+export function writeSubresourcesWhole(store: S3rverStore): void {
+  store.putSubresource = async (bucket, key, resource) => {
+    const path = store.getResourcePath(bucket, key, `${resource.type}.xml`);
+    // Not a name s3rver lists: its objects end in `._S3rver_object`.
+    const temporary = `${path}.${process.pid}-${temporaryFiles++}.tmp`;
+    await writeFile(temporary, resource.toXML(2));
+    await rename(temporary, path);
+  };
 }

@@ -17,6 +17,7 @@ import {
   type LocalS3,
   type LocalS3Notice,
   type LocalS3Options,
+  type NotificationListener,
   type S3Notification,
   startLocalS3,
 } from './s3.ts';
@@ -26,12 +27,15 @@ export interface LocalStorage {
   dynamo: LocalDynamoDb;
 }
 
-type StorageOptions = Omit<LocalS3Options, 'log'>;
+type StorageOptions = Omit<LocalS3Options, 'log'> & {
+  /** Where DynamoDB keeps its tables (dynamodb.ts); default in memory. */
+  dynamoPath?: string | undefined;
+};
 
 type FromWorker =
   | { type: 'ready'; s3: { endpoint: string; port: number }; dynamoEndpoint: string }
   | { type: 'failed'; message: string; code?: string | undefined; port?: number | undefined }
-  | { type: 'notification'; notification: S3Notification }
+  | { type: 'notification'; id: number; notification: S3Notification }
   | { type: 'notice'; notice: LocalS3Notice }
   | { type: 'closed' };
 
@@ -44,7 +48,7 @@ export async function startLocalStorage(
   onStopped: (error: Error) => void = () => undefined,
 ): Promise<LocalStorage> {
   const worker = new Worker(fileURLToPath(import.meta.url), { workerData: options });
-  const listeners = new Set<(notification: S3Notification) => void>();
+  const listeners = new Set<NotificationListener>();
   const notices = new Set<(notice: LocalS3Notice) => void>();
   let closing: Promise<void> | undefined;
   const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
@@ -54,7 +58,7 @@ export async function startLocalStorage(
         reject(Object.assign(new Error(message.message), { code: message.code, port: message.port }));
         void worker.terminate();
       }
-      if (message.type === 'notification') for (const listener of listeners) listener(message.notification);
+      if (message.type === 'notification') void queued(message.id, message.notification);
       if (message.type === 'notice') for (const listener of notices) listener(message.notice);
     });
     worker.once('error', (error) => {
@@ -67,6 +71,21 @@ export async function startLocalStorage(
         onStopped(new Error(`The embedded S3 and DynamoDB stopped (exit ${code}); restart npm start`));
     });
   });
+
+  /**
+   * The PUT is answered once every listener has taken its notification (the queues keep it on
+   * disk). Until the first listener comes, notifications wait: a PUT taken while the pipeline
+   * starts is not answered before its event is queued.
+   */
+  const held: Array<{ id: number; notification: S3Notification }> = [];
+  async function queued(id: number, notification: S3Notification): Promise<void> {
+    if (listeners.size === 0) {
+      held.push({ id, notification });
+      return;
+    }
+    await Promise.allSettled([...listeners].map(async (listener) => listener(notification)));
+    worker.postMessage({ type: 'queued', id });
+  }
 
   const close = () => {
     closing ??= new Promise<void>((resolve) => {
@@ -86,6 +105,7 @@ export async function startLocalStorage(
       bucket: options.bucket,
       onNotification(listener) {
         listeners.add(listener);
+        for (const { id, notification } of held.splice(0)) void queued(id, notification);
         return () => listeners.delete(listener);
       },
       onNotice(listener) {
@@ -110,7 +130,7 @@ async function runWorker(port: NonNullable<typeof parentPort>, options: StorageO
   let s3: LocalS3 | undefined;
   let dynamo: DynaliteServer | undefined;
   try {
-    dynamo = await startDynaliteServer();
+    dynamo = await startDynaliteServer(options.dynamoPath ? { path: options.dynamoPath } : {});
     s3 = await startLocalS3(options);
   } catch (error) {
     const { code, port: failedPort } = error as { code?: string; port?: number };
@@ -123,10 +143,22 @@ async function runWorker(port: NonNullable<typeof parentPort>, options: StorageO
     });
     return;
   }
-  s3.onNotification((notification) => send({ type: 'notification', notification }));
+  const waiting = new Map<number, () => void>();
+  let nextId = 0;
+  s3.onNotification((notification) => {
+    const id = nextId++;
+    send({ type: 'notification', id, notification });
+    return new Promise<void>((resolve) => waiting.set(id, resolve));
+  });
   s3.onNotice((notice) => send({ type: 'notice', notice }));
-  port.on('message', (message) => {
+  port.on('message', (message: 'close' | { type: 'queued'; id: number }) => {
+    if (typeof message === 'object') {
+      waiting.get(message.id)?.();
+      waiting.delete(message.id);
+      return;
+    }
     if (message !== 'close') return;
+    for (const resolve of waiting.values()) resolve();
     void Promise.allSettled([s3?.close(), dynamo?.close()]).then(() => send({ type: 'closed' }));
   });
   send({ type: 'ready', s3: { endpoint: s3.endpoint, port: s3.port }, dynamoEndpoint: dynamo.endpoint });

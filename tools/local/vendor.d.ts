@@ -41,6 +41,8 @@ declare module 's3rver' {
     getSubresource(bucket: string, key: string, type: string): Promise<S3rverSubresource | null>;
     putSubresource(bucket: string, key: string, resource: S3rverSubresource): Promise<void>;
     deleteSubresource(bucket: string, key: string, type: string): Promise<void>;
+    /** The file that holds an object's `resource` (`object`, `metadata.json`, `tagging.xml`). */
+    getResourcePath(bucket: string, key: string, resource: string): string;
   }
 
   /** The event s3rver emits: S3's notification shape, but with the key not URL-encoded. */

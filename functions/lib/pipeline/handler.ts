@@ -22,7 +22,11 @@ export type PipelineHandler = (
   context: Context,
 ) => Promise<SQSBatchResponse | undefined>;
 
-/** Stop calling Zoho this long before the Lambda's own timeout, to record the outcome in time. */
+/**
+ * Stop calling Zoho this long before the Lambda's own timeout, to record the outcome in time; a
+ * quarter of the time left for a timeout under a minute (the stack's are minutes; a local run's
+ * `FUNCTION_TIMEOUT_SECONDS` may be seconds).
+ */
 const DEADLINE_MARGIN_MS = 15_000;
 
 export function createHandler(kind: Kind, deps: PipelineDeps): PipelineHandler {
@@ -33,8 +37,9 @@ export function createHandler(kind: Kind, deps: PipelineDeps): PipelineHandler {
   ): Promise<SQSBatchResponse | undefined> => {
     deps.registerContext(context);
     deps.metrics.addMetric('RecordsReceived', MetricUnit.Count, event.Records.length);
+    const remaining = context.getRemainingTimeInMillis();
     const signal = AbortSignal.timeout(
-      Math.max(context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS, 1_000),
+      Math.max(Math.floor(remaining - Math.min(DEADLINE_MARGIN_MS, remaining / 4)), 1_000),
     );
 
     if (isSqsEvent(event)) {
