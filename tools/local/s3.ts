@@ -12,6 +12,7 @@ import S3rver, { type S3rverEvent, type S3rverRequest } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
 import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
+import { patchListObjectsV2 } from './s3rver-listing.ts';
 import { applyWriteTags, escapeXml, tagCount } from './s3rver-tags.ts';
 
 export const LOCAL_REGION = 'us-east-1';
@@ -127,6 +128,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const multipartTagging = new Map<string, string>();
 
   await mkdir(options.directory, { recursive: true });
+  patchListObjectsV2();
   const server = new S3rver({
     port: options.port ?? 0,
     address: options.address ?? '127.0.0.1',
