@@ -28,6 +28,8 @@ const { zoho } = JSON.parse(process.argv[2] ?? '{}') as PipelineJob;
 const directory = await mkdtemp(path.join(os.tmpdir(), 'bench-throughput-'));
 const pipeline = await startLocalPipeline({
   s3Port: 0,
+  dynamodbPort: 0,
+  sqsPort: 0,
   directory,
   logLevel: 'SILENT',
   sendTestEvents: false,

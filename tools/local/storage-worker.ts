@@ -26,7 +26,10 @@ export interface LocalStorage {
   dynamo: LocalDynamoDb;
 }
 
-type StorageOptions = Omit<LocalS3Options, 'log'>;
+type StorageOptions = Omit<LocalS3Options, 'log'> & {
+  /** The local DynamoDB's port; default 0 (any free one). */
+  dynamodbPort?: number | undefined;
+};
 
 type FromWorker =
   | { type: 'ready'; s3: { endpoint: string; port: number }; dynamoEndpoint: string }
@@ -110,7 +113,7 @@ async function runWorker(port: NonNullable<typeof parentPort>, options: StorageO
   let s3: LocalS3 | undefined;
   let dynamo: DynaliteServer | undefined;
   try {
-    dynamo = await startDynaliteServer();
+    dynamo = await startDynaliteServer({ port: options.dynamodbPort ?? 0 });
     s3 = await startLocalS3(options);
   } catch (error) {
     const { code, port: failedPort } = error as { code?: string; port?: number };
