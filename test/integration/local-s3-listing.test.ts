@@ -1,28 +1,35 @@
 /**
  * The local bucket lists like S3 past one page: s3rver 3.7.1 answered every truncated
  * ListObjectsV2 with 500 InternalError (its continuation tokens need DES, gone from OpenSSL 3).
- * 2,500 objects through the SDK's paginator, and through what `status` and `replay` run on them.
+ * 2,500 objects through the SDK's paginator, and through `npm run status` and `replay --dry-run`
+ * (each command run as a child process, finding the bucket with `--local`).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import {
   ListObjectsCommand,
   ListObjectsV2Command,
   paginateListObjectsV2,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { S3rverStore } from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalS3Client } from '#tools/local/s3.ts';
+import { createPipelineTables } from '#tools/local/dynamodb.ts';
+import { describeLocalRun, writeLocalRun } from '#tools/local/local-dir.ts';
+import { createLocalS3Client, PIPELINE_NOTIFICATIONS } from '#tools/local/s3.ts';
 import { taggingResource } from '#tools/local/s3rver-tags.ts';
 import { type LocalStorage, startLocalStorage } from '#tools/local/storage-worker.ts';
-import { replayObjects } from '#tools/ops/replay.ts';
-import { bucketStatus } from '#tools/ops/status.ts';
+import type { ReplayResult } from '#tools/ops/replay.ts';
+import type { StatusReport } from '#tools/ops/status.ts';
 
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '../..');
 const BUCKET = 'inbox';
+const LEDGER_TABLE = 's3-to-zoho-idempotency';
 const RECORD = '1234567890123456789';
 const COUNT = 2_500;
 /** Every 100th object failed, the rest done: 25 failures for status and replay to find. */
@@ -162,39 +169,56 @@ describe('ListObjectsV2 on the local bucket', () => {
     expect(page.Contents?.map((entry) => entry.Key)).toEqual(keys.slice(0, 3));
   });
 
-  it('lets status count and replay select all 2,500', { timeout: 60_000 }, async () => {
-    const sqs = new SQSClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
-    try {
-      const [report, replay] = await Promise.all([
-        bucketStatus({ s3: client, bucket: BUCKET, prefixes: ['attachments/'], concurrency: 32 }),
-        replayObjects({
-          s3: client,
-          sqs,
+  it('lets npm run status and replay --dry-run, pointed at it with --local, count and select all 2,500', {
+    timeout: 60_000,
+  }, async () => {
+    const localDir = join(directory, 'state');
+    await mkdir(localDir);
+    await writeLocalRun(localDir, {
+      ...describeLocalRun(
+        {
           bucket: BUCKET,
-          prefix: 'attachments/',
-          queueUrl: '',
-          dryRun: true,
-          concurrency: 32,
-        }),
-      ]);
-      expect(report.prefixes).toEqual([
-        expect.objectContaining({
-          prefix: 'attachments/',
-          total: COUNT,
-          counts: expect.objectContaining({
-            done: COUNT - COUNT / FAILED_EVERY,
-            failed: COUNT / FAILED_EVERY,
-          }),
-        }),
-      ]);
-      expect(replay.scanned).toBe(COUNT);
-      expect(replay.selected.map((target) => target.key)).toEqual(
-        keys.filter((_, index) => index % FAILED_EVERY === 0),
-      );
-      expect(replay.lastKey).toBe(keys.at(-1));
-    } finally {
-      sqs.destroy();
-    }
+          s3Endpoint: storage.s3.endpoint,
+          dynamodbEndpoint: storage.dynamo.endpoint,
+          sqsEndpoint: 'http://127.0.0.1:9',
+          ledgerTable: LEDGER_TABLE,
+          // Nothing listens there: a dry run sends nothing.
+          queueUrls: {
+            attachment: 'http://127.0.0.1:9/000000000000/s3-to-zoho-attachments',
+            photo: 'http://127.0.0.1:9/000000000000/s3-to-zoho-photos',
+            'bulk-write': 'http://127.0.0.1:9/000000000000/s3-to-zoho-bulk-write',
+          },
+        },
+        PIPELINE_NOTIFICATIONS,
+      ),
+    });
+    await createPipelineTables(storage.dynamo.client, {
+      tokenTable: 'tokens',
+      idempotencyTable: LEDGER_TABLE,
+    });
+    const command = (script: string, args: string[]) =>
+      run(process.execPath, [join(ROOT, 'scripts/ops', script), '--local', ...args], {
+        cwd: ROOT,
+        env: { ...process.env, LOCAL_DIR: localDir },
+      });
+    const [status, replay] = await Promise.all([
+      command('status.ts', ['--prefix', 'attachments/', '--json', '--failures', '0', '--concurrency', '32']),
+      command('replay.ts', ['--prefix', 'attachments/', '--dry-run', '--json', '--concurrency', '32']),
+    ]);
+    const report = JSON.parse(status.stdout) as StatusReport;
+    expect(report.prefixes).toEqual([
+      expect.objectContaining({
+        prefix: 'attachments/',
+        total: COUNT,
+        counts: expect.objectContaining({ done: COUNT - COUNT / FAILED_EVERY, failed: COUNT / FAILED_EVERY }),
+      }),
+    ]);
+    expect(report.failedTotal).toBe(COUNT / FAILED_EVERY);
+    const replayed = JSON.parse(replay.stdout) as ReplayResult & { dryRun: boolean };
+    expect(replayed).toMatchObject({ dryRun: true, scanned: COUNT, sent: [], lastKey: keys.at(-1) });
+    expect(replayed.selected.map((target) => target.key)).toEqual(
+      keys.filter((_, index) => index % FAILED_EVERY === 0),
+    );
   });
 });
 
