@@ -182,6 +182,7 @@ describe('ListObjectsV2 on the local bucket', () => {
           dynamodbEndpoint: storage.dynamo.endpoint,
           sqsEndpoint: 'http://127.0.0.1:9',
           ledgerTable: LEDGER_TABLE,
+          zoho: { mode: 'real', dc: 'us' },
           // Nothing listens there: a dry run sends nothing.
           queueUrls: {
             attachment: 'http://127.0.0.1:9/000000000000/s3-to-zoho-attachments',

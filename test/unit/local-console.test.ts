@@ -13,12 +13,13 @@ import { type BannerFacts, banner, exampleKeys, routesInForce } from '#tools/loc
 
 const ROOT = join(import.meta.dirname, '../..');
 const RECORD = '5725767000000412001';
+const DEAL = '5725767000000415001';
 
 const facts = (routes?: string): BannerFacts => ({
   s3Endpoint: 'http://127.0.0.1:4569',
   bucket: 'inbox',
   zoho: 'sandbox at http://127.0.0.1:8780',
-  seeded: { Leads: [RECORD] },
+  seeded: { Leads: [RECORD], Deals: [DEAL] },
   sandboxUrl: 'http://127.0.0.1:8780',
   localDir: '/somewhere/.local',
   credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
@@ -29,7 +30,7 @@ const facts = (routes?: string): BannerFacts => ({
 describe("the banner's example keys", () => {
   it('are one per default route, each taken by that very route', () => {
     const routes = compileRoutes(DEFAULT_ROUTES);
-    const examples = exampleKeys(DEFAULT_ROUTES, RECORD);
+    const examples = exampleKeys(DEFAULT_ROUTES, { Leads: [RECORD] });
     expect(examples.map((example) => example.name)).toEqual(DEFAULT_ROUTES.map((route) => route.name));
     for (const example of examples) {
       const routed = routeKey(routes, example.key);
@@ -58,9 +59,9 @@ describe("the banner's example keys", () => {
     ]);
     expect(routesInForce(custom).map((route) => route.name)).toEqual(['deal-docs', 'contact-imports']);
     const text = banner(facts(custom));
-    expect(text).toContain(`deal-docs            attachments/deals/${RECORD}/file.pdf`);
+    expect(text).toContain(`deal-docs            attachments/deals/${DEAL}/file.pdf`);
     expect(text).toContain('contact-imports      bulk-write/contacts/leads.zip');
-    expect(text).toContain(`aws s3 cp ./file.pdf s3://inbox/attachments/deals/${RECORD}/file.pdf`);
+    expect(text).toContain(`aws s3 cp ./file.pdf s3://inbox/attachments/deals/${DEAL}/file.pdf`);
     expect(text).not.toContain('attachments/Leads/');
     expect(text).not.toContain('photos/');
   });

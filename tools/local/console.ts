@@ -29,11 +29,9 @@ export interface BannerFacts {
 const RECORD_PLACEHOLDER = '<record id>';
 
 export function banner(facts: BannerFacts): string {
-  const leadId = facts.seeded?.Leads?.[0] ?? RECORD_PLACEHOLDER;
-  const examples = exampleKeys(routesInForce(facts.routes), leadId);
+  const examples = exampleKeys(routesInForce(facts.routes), facts.seeded);
   // The simplest to try: a file for a record named in the key (no look-up).
-  const first =
-    examples.find((example) => example.kind === 'attachment' && example.key.includes(leadId)) ?? examples[0];
+  const first = examples.find((example) => example.kind === 'attachment' && example.byId) ?? examples[0];
   const credentials = `AWS_ACCESS_KEY_ID=${facts.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${facts.credentials.secretAccessKey}`;
   const lines = [
     '',
@@ -83,13 +81,12 @@ export function routesInForce(routes: string | undefined): RouteDefinition[] {
   return compileRoutes(table).routes.map((route) => route.definition);
 }
 
-/** Each route's name, kind and a key it takes, made from its pattern. */
+/** Each route's name, kind and a key it takes, made from its pattern (a record id: the module's first seeded one). */
 export function exampleKeys(
   routes: readonly RouteDefinition[],
-  recordId: string,
-): Array<{ name: string; kind: Kind; key: string }> {
+  seeded: Record<string, readonly string[] | undefined> | undefined,
+): Array<{ name: string; kind: Kind; key: string; byId: boolean }> {
   const values: Record<string, string> = {
-    recordId,
     field: 'Email',
     value: 'ana@example.com',
     fieldApiName: 'Documents',
@@ -97,13 +94,15 @@ export function exampleKeys(
   };
   return routes.map((route) => {
     const file = EXAMPLE_FILES[route.kind];
+    const module = route.module ?? 'Leads';
     const key = route.pattern
-      .replace('{module}', route.module ?? 'Leads')
+      .replace('{module}', module)
+      .replace('{recordId}', seeded?.[module]?.[0] ?? RECORD_PLACEHOLDER)
       .replace('{operation}', route.operation ?? 'insert')
       .replace(/\{fileName\}(?=\.)/, file.replace(/\.[^.]*$/, ''))
       .replace('{fileName}', file)
       .replace(/\{(\w+)\}/g, (whole, name: string) => values[name] ?? whole);
-    return { name: route.name, kind: route.kind, key };
+    return { name: route.name, kind: route.kind, key, byId: route.pattern.includes('{recordId}') };
   });
 }
 

@@ -34,6 +34,8 @@ export interface LocalRun {
   queueUrls: Record<Kind, string>;
   /** Each kind's watched prefixes (the bucket's notifications). */
   prefixes: Record<Kind, string[]>;
+  /** The Zoho sandbox's URL, when the run pushes to it (`npm run demo` reads its seeded records). */
+  sandboxUrl?: string | undefined;
 }
 
 /** Thrown when another live run holds the folder. */
@@ -132,7 +134,7 @@ export async function readLocalRun(directory: string): Promise<{ run: LocalRun; 
 export function describeLocalRun(
   pipeline: Pick<
     LocalPipeline,
-    'bucket' | 's3Endpoint' | 'sqsEndpoint' | 'dynamodbEndpoint' | 'ledgerTable' | 'queueUrls'
+    'bucket' | 's3Endpoint' | 'sqsEndpoint' | 'dynamodbEndpoint' | 'ledgerTable' | 'queueUrls' | 'zoho'
   >,
   notifications: readonly NotificationRule[],
   pid = process.pid,
@@ -153,5 +155,6 @@ export function describeLocalRun(
     ledgerTable: pipeline.ledgerTable,
     queueUrls: pipeline.queueUrls,
     prefixes,
+    sandboxUrl: pipeline.zoho.mode === 'sandbox' ? pipeline.zoho.url : undefined,
   };
 }
