@@ -128,7 +128,9 @@ async function replay(values: Values): Promise<number> {
     ? optionOrOutput(values['queue-url'], outputs, OUTPUT_NAMES.queueUrl(kind))
     : values['queue-url'];
   if (outputs && prefix !== undefined && !kind) {
-    throw new UsageError(`--prefix ${prefix} lies under none of ${outputs.stackName}'s watched prefixes`);
+    throw new UsageError(
+      `--prefix ${prefix} lies under none of ${values.local ? "the local run's" : "the stack's"} watched prefixes`,
+    );
   }
   if (!bucket || prefix === undefined || (!queueUrl && !values['dry-run'])) {
     throw new UsageError(

@@ -229,4 +229,26 @@ describe('npm start with keys it cannot or need not push', () => {
     expect(retrying.retryInMs).toBeLessThanOrEqual(2_000);
     expect(formatLanding(retrying, '12:00:00')).toMatch(/\(retrying in \d+(\.\d)? s: TOO_MANY_REQUESTS/);
   });
+
+  it('prints the message going back to the queue, after the visibility timeout, once the run’s tries are spent', async () => {
+    const key = `attachments/Leads/${leadId}/always-throttled.pdf`;
+    pipeline.sandbox?.faults.set({
+      failNext: [{ status: 429, code: 'TOO_MANY_REQUESTS', path: `/Leads/${leadId}/Attachments`, times: 4 }],
+    });
+    try {
+      await put(key);
+      await vi.waitFor(() => expect(landings.filter((l) => l.key === key)).toHaveLength(4), {
+        timeout: 20_000,
+        interval: 50,
+      });
+    } finally {
+      pipeline.sandbox?.faults.reset();
+    }
+    const told = landings.filter((l) => l.key === key);
+    expect(told.map((l) => l.status)).toEqual(['retrying', 'retrying', 'retrying', 'retrying']);
+    // Three waits within the run, then the queue's: the attachment function's timeout (300 s) here.
+    expect(told.slice(0, 3).every((l) => (l.retryInMs ?? Infinity) < 10_000)).toBe(true);
+    expect(told[3]?.retryInMs).toBe(300_000);
+    expect(formatLanding(told[3] as Landing, '12:00:00')).toContain('(retrying in 300 s: ');
+  });
 });

@@ -60,6 +60,12 @@ export interface DeadLetterReport {
 
 const FINAL_STATUSES = ['done', 'failed', 'skipped'];
 
+/** What the queue does with a failed message: shows it again after `afterMs`, dead-letters it after `maxReceives`. */
+export interface Requeue {
+  afterMs: number;
+  maxReceives: number;
+}
+
 export interface LandingReporter {
   /** Notes when an object was written, so its landing says how long it took end to end. */
   written(key: string, eventTime: string | undefined): void;
@@ -70,10 +76,11 @@ export interface LandingReporter {
   /** Told by the handler that it will try an object again within the run: reported there and then. */
   retrying(kind: Kind, bucket: string, key: string, note: RetryNote): void;
   /**
-   * After an invocation: each message that failed is `retrying` in `retryInMs` (its visibility
-   * timeout); each object of the batch nothing was recorded on is told by its tags.
+   * After an invocation: each message that failed is `retrying` after the visibility timeout (on
+   * its last receive the dead letter is reported instead); each object of the batch nothing was
+   * recorded on is told by its tags.
    */
-  report(kind: Kind, invocation: Invocation, retryInMs: number): Promise<void>;
+  report(kind: Kind, invocation: Invocation, requeue: Requeue): Promise<void>;
   deadLettered(kind: Kind, deadLetter: DeadLetter): DeadLetterReport;
 }
 
@@ -120,7 +127,7 @@ export function createLandingReporter(s3Client: S3Client, emit: (landing: Landin
       const retryInMs = Math.max(note.retryAt.getTime() - Date.now(), 0);
       land(kind, { bucket, key }, { status: 'retrying', error: note.code, reason: note.reason, retryInMs });
     },
-    async report(kind, invocation, retryInMs) {
+    async report(kind, invocation, requeue) {
       const failed = new Set(invocation.failedMessageIds);
       const startedAt = Date.now() - invocation.durationMs;
       for (const record of invocation.records) {
@@ -128,7 +135,8 @@ export function createLandingReporter(s3Client: S3Client, emit: (landing: Landin
           const id = `${object.bucket}/${object.key}`;
           if (failed.has(record.messageId)) {
             const error = invocation.error?.message ?? 'failed in this batch; see the handler log';
-            land(kind, object, { status: 'retrying', error, retryInMs });
+            const last = Number(record.attributes.ApproximateReceiveCount) >= requeue.maxReceives;
+            if (!last) land(kind, object, { status: 'retrying', error, retryInMs: requeue.afterMs });
           } else if ((recordedAt.get(id) ?? 0) >= startedAt) {
             recordedAt.delete(id);
           } else {

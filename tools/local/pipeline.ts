@@ -187,7 +187,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       shutdown.add(() => source.stop());
       source.onInvocation((invocation) => {
         void landings
-          .report(kind, invocation, settings[kind].visibilityTimeoutMs)
+          .report(kind, invocation, {
+            afterMs: settings[kind].visibilityTimeoutMs,
+            maxReceives: settings[kind].maxReceiveCount,
+          })
           .catch((error: unknown) => events.emit('error', asError(error)));
       });
       queues[kind].onDeadLetter((deadLetter) =>
