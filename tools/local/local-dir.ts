@@ -6,6 +6,7 @@
  */
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { KINDS, type Kind } from '#lib/routing/route.ts';
 import type { LocalPipeline } from './pipeline.ts';
@@ -73,12 +74,16 @@ export async function lockLocalDir(directory: string, pid = process.pid): Promis
       await file.close();
       break;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 2) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || tries > 5) throw error;
       const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+      if (!Number.isInteger(holder) && tries < 3) {
+        // Created this very moment by another start, its PID not written yet: look again.
+        await setTimeout(100);
+        continue;
+      }
       if (Number.isInteger(holder) && holder !== pid && isAlive(holder)) {
         throw new LocalDirInUseError(directory, holder);
       }
-      // A stale lock (or one being written this very moment: the next try sees it whole).
       await rm(path, { force: true });
     }
   }
