@@ -120,7 +120,9 @@ export function createLandingReporter(s3Client: S3Client, emit: (landing: Landin
       }
     },
     recorded(kind, bucket, key, outcome) {
-      recordedAt.set(`${bucket}/${key}`, Date.now());
+      const id = `${bucket}/${key}`;
+      // Only an object a message named is looked for after its invocation (a follow-up names none).
+      if (receipts.has(id)) recordedAt.set(id, Date.now());
       land(kind, { bucket, key }, { ...told(outcome), bulk: bulkCounts(outcome.tags) });
     },
     retrying(kind, bucket, key, note) {
