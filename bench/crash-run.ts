@@ -137,6 +137,9 @@ function startEnv(
     ...process.env,
     LOCAL_DIR: run.localDir,
     S3_PORT: String(run.s3Port),
+    // Any free ones: tests beside this run may hold the fixed defaults.
+    DYNAMODB_PORT: '0',
+    SQS_PORT: '0',
     FUNCTION_TIMEOUT_SECONDS: String(run.functionTimeoutSeconds),
     LOG_LEVEL: 'SILENT',
     POWERTOOLS_METRICS_DISABLED: 'true',

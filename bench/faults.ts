@@ -44,6 +44,8 @@ const directory = await mkdtemp(join(os.tmpdir(), 's3-to-zoho-faults-'));
 const pipeline = await startLocalPipeline({
   env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'SILENT', PUSH_RETRY_BASE_MS: '200', PATH: process.env.PATH },
   s3Port: Number(process.env.S3_PORT ?? 4608),
+  dynamodbPort: 0,
+  sqsPort: 0,
   sandboxPort: Number(process.env.SANDBOX_PORT ?? 8808),
   directory,
   functionTimeoutSeconds: 30,

@@ -29,6 +29,8 @@ const { zoho } = JSON.parse(process.argv[2] ?? '{}') as PipelineJob;
 const directory = await mkdtemp(path.join(os.tmpdir(), 'bench-throughput-'));
 const pipeline = await startLocalPipeline({
   s3Port: 0,
+  dynamodbPort: 0,
+  sqsPort: 0,
   // As npm start keeps it: the objects, queues and DynamoDB on disk.
   localDir: directory,
   logLevel: 'SILENT',

@@ -1,10 +1,12 @@
 /**
- * `npm run demo`, against a running `npm start` (same S3_PORT, BUCKET, SANDBOX_PORT): drops an
+ * `npm run demo`, against the running `npm start` of this folder (found in its run.json, under
+ * .local or LOCAL_DIR; S3_PORT, BUCKET and SANDBOX_PORT, when set, win): drops an
  * attachment, a photo and a bulk write ZIP into the bucket, waits for each outcome on the
  * object's tags and prints them. With the real Zoho, DEMO_LEAD_ID names the Lead to use.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { readTagMap } from '#lib/s3/tags.ts';
+import { localDir, readLocalRun } from '#tools/local/local-dir.ts';
 import { DEFAULT_BUCKET, DEFAULT_S3_PORT, DEFAULT_SANDBOX_PORT } from '#tools/local/pipeline.ts';
 import { createLocalS3Client } from '#tools/local/s3.ts';
 import { sampleBulkZip, samplePdf, samplePng } from '#tools/local/samples.ts';
@@ -12,9 +14,17 @@ import { sampleBulkZip, samplePdf, samplePng } from '#tools/local/samples.ts';
 const FINAL = new Set(['done', 'failed', 'skipped']);
 // With the real Zoho a bulk job is looked at every BULK_POLL_SECONDS (default 60 s), not every 2 s.
 const timeoutSeconds = Number(process.env.DEMO_TIMEOUT_SECONDS ?? (process.env.DEMO_LEAD_ID ? 180 : 60));
-const endpoint = `http://127.0.0.1:${process.env.S3_PORT ?? DEFAULT_S3_PORT}`;
-const bucket = process.env.BUCKET ?? DEFAULT_BUCKET;
-const sandboxUrl = `http://127.0.0.1:${process.env.SANDBOX_PORT ?? DEFAULT_SANDBOX_PORT}`;
+const local = await readLocalRun(localDir()).then(
+  ({ run }) => run,
+  () => undefined,
+);
+const endpoint = process.env.S3_PORT
+  ? `http://127.0.0.1:${process.env.S3_PORT}`
+  : (local?.s3Endpoint ?? `http://127.0.0.1:${DEFAULT_S3_PORT}`);
+const bucket = process.env.BUCKET ?? local?.bucket ?? DEFAULT_BUCKET;
+const sandboxUrl = process.env.SANDBOX_PORT
+  ? `http://127.0.0.1:${process.env.SANDBOX_PORT}`
+  : (local?.sandboxUrl ?? `http://127.0.0.1:${DEFAULT_SANDBOX_PORT}`);
 
 interface Drop {
   kind: string;

@@ -28,7 +28,7 @@ import {
   UsageError,
 } from './cli.ts';
 
-const HELP = `Usage: node scripts/ops/auth.ts --code <grant code> --client-id <id> (--secret-id <arn or name> | --print) [options]
+const HELP = `Usage: npm run auth -- --code <grant code> --client-id <id> (--secret-id <arn or name> | --print) [options]
 
 Exchanges a grant code of a Zoho Self Client for a refresh token, then stores
 {client_id, client_secret, refresh_token} in the stack's Secrets Manager secret, or prints
@@ -50,7 +50,7 @@ Options:
   --secret-id <arn or name>     store in this Secrets Manager secret (the stack's ZohoSecret)
 ${STACK_HELP}
   --print                       print export lines instead, for a local run:
-                                  eval "$(node scripts/ops/auth.ts --print --code …)"
+                                  eval "$(npm run --silent auth -- --print --code …)"
   --region <region>             AWS region of the secret (default: the SDK's: AWS_REGION, profile)
   --endpoint <url>              a Secrets Manager endpoint other than AWS's
   -h, --help                    this text`;

@@ -2,7 +2,8 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { readStackOutputs, type StackOutputs } from '#tools/ops/stack-outputs.ts';
+import { type LocalRun, localDir, readLocalRun } from '#tools/local/local-dir.ts';
+import { localRunOutputs, readStackOutputs, type StackOutputs } from '#tools/ops/stack-outputs.ts';
 
 /** A mistake in how the command was called: the message, then the usage. */
 export class UsageError extends Error {
@@ -130,3 +131,37 @@ export const STACK_OPTIONS = {
 } as const;
 
 export const STACK_HELP = `  --stack <name>           take the bucket, secret, queues from the stack's outputs (CloudFormation DescribeStacks)`;
+
+/** `--stack`, or `--local` for the pipeline `npm start` runs. */
+export const STACK_OR_LOCAL_OPTIONS = {
+  ...STACK_OPTIONS,
+  local: { type: 'boolean', default: false },
+} as const;
+
+export const LOCAL_HELP = `  --local                  the same, and the endpoints, from the running (or last) npm start of this
+                           folder (.local/run.json, or LOCAL_DIR's): no other option needed`;
+
+/** Where the local run serves, for `--local`: the endpoints options default to. */
+export type LocalEndpoints = Pick<LocalRun, 's3Endpoint' | 'sqsEndpoint' | 'dynamodbEndpoint'>;
+
+/**
+ * The outputs `--stack` or `--local` name (neither: undefined), and with `--local` the run's
+ * endpoints. A local run that no longer runs is said on stderr: its endpoints will not answer.
+ */
+export async function commandOutputs(values: {
+  stack?: string | undefined;
+  local?: boolean | undefined;
+  region?: string | undefined;
+  'cloudformation-endpoint'?: string | undefined;
+}): Promise<{ outputs: StackOutputs | undefined; local: LocalEndpoints | undefined }> {
+  if (!values.local) return { outputs: await stackOutputs(values), local: undefined };
+  if (values.stack) throw new UsageError('--local and --stack name different pipelines: give one');
+  const directory = localDir();
+  const { run, running } = await readLocalRun(directory);
+  if (!running) {
+    process.stderr.write(
+      `The npm start that last ran in ${directory} (PID ${run.pid}) is not running: start it again to reach its S3 and queues.\n`,
+    );
+  }
+  return { outputs: localRunOutputs(run, `${directory}/run.json`), local: run };
+}

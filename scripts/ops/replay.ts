@@ -19,19 +19,22 @@ import { kindOfPrefix, optionOrOutput } from '#tools/ops/stack-outputs.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import {
   awsClientConfig,
+  commandOutputs,
   integerOption,
+  LOCAL_HELP,
   parseOrUsage,
   runCli,
   STACK_HELP,
-  STACK_OPTIONS,
+  STACK_OR_LOCAL_OPTIONS,
   stackOutputs,
   UsageError,
 } from './cli.ts';
 
 const HELP = `Usage:
-  node scripts/ops/replay.ts --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --stuck | --all | --force] [--dry-run] [--start-after <key>]
-  node scripts/ops/replay.ts --redrive --dlq-arn <arn> [--queue-arn <arn>] [--max-per-second <n>]
-  node scripts/ops/replay.ts --redrive --status --dlq-arn <arn>
+  npm run replay -- --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --stuck | --all | --force] [--dry-run] [--start-after <key>]
+  npm run replay -- --local --prefix <prefix> [the same selection]        (the pipeline npm start runs)
+  npm run replay -- --redrive --dlq-arn <arn> [--queue-arn <arn>] [--max-per-second <n>]
+  npm run replay -- --redrive --status --dlq-arn <arn>
 
 Re-queue objects: lists the objects under the prefix, reads their tags, and sends each selected
 one to the queue as the event S3 sends when an object is created (key URL-encoded, size, eTag,
@@ -66,10 +69,12 @@ Redrive the dead-letter queue (SQS StartMessageMoveTask; one task per queue at a
 Common:
 ${STACK_HELP}
                            (--bucket, --queue-url of the --prefix's kind, --dlq-arn of the --prefix's kind)
+${LOCAL_HELP}
+                           (a local run's dead letters are not redriven: replay their objects)
   --json                   print the result as JSON
   --region <region>        AWS region (default: the SDK's: AWS_REGION, profile)
-  --endpoint <url>         a local S3 (path-style) and SQS, e.g. LocalStack
-  --sqs-endpoint <url>     a local SQS apart from the S3 one (default: --endpoint)
+  --endpoint <url>         a local S3 (path-style) and SQS, e.g. LocalStack (--local: npm start's S3)
+  --sqs-endpoint <url>     a local SQS apart from the S3 one (default: --endpoint; --local: npm start's)
   -h, --help               this text
 
 Replay a failed object once its cause is fixed in Zoho (the record exists, the permission is
@@ -106,7 +111,7 @@ const OPTIONS = {
   region: { type: 'string' },
   endpoint: { type: 'string' },
   'sqs-endpoint': { type: 'string' },
-  ...STACK_OPTIONS,
+  ...STACK_OR_LOCAL_OPTIONS,
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -125,23 +130,31 @@ async function main(): Promise<number> {
 
 async function replay(values: Values): Promise<number> {
   const { prefix } = values;
-  const outputs = await stackOutputs(values);
+  const { outputs, local } = await commandOutputs(values);
   const kind = outputs && prefix !== undefined ? kindOfPrefix(outputs, prefix) : undefined;
   const bucket = optionOrOutput(values.bucket, outputs, OUTPUT_NAMES.bucket);
   const queueUrl = kind
     ? optionOrOutput(values['queue-url'], outputs, OUTPUT_NAMES.queueUrl(kind))
     : values['queue-url'];
   if (outputs && prefix !== undefined && !kind) {
-    throw new UsageError(`--prefix ${prefix} lies under none of the stack's watched prefixes`);
+    throw new UsageError(
+      `--prefix ${prefix} lies under none of ${values.local ? "the local run's" : "the stack's"} watched prefixes`,
+    );
   }
   if (!bucket || prefix === undefined || (!queueUrl && !values['dry-run'])) {
     throw new UsageError(
-      '--bucket, --prefix and --queue-url (or --stack and --prefix) are required (--queue-url may be left out with --dry-run)',
+      '--bucket, --prefix and --queue-url (or --stack or --local, and --prefix) are required (--queue-url may be left out with --dry-run)',
     );
   }
   const select = selection(values);
-  const s3 = new S3Client({ ...awsClientConfig(values), forcePathStyle: Boolean(values.endpoint) });
-  const sqs = new SQSClient(sqsClientConfig(values));
+  const endpoint = values.endpoint ?? local?.s3Endpoint;
+  const s3 = new S3Client({ ...awsClientConfig({ ...values, endpoint }), forcePathStyle: Boolean(endpoint) });
+  const sqs = new SQSClient(
+    awsClientConfig({
+      region: values.region,
+      endpoint: values['sqs-endpoint'] ?? local?.sqsEndpoint ?? endpoint,
+    }),
+  );
   const dryRun = values['dry-run'];
   try {
     const result = await replayObjects({
@@ -196,6 +209,11 @@ function describe(target: ReplayTarget, dryRun: boolean): string {
 }
 
 async function redrive(values: Values): Promise<number> {
+  if (values.local) {
+    throw new UsageError(
+      "npm start's local SQS has no move tasks: replay the dead-lettered objects instead (npm run replay -- --local --prefix <prefix> --all)",
+    );
+  }
   const outputs = await stackOutputs(values);
   const kind = outputs && values.prefix !== undefined ? kindOfPrefix(outputs, values.prefix) : undefined;
   const dlqArn = kind
@@ -231,7 +249,7 @@ async function redrive(values: Values): Promise<number> {
     else {
       process.stdout.write(
         `Started moving messages from ${dlqArn} to ${values['queue-arn'] ?? 'their source queue'}.\n` +
-          `Task handle: ${task.taskHandle}\nFollow it with: node scripts/ops/replay.ts --redrive --status --dlq-arn ${dlqArn}\n`,
+          `Task handle: ${task.taskHandle}\nFollow it with: npm run replay -- --redrive --status --dlq-arn ${dlqArn}\n`,
       );
     }
     return 0;

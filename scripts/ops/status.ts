@@ -15,16 +15,17 @@ import {
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import {
   awsClientConfig,
+  commandOutputs,
   integerOption,
+  LOCAL_HELP,
   parseOrUsage,
   runCli,
   STACK_HELP,
-  STACK_OPTIONS,
-  stackOutputs,
+  STACK_OR_LOCAL_OPTIONS,
   UsageError,
 } from './cli.ts';
 
-const HELP = `Usage: node scripts/ops/status.ts (--bucket <name> | --stack <name>) [options]
+const HELP = `Usage: npm run status -- (--bucket <name> | --stack <name> | --local) [options]
 
 Counts the objects under each prefix by their zoho-status tag (done, failed, skipped,
 pushing, and unprocessed: no tag at all), then lists the latest failures. Their reasons are
@@ -34,6 +35,7 @@ they are the tags' short form (S3 tags take no quotes, commas or brackets).
 Options:
   --bucket <name>          the stack's bucket
 ${STACK_HELP}
+${LOCAL_HELP}
   --prefix <prefix>        a prefix to count; repeat for several
                            (default: ${DEFAULT_STATUS_PREFIXES.join(' ')})
   --failures <n>           how many of the latest failures to list (default ${DEFAULT_FAILURE_LIMIT})
@@ -43,9 +45,9 @@ ${STACK_HELP}
                            keep the full reasons (default with --stack: its LedgerTableName output)
   --json                   print the report as JSON
   --region <region>        AWS region (default: the SDK's: AWS_REGION, profile)
-  --endpoint <url>         a local S3 (e.g. npm start's), path-style
+  --endpoint <url>         a local S3, path-style (--local: npm start's)
   --dynamodb-endpoint <url>
-                           a local DynamoDB (e.g. npm start's), for --ledger-table
+                           a local DynamoDB, for --ledger-table (--local: npm start's)
   -h, --help               this text`;
 
 async function main(): Promise<number> {
@@ -62,7 +64,7 @@ async function main(): Promise<number> {
         endpoint: { type: 'string' },
         'ledger-table': { type: 'string' },
         'dynamodb-endpoint': { type: 'string' },
-        ...STACK_OPTIONS,
+        ...STACK_OR_LOCAL_OPTIONS,
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -73,21 +75,21 @@ async function main(): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
-  const outputs = await stackOutputs(values);
+  const { outputs, local } = await commandOutputs(values);
+  const endpoint = values.endpoint ?? local?.s3Endpoint;
+  const dynamodbEndpoint = values['dynamodb-endpoint'] ?? local?.dynamodbEndpoint;
   const bucket = optionOrOutput(values.bucket, outputs, OUTPUT_NAMES.bucket);
-  if (!bucket) throw new UsageError('--bucket or --stack is required');
+  if (!bucket) throw new UsageError('--bucket, --stack or --local is required');
   const watched = outputs && KINDS.flatMap((kind) => stackWatchedPrefixes(outputs, kind));
 
   const ledgerTable = values['ledger-table'] ?? outputs?.values.get(OUTPUT_NAMES.ledgerTable);
-  if (values['dynamodb-endpoint'] && !ledgerTable)
+  if (dynamodbEndpoint && !ledgerTable)
     throw new UsageError('--dynamodb-endpoint needs --ledger-table (or --stack) to name the table');
 
-  const s3 = new S3Client({ ...awsClientConfig(values), forcePathStyle: Boolean(values.endpoint) });
+  const s3 = new S3Client({ ...awsClientConfig({ ...values, endpoint }), forcePathStyle: Boolean(endpoint) });
   const ledger = ledgerTable
     ? {
-        client: new DynamoDBClient(
-          awsClientConfig({ region: values.region, endpoint: values['dynamodb-endpoint'] }),
-        ),
+        client: new DynamoDBClient(awsClientConfig({ region: values.region, endpoint: dynamodbEndpoint })),
         tableName: ledgerTable,
       }
     : undefined;

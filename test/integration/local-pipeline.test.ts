@@ -10,6 +10,7 @@ import path from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readTagMap } from '#lib/s3/tags.ts';
+import { formatLanding } from '#tools/local/console.ts';
 import {
   DEFAULT_DIRECTORY,
   type Landing,
@@ -17,6 +18,7 @@ import {
   startLocalPipeline,
 } from '#tools/local/pipeline.ts';
 import { createLocalS3Client, type LocalS3Notice } from '#tools/local/s3.ts';
+import { sampleBulkZip } from '#tools/local/samples.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const SANDBOX_ENV = { ZOHO_CLIENT_ID: '', ZOHO_CLIENT_SECRET: '', ZOHO_REFRESH_TOKEN: '' };
@@ -52,6 +54,8 @@ describe('npm start when the S3 port is taken', () => {
     await expect(
       startLocalPipeline({
         s3Port: port,
+        dynamodbPort: 0,
+        sqsPort: 0,
         sandboxPort: 0,
         directory: await directory(),
         logLevel: 'SILENT',
@@ -71,11 +75,13 @@ describe('npm start with keys it cannot or need not push', () => {
   beforeAll(async () => {
     pipeline = await startLocalPipeline({
       s3Port: 0,
+      dynamodbPort: 0,
+      sqsPort: 0,
       sandboxPort: 0,
       directory: await directory(),
       logLevel: 'SILENT',
       sendTestEvents: false,
-      env: SANDBOX_ENV,
+      env: { ...SANDBOX_ENV, PUSH_RETRY_BASE_MS: '200' },
     });
     pipeline.on('notice', (notice) => notices.push(notice));
     pipeline.on('landed', (landing) => landings.push(landing));
@@ -146,8 +152,103 @@ describe('npm start with keys it cannot or need not push', () => {
     await put('inbox-typo/Leads/file.pdf');
     await put('bulk-write-results/bulk-write/Leads/insert/x.zip.results.csv');
     await vi.waitFor(() =>
-      expect(notices).toContainEqual({ type: 'unrouted', key: 'inbox-typo/Leads/file.pdf' }),
+      expect(notices).toContainEqual({
+        type: 'unrouted',
+        key: 'inbox-typo/Leads/file.pdf',
+        reason: 'under no watched prefix (attachments/, fields/, photos/, bulk-write/)',
+      }),
     );
     expect(notices.filter((notice) => notice.key.startsWith('bulk-write-results/'))).toEqual([]);
+  });
+
+  it('prints why a key under a watched prefix fits no route (skipped): the patterns it expected', async () => {
+    const key = 'attachments/Leads/no-record-id.pdf';
+    await put(key);
+    await vi.waitFor(() => expect(landings.find((l) => l.key === key)?.status).toBe('skipped'), {
+      timeout: 30_000,
+      interval: 50,
+    });
+    const landing = landings.find((l) => l.key === key);
+    expect(landing?.error).toBe('UNROUTED');
+    expect(landing?.reason).toContain('attachments/{module}/{recordId}/{fileName}');
+    expect(formatLanding(landing as Landing, '12:00:00')).toContain(
+      `(UNROUTED: The key "${key}" matches no route. Expected one of: attachments/{module}/by/{field}/{value}/{fileName}`,
+    );
+  });
+
+  it('prints a bulk import when it starts and when it is done, with its counts and results', async () => {
+    const key = 'bulk-write/Leads/insert/console.zip';
+    const rows = [
+      ['Last_Name', 'Email'],
+      ...Array.from({ length: 50 }, (_, i) => [`Row ${i}`, `row${i}@example.com`]),
+    ];
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: pipeline.bucket,
+        Key: key,
+        Body: await sampleBulkZip('leads.csv', rows),
+      }),
+    );
+    await vi.waitFor(
+      () => expect(landings.filter((l) => l.key === key).map((l) => l.status)).toEqual(['pushing', 'done']),
+      { timeout: 30_000, interval: 50 },
+    );
+    const done = landings.find((l) => l.key === key && l.status === 'done') as Landing;
+    expect(done.bulk).toEqual({
+      added: 50,
+      updated: 0,
+      skipped: 0,
+      failed: 0,
+      results: `bulk-write-results/${key}.results.csv`,
+      failedRows: undefined,
+    });
+    expect(formatLanding(done, '12:00:00')).toContain(
+      `(done, 50 added, 0 failed, results at s3://${pipeline.bucket}/bulk-write-results/${key}.results.csv, zoho id `,
+    );
+  });
+
+  it('prints a retry within the run when it is decided, with its wait and its cause', async () => {
+    const key = `attachments/Leads/${leadId}/throttled.pdf`;
+    // The first upload to the record's attachments is throttled, once.
+    pipeline.sandbox?.faults.set({
+      failNext: [{ status: 429, code: 'TOO_MANY_REQUESTS', path: `/Leads/${leadId}/Attachments`, times: 1 }],
+    });
+    try {
+      await put(key);
+      await vi.waitFor(
+        () =>
+          expect(landings.filter((l) => l.key === key).map((l) => l.status)).toEqual(['retrying', 'done']),
+        { timeout: 20_000, interval: 50 },
+      );
+    } finally {
+      pipeline.sandbox?.faults.reset();
+    }
+    const retrying = landings.find((l) => l.key === key && l.status === 'retrying') as Landing;
+    expect(retrying.error).toBe('TOO_MANY_REQUESTS');
+    expect(retrying.retryInMs).toBeGreaterThanOrEqual(0);
+    expect(retrying.retryInMs).toBeLessThanOrEqual(2_000);
+    expect(formatLanding(retrying, '12:00:00')).toMatch(/\(retrying in \d+(\.\d)? s: TOO_MANY_REQUESTS/);
+  });
+
+  it('prints the message going back to the queue, after the visibility timeout, once the run’s tries are spent', async () => {
+    const key = `attachments/Leads/${leadId}/always-throttled.pdf`;
+    pipeline.sandbox?.faults.set({
+      failNext: [{ status: 429, code: 'TOO_MANY_REQUESTS', path: `/Leads/${leadId}/Attachments`, times: 4 }],
+    });
+    try {
+      await put(key);
+      await vi.waitFor(() => expect(landings.filter((l) => l.key === key)).toHaveLength(4), {
+        timeout: 20_000,
+        interval: 50,
+      });
+    } finally {
+      pipeline.sandbox?.faults.reset();
+    }
+    const told = landings.filter((l) => l.key === key);
+    expect(told.map((l) => l.status)).toEqual(['retrying', 'retrying', 'retrying', 'retrying']);
+    // Three waits within the run, then the queue's: the attachment function's timeout (300 s) here.
+    expect(told.slice(0, 3).every((l) => (l.retryInMs ?? Infinity) < 10_000)).toBe(true);
+    expect(told[3]?.retryInMs).toBe(300_000);
+    expect(formatLanding(told[3] as Landing, '12:00:00')).toContain('(retrying in 300 s: ');
   });
 });

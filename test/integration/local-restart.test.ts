@@ -22,6 +22,8 @@ async function start(): Promise<{ pipeline: LocalPipeline; landings: Landing[] }
   const pipeline = await startLocalPipeline({
     localDir,
     s3Port: 0,
+    dynamodbPort: 0,
+    sqsPort: 0,
     sandboxPort: 0,
     logLevel: 'SILENT',
     sendTestEvents: false,

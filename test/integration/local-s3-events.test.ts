@@ -15,9 +15,15 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeS3EventKey } from '#lib/s3/event.ts';
-import { createLocalS3Client, type LocalS3, type S3Notification, startLocalS3 } from '#tools/local/s3.ts';
+import {
+  createLocalS3Client,
+  type LocalS3,
+  type LocalS3Notice,
+  type S3Notification,
+  startLocalS3,
+} from '#tools/local/s3.ts';
 
 let s3: LocalS3;
 let client: S3Client;
@@ -286,5 +292,52 @@ describe('the local bucket’s tags', () => {
       }),
     );
     expect(await tagsOf(key)).toEqual({ source: 'multipart' });
+  });
+});
+
+describe('a key no notification takes', () => {
+  let own: LocalS3;
+  let ownClient: S3Client;
+  let ownDirectory: string;
+  const notices: LocalS3Notice[] = [];
+
+  beforeAll(async () => {
+    ownDirectory = await mkdtemp(join(tmpdir(), 'local-s3-notices-'));
+    own = await startLocalS3({
+      directory: ownDirectory,
+      bucket: 'inbox',
+      notifications: [
+        { id: 'attachments', target: 'attachment', prefix: 'attachments/' },
+        { id: 'bulk-zip', target: 'bulk-write', prefix: 'bulk-write/', suffix: '.zip' },
+        { id: 'bulk-csv', target: 'bulk-write', prefix: 'bulk-write/', suffix: '.csv' },
+      ],
+    });
+    own.onNotice((notice) => notices.push(notice));
+    ownClient = createLocalS3Client(own.endpoint);
+  });
+  afterAll(async () => {
+    ownClient.destroy();
+    await own.close();
+    await rm(ownDirectory, { recursive: true, force: true });
+  });
+
+  it('is told with the real reason: the suffixes its prefix takes, or the prefixes watched', async () => {
+    for (const key of ['bulk-write/Leads/insert/LEADS.ZIP', 'attachment/Leads/1/typo.pdf']) {
+      await ownClient.send(new PutObjectCommand({ Bucket: 'inbox', Key: key, Body: 'x' }));
+    }
+    await vi.waitFor(() => expect(notices).toHaveLength(2));
+    expect(notices).toEqual([
+      {
+        type: 'unrouted',
+        key: 'bulk-write/Leads/insert/LEADS.ZIP',
+        reason:
+          'under bulk-write/, but its notification takes only keys ending ".zip" or ".csv" (S3 matches a suffix case-sensitively)',
+      },
+      {
+        type: 'unrouted',
+        key: 'attachment/Leads/1/typo.pdf',
+        reason: 'under no watched prefix (attachments/, bulk-write/)',
+      },
+    ]);
   });
 });

@@ -1,9 +1,14 @@
 /**
- * What `npm start` prints for each object: after each invocation, the outcome of each object of
- * its batch, as the handler recorded it on the object. An object the handler recorded nothing on
- * (a repeat, an object gone) is told by its tags, what an operator reads in AWS too.
+ * What `npm start` prints for each object: each outcome as the handler records it on the object
+ * (a bulk import's `pushing`, then its `done` from a follow-up invocation), each retry as it is
+ * decided (a retry within the run, or a message back to the queue), and, after an invocation, the
+ * objects of its batch it recorded nothing on (a repeat, an object gone), told by their tags, what
+ * an operator reads in AWS too.
  */
+
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SQSRecord } from 'aws-lambda';
+import type { RetryNote } from '#lib/pipeline/deps.ts';
 import type { Kind } from '#lib/pipeline/handler.ts';
 import type { Outcome } from '#lib/pipeline/outcome.ts';
 import { decodeS3EventKey, FOLLOW_UP_KIND } from '#lib/s3/event.ts';
@@ -11,7 +16,7 @@ import { readTagMap } from '#lib/s3/tags.ts';
 import type { Invocation } from './event-source.ts';
 import type { DeadLetter } from './queue.ts';
 
-/** One object through one invocation. */
+/** One outcome (or retry) of one object. */
 export interface Landing {
   kind: Kind;
   bucket: string;
@@ -26,9 +31,25 @@ export interface Landing {
   error: string | undefined;
   /** In full as recorded (the tag holds a short form); the tag's when only the tags tell. */
   reason: string | undefined;
+  /** The receive count of the message that carried the object (1 when not known). */
   attempt: number;
   /** Since the object was written. */
   durationMs: number;
+  /** For `retrying`: how long until the next try (within the run, or the message's visibility timeout). */
+  retryInMs?: number | undefined;
+  /** A bulk import's counts and where its results are, from its outcome's tags. */
+  bulk?: BulkCounts | undefined;
+}
+
+export interface BulkCounts {
+  added: number;
+  updated: number;
+  skipped: number;
+  failed: number;
+  /** The results CSV's key (`zoho-results`). */
+  results: string | undefined;
+  /** The failed rows ZIP's key (`zoho-failed-rows`), when rows failed. */
+  failedRows: string | undefined;
 }
 
 export interface DeadLetterReport {
@@ -39,56 +60,92 @@ export interface DeadLetterReport {
 
 const FINAL_STATUSES = ['done', 'failed', 'skipped'];
 
+/** What the queue does with a failed message: shows it again after `afterMs`, dead-letters it after `maxReceives`. */
+export interface Requeue {
+  afterMs: number;
+  maxReceives: number;
+}
+
 export interface LandingReporter {
   /** Notes when an object was written, so its landing says how long it took end to end. */
   written(key: string, eventTime: string | undefined): void;
-  /** Told by the handler of an outcome it recorded on an object. */
-  recorded(bucket: string, key: string, outcome: Outcome): void;
-  /** Reports each object of the invocation's batch: its recorded outcome, or else its tags. */
-  report(kind: Kind, invocation: Invocation): Promise<void>;
+  /** Notes the messages an invocation is about to handle (their receive counts). */
+  received(records: readonly SQSRecord[]): void;
+  /** Told by the handler of an outcome it recorded on an object: reported there and then. */
+  recorded(kind: Kind, bucket: string, key: string, outcome: Outcome): void;
+  /** Told by the handler that it will try an object again within the run: reported there and then. */
+  retrying(kind: Kind, bucket: string, key: string, note: RetryNote): void;
+  /**
+   * After an invocation: each message that failed is `retrying` after the visibility timeout (on
+   * its last receive the dead letter is reported instead); each object of the batch nothing was
+   * recorded on is told by its tags.
+   */
+  report(kind: Kind, invocation: Invocation, requeue: Requeue): Promise<void>;
   deadLettered(kind: Kind, deadLetter: DeadLetter): DeadLetterReport;
 }
 
 export function createLandingReporter(s3Client: S3Client, emit: (landing: Landing) => void): LandingReporter {
   const writtenAt = new Map<string, number>();
-  /** Outcomes recorded and not reported yet, by bucket and key. */
-  const outcomes = new Map<string, Outcome>();
-  const recordedOutcome = async ({ bucket, key }: ObjectRef): Promise<Told | undefined> => {
-    const id = `${bucket}/${key}`;
-    const outcome = outcomes.get(id);
-    outcomes.delete(id);
-    return outcome ?? fromTags(await readTags(s3Client, bucket, key));
+  /** The message now carrying each object (by bucket and key): its receive count, when it was received. */
+  const receipts = new Map<string, { attempt: number; at: number }>();
+  /** When an outcome was last recorded on each object (by bucket and key). */
+  const recordedAt = new Map<string, number>();
+  const land = (kind: Kind, object: ObjectRef, facts: LandingFacts) => {
+    const receipt = receipts.get(`${object.bucket}/${object.key}`);
+    const since = writtenAt.get(object.key) ?? receipt?.at ?? Date.now();
+    if (FINAL_STATUSES.includes(facts.status)) writtenAt.delete(object.key);
+    emit({
+      kind,
+      bucket: object.bucket,
+      key: object.key,
+      ...describeKey(object.key),
+      zohoId: undefined,
+      error: undefined,
+      reason: undefined,
+      attempt: receipt?.attempt ?? 1,
+      durationMs: Date.now() - since,
+      ...facts,
+    });
   };
   return {
     written(key, eventTime) {
       writtenAt.set(key, Date.parse(eventTime ?? '') || Date.now());
     },
-    recorded(bucket, key, outcome) {
-      outcomes.set(`${bucket}/${key}`, outcome);
+    received(records) {
+      for (const record of records) {
+        for (const object of objectsIn(record.body)) {
+          const attempt = Number(record.attributes.ApproximateReceiveCount) || 1;
+          receipts.set(`${object.bucket}/${object.key}`, { attempt, at: Date.now() });
+        }
+      }
     },
-    async report(kind, invocation) {
+    recorded(kind, bucket, key, outcome) {
+      const id = `${bucket}/${key}`;
+      // Only an object a message named is looked for after its invocation (a follow-up names none).
+      if (receipts.has(id)) recordedAt.set(id, Date.now());
+      land(kind, { bucket, key }, { ...told(outcome), bulk: bulkCounts(outcome.tags) });
+    },
+    retrying(kind, bucket, key, note) {
+      const retryInMs = Math.max(note.retryAt.getTime() - Date.now(), 0);
+      land(kind, { bucket, key }, { status: 'retrying', error: note.code, reason: note.reason, retryInMs });
+    },
+    async report(kind, invocation, requeue) {
       const failed = new Set(invocation.failedMessageIds);
+      const startedAt = Date.now() - invocation.durationMs;
       for (const record of invocation.records) {
         for (const object of objectsIn(record.body)) {
-          const outcome = await recordedOutcome(object);
-          const retrying = failed.has(record.messageId);
-          const status = retrying ? 'retrying' : (outcome?.status ?? 'unknown');
-          const since = writtenAt.get(object.key);
-          if (FINAL_STATUSES.includes(status)) writtenAt.delete(object.key);
-          emit({
-            kind,
-            bucket: object.bucket,
-            key: object.key,
-            ...describeKey(object.key),
-            status,
-            zohoId: outcome?.zohoId,
-            error: retrying
-              ? (invocation.error?.message ?? 'failed in this batch; see the handler log')
-              : outcome?.code,
-            reason: outcome?.reason,
-            attempt: Number(record.attributes.ApproximateReceiveCount),
-            durationMs: since === undefined ? invocation.durationMs : Date.now() - since,
-          });
+          const id = `${object.bucket}/${object.key}`;
+          if (failed.has(record.messageId)) {
+            const error = invocation.error?.message ?? 'failed in this batch; see the handler log';
+            const last = Number(record.attributes.ApproximateReceiveCount) >= requeue.maxReceives;
+            if (!last) land(kind, object, { status: 'retrying', error, retryInMs: requeue.afterMs });
+          } else if ((recordedAt.get(id) ?? 0) >= startedAt) {
+            recordedAt.delete(id);
+          } else {
+            const tags = await readTags(s3Client, object.bucket, object.key);
+            land(kind, object, { ...(fromTags(tags) ?? { status: 'unknown' }), bulk: bulkCounts(tags) });
+          }
+          receipts.delete(id);
         }
       }
     },
@@ -99,6 +156,9 @@ export function createLandingReporter(s3Client: S3Client, emit: (landing: Landin
     },
   };
 }
+
+type LandingFacts = Pick<Landing, 'status'> &
+  Partial<Pick<Landing, 'zohoId' | 'error' | 'reason' | 'retryInMs' | 'bulk'>>;
 
 interface ObjectRef {
   bucket: string;
@@ -151,22 +211,28 @@ async function readTags(s3: S3Client, bucket: string, key: string): Promise<Reco
   }
 }
 
-/** An outcome as told: recorded by the handler, or read from the object's tags. */
-interface Told {
-  status: string;
-  zohoId?: string | undefined;
-  code?: string | undefined;
-  reason?: string | undefined;
+/** What an outcome recorded by the handler says. */
+function told(outcome: Outcome): LandingFacts {
+  return { status: outcome.status, zohoId: outcome.zohoId, error: outcome.code, reason: outcome.reason };
 }
 
 /** The outcome our tags tell (`zoho-status`, id, error, the reason's short form), if any. */
-function fromTags(tags: Record<string, string>): Told | undefined {
+function fromTags(tags: Record<string, string>): LandingFacts | undefined {
   const status = tags['zoho-status'];
   if (!status) return undefined;
+  return { status, zohoId: tags['zoho-id'], error: tags['zoho-error'], reason: tags['zoho-reason'] };
+}
+
+/** A bulk import's counts, from its outcome's tags (machine.ts `finished`), when it has them. */
+function bulkCounts(tags: Record<string, string> | undefined): BulkCounts | undefined {
+  if (tags?.['zoho-added'] === undefined) return undefined;
+  const count = (name: string) => Number(tags[name] ?? 0);
   return {
-    status,
-    zohoId: tags['zoho-id'],
-    code: tags['zoho-error'],
-    reason: tags['zoho-reason'],
+    added: count('zoho-added'),
+    updated: count('zoho-updated'),
+    skipped: count('zoho-skipped'),
+    failed: count('zoho-failed'),
+    results: tags['zoho-results'],
+    failedRows: tags['zoho-failed-rows'],
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
+import type { RetryNote } from '#lib/pipeline/deps.ts';
 import type { Kind } from '#lib/pipeline/handler.ts';
 import type { Outcome } from '#lib/pipeline/outcome.ts';
 import { KINDS } from '#lib/routing/route.ts';
@@ -43,6 +44,10 @@ export const LOCAL_NAMES: Record<Kind, string> = {
 export const DEFAULT_S3_PORT = 4569;
 export const DEFAULT_BUCKET = 'inbox';
 export const DEFAULT_SANDBOX_PORT = 8780;
+/** Fixed, so that the operator commands' settings stay true across restarts (dynalite's own default). */
+export const DEFAULT_DYNAMODB_PORT = 4567;
+/** Fixed likewise (ElasticMQ's, the usual local SQS port). */
+export const DEFAULT_SQS_PORT = 9324;
 /** Where npm start keeps the objects: .local/s3 at the project's root (git-ignored). */
 export const DEFAULT_DIRECTORY = localPaths(DEFAULT_LOCAL_DIR).s3;
 /**
@@ -65,6 +70,8 @@ export interface HandlerSetup {
   credentials: OAuthCredentials | undefined;
   /** To be told of each outcome recorded on an object (what `npm start` prints). */
   onRecorded: (object: StoredObject, outcome: Outcome) => void;
+  /** To be told of each retry within the run (what `npm start` prints). */
+  onRetrying: (object: StoredObject, note: RetryNote) => void;
 }
 
 export interface LocalPipelineOptions {
@@ -82,6 +89,10 @@ export interface LocalPipelineOptions {
    * local-dir.ts. Default none: all but the objects in memory, for a run that is thrown away.
    */
   localDir?: string;
+  /** The local DynamoDB's; default DYNAMODB_PORT, else 4567. */
+  dynamodbPort?: number;
+  /** The local SQS endpoint's; default SQS_PORT, else 9324. */
+  sqsPort?: number;
   /** Where the objects are kept; default `s3/` in `localDir`, else `.local/s3` in the project. */
   directory?: string;
   /** The handlers' log level; default LOG_LEVEL from env, else WARN. */
@@ -179,11 +190,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       const handler = await createHandler(kind, {
         env: handlerEnv(kind, services, settings[kind]),
         credentials,
-        onRecorded: (object, outcome) => landings.recorded(object.bucket, object.key, outcome),
+        onRecorded: (object, outcome) => landings.recorded(kind, object.bucket, object.key, outcome),
+        onRetrying: (object, note) => landings.retrying(kind, object.bucket, object.key, note),
       });
       const source = startEventSource({
         queue: queues[kind],
-        handler,
+        handler: (event, context) => {
+          landings.received(event.Records);
+          return handler(event, context);
+        },
         functionName: LOCAL_NAMES[kind],
         timeoutMs: settings[kind].timeoutMs,
         maxConcurrency: settings[kind].maxConcurrency,
@@ -194,7 +209,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       shutdown.add(() => source.stop());
       source.onInvocation((invocation) => {
         void landings
-          .report(kind, invocation)
+          .report(kind, invocation, {
+            afterMs: settings[kind].visibilityTimeoutMs,
+            maxReceives: settings[kind].maxReceiveCount,
+          })
           .catch((error: unknown) => events.emit('error', asError(error)));
       });
       queues[kind].onDeadLetter((deadLetter) =>
@@ -320,6 +338,8 @@ async function startServices(
   const { s3, dynamo } = await startLocalStorage(
     {
       port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
+      dynamodbPort:
+        options.dynamodbPort ?? numberFrom(env.DYNAMODB_PORT, 'DYNAMODB_PORT') ?? DEFAULT_DYNAMODB_PORT,
       directory: options.directory ?? kept?.s3 ?? DEFAULT_DIRECTORY,
       dynamoPath: kept?.dynamodb,
       bucket: setup.bucket,
@@ -349,7 +369,10 @@ async function startServices(
   shutdown.add(() => {
     for (const queue of Object.values(queues)) queue.close();
   });
-  const sqs = await startSqsEndpoint({ queues: Object.values(queues) });
+  const sqs = await startSqsEndpoint({
+    queues: Object.values(queues),
+    port: options.sqsPort ?? numberFrom(env.SQS_PORT, 'SQS_PORT') ?? DEFAULT_SQS_PORT,
+  });
   shutdown.add(() => sqs.close());
 
   return { env, sandbox, dynamo, queues, sqs, s3 };
@@ -454,6 +477,7 @@ async function createRealHandler(kind: Kind, setup: HandlerSetup, logLevel: stri
     ...(setup.credentials ? { credentials: setup.credentials } : {}),
     log,
     onRecorded: setup.onRecorded,
+    onRetrying: setup.onRetrying,
   });
   const running = new Set<Context>();
   const handler = createHandler(kind, {

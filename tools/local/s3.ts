@@ -12,6 +12,7 @@ import S3rver, { type S3rverEvent, type S3rverRequest } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
 import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
+import { patchListObjectsV2 } from './s3rver-listing.ts';
 import { applyWriteTags, escapeXml, tagCount, writeSubresourcesWhole } from './s3rver-tags.ts';
 
 export const LOCAL_REGION = 'us-east-1';
@@ -48,13 +49,24 @@ function matchNotification(key: string, rules: readonly NotificationRule[]): Not
   return rules.find((rule) => key.startsWith(rule.prefix ?? '') && key.endsWith(rule.suffix ?? ''));
 }
 
+/** Why no notification takes `key`: a rule's prefix fits but not its suffix, or no prefix does. */
+function whyNoNotification(key: string, rules: readonly NotificationRule[]): string {
+  const byPrefix = rules.filter((rule) => key.startsWith(rule.prefix ?? ''));
+  if (byPrefix.length > 0) {
+    const suffixes = [...new Set(byPrefix.map((rule) => `"${rule.suffix}"`))].join(' or ');
+    return `under ${byPrefix[0]?.prefix ?? 'the bucket'}, but its notification takes only keys ending ${suffixes} (S3 matches a suffix case-sensitively)`;
+  }
+  const prefixes = [...new Set(rules.map((rule) => rule.prefix ?? ''))].join(', ');
+  return `under no watched prefix (${prefixes})`;
+}
+
 /**
  * What the local bucket tells that AWS would not: a key refused because s3rver cannot store it
  * (S3 itself would), and an object written under no notification prefix (in AWS, no event at all).
  */
 export type LocalS3Notice =
   | { type: 'refused'; key: string; reason: string }
-  | { type: 'unrouted'; key: string };
+  | { type: 'unrouted'; key: string; reason: string };
 
 /** s3rver keeps an object as files named after the key's last segment plus up to this suffix. */
 const LONGEST_S3RVER_SUFFIX = '._S3rver_metadata.json';
@@ -132,6 +144,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const multipartTagging = new Map<string, string>();
 
   await mkdir(options.directory, { recursive: true });
+  patchListObjectsV2();
   const server = new S3rver({
     port: options.port ?? 0,
     address: options.address ?? '127.0.0.1',
@@ -210,7 +223,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
     const rule = matchNotification(key, rules);
     if (!rule) {
-      for (const listener of notices) listener({ type: 'unrouted', key });
+      const notice = { type: 'unrouted' as const, key, reason: whyNoNotification(key, rules) };
+      for (const listener of notices) listener(notice);
       return;
     }
     let { size, eTag } = source.s3.object;

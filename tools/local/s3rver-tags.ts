@@ -46,7 +46,7 @@ export async function tagCount(store: S3rverStore, bucket: string, key: string):
   return tagging ? (tagging.toXML().match(/<Tag>/g) ?? []).length : 0;
 }
 
-function taggingResource(tags: Array<[string, string]>): S3rverSubresource {
+export function taggingResource(tags: Array<[string, string]>): S3rverSubresource {
   const tagSet = tags
     .map(([k, v]) => `<Tag><Key>${escapeXml(k)}</Key><Value>${escapeXml(v)}</Value></Tag>`)
     .join('');

@@ -30,6 +30,8 @@ export interface LocalStorage {
 type StorageOptions = Omit<LocalS3Options, 'log'> & {
   /** Where DynamoDB keeps its tables (dynamodb.ts); default in memory. */
   dynamoPath?: string | undefined;
+  /** The local DynamoDB's port; default 0 (any free one). */
+  dynamodbPort?: number | undefined;
 };
 
 type FromWorker =
@@ -130,7 +132,10 @@ async function runWorker(port: NonNullable<typeof parentPort>, options: StorageO
   let s3: LocalS3 | undefined;
   let dynamo: DynaliteServer | undefined;
   try {
-    dynamo = await startDynaliteServer(options.dynamoPath ? { path: options.dynamoPath } : {});
+    dynamo = await startDynaliteServer({
+      port: options.dynamodbPort ?? 0,
+      ...(options.dynamoPath ? { path: options.dynamoPath } : {}),
+    });
     s3 = await startLocalS3(options);
   } catch (error) {
     const { code, port: failedPort } = error as { code?: string; port?: number };

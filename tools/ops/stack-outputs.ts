@@ -5,6 +5,7 @@
  */
 import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { KINDS, type Kind, watchedPrefixes } from '#lib/routing/route.ts';
+import type { LocalRun } from '#tools/local/local-dir.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 
 export interface StackOutputs {
@@ -54,4 +55,21 @@ export function kindOfPrefix(outputs: StackOutputs, prefix: string): Kind | unde
 export function stackWatchedPrefixes(outputs: StackOutputs, kind: Kind): string[] {
   const own = outputs.values.get(OUTPUT_NAMES.prefix(kind));
   return own ? watchedPrefixes(kind, own) : [];
+}
+
+/**
+ * A local run (`npm start`'s run.json) read as a stack's outputs: its bucket, ledger table, queue
+ * URLs and prefixes under the same names, so `--local` serves wherever `--stack` does.
+ */
+export function localRunOutputs(run: LocalRun, source: string): StackOutputs {
+  const values = new Map<string, string>([
+    [OUTPUT_NAMES.bucket, run.bucket],
+    [OUTPUT_NAMES.ledgerTable, run.ledgerTable],
+  ]);
+  for (const kind of KINDS) {
+    values.set(OUTPUT_NAMES.queueUrl(kind), run.queueUrls[kind]);
+    const own = run.prefixes[kind]?.[0];
+    if (own) values.set(OUTPUT_NAMES.prefix(kind), own);
+  }
+  return { stackName: `the local run (${source})`, values };
 }

@@ -53,6 +53,15 @@ export interface PipelineDeps {
   now: () => Date;
   /** Told of each outcome once it is on its object (`npm start` prints them; unset in Lambda). */
   onRecorded?: ((object: StoredObject, outcome: Outcome) => void) | undefined;
+  /** Told of each retry within the run once it is noted on the object (`npm start` prints them; unset in Lambda). */
+  onRetrying?: ((object: StoredObject, note: RetryNote) => void) | undefined;
+}
+
+/** A push to be tried again within the run: why, and when. */
+export interface RetryNote {
+  code: string | undefined;
+  reason: string | undefined;
+  retryAt: Date;
 }
 
 export interface DepsOverrides {
@@ -62,6 +71,7 @@ export interface DepsOverrides {
   awsCredentials?: { accessKeyId: string; secretAccessKey: string };
   log?: Logger;
   onRecorded?: PipelineDeps['onRecorded'];
+  onRetrying?: PipelineDeps['onRetrying'];
 }
 
 /** A version once pushed stays pushed: the tags say so for good, the ledger guards a week of retries. */
@@ -176,6 +186,7 @@ export async function createDeps(
     registerContext: (context) => idempotencyConfig.registerLambdaContext(context),
     now: () => new Date(),
     onRecorded: overrides.onRecorded,
+    onRetrying: overrides.onRetrying,
   };
 }
 

@@ -135,6 +135,7 @@ async function noteRetry(
       unless: (tags) => isOwnDone(tags, object),
     });
     if (written) await keepFullReason(deps, object, note);
+    if (written && retryAt) deps.onRetrying?.(object, { code, reason, retryAt });
   } catch (tagError) {
     deps.log.warn('Could not write the retry reason on the object', { error: tagError });
   }
