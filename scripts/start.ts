@@ -29,9 +29,7 @@ pipeline.on('notice', (notice) => {
   if (notice.type === 'refused') {
     console.log(`${clock()}  refused     ${notice.key.slice(0, 60)}…  ${notice.reason}`);
   } else {
-    console.log(
-      `${clock()}  no route    ${notice.key}  (under no watched prefix: nothing pushes it; in AWS no event would even arrive)`,
-    );
+    console.log(`${clock()}  no route    ${notice.key}  (${notice.reason})`);
   }
 });
 pipeline.on('error', (error) => console.error(`${clock()}  error: ${error.message}`));
@@ -72,7 +70,7 @@ function printBanner(p: LocalPipeline): void {
     `    aws s3 cp ./file.pdf s3://${p.bucket}/attachments/Leads/${leadId}/file.pdf --endpoint-url ${p.s3Endpoint}`,
     '',
     `  Any S3 client works: endpoint ${p.s3Endpoint}, path-style addressing, the dummy credentials above.`,
-    `  Photos:     photos/Leads/${leadId}.png      Bulk write: bulk-write/Leads/insert/leads.zip`,
+    `  Photos:     photos/Leads/${leadId}.png      Bulk write: bulk-write/Leads/insert/leads.zip (or .csv)`,
     `  A file-upload field: fields/Leads/${leadId}/Documents/file.pdf (the sandbox's Leads have Documents)`,
     '  The outcome is written on each object as tags (zoho-status, zoho-id, zoho-error, zoho-reason).',
   ];

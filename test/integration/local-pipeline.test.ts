@@ -146,7 +146,11 @@ describe('npm start with keys it cannot or need not push', () => {
     await put('inbox-typo/Leads/file.pdf');
     await put('bulk-write-results/bulk-write/Leads/insert/x.zip.results.csv');
     await vi.waitFor(() =>
-      expect(notices).toContainEqual({ type: 'unrouted', key: 'inbox-typo/Leads/file.pdf' }),
+      expect(notices).toContainEqual({
+        type: 'unrouted',
+        key: 'inbox-typo/Leads/file.pdf',
+        reason: 'under no watched prefix: nothing pushes it; in AWS no event would even arrive',
+      }),
     );
     expect(notices.filter((notice) => notice.key.startsWith('bulk-write-results/'))).toEqual([]);
   });

@@ -29,8 +29,10 @@ export interface NotificationRule {
 }
 
 /**
- * The bucket's notifications, as the CDK stack sets them: one queue per kind. Keys under no
- * prefix, and the bulk results written under `bulk-write-results/`, reach no queue.
+ * The bucket's notifications, as the CDK stack sets them: one queue per kind, every object under
+ * its prefixes (the bulk function takes .zip and .csv in any case and refuses anything else with
+ * a reason). Keys under no prefix, and the bulk results written under `bulk-write-results/`,
+ * reach no queue.
  */
 export const PIPELINE_NOTIFICATIONS: readonly NotificationRule[] = [
   { id: 'attachments', target: 'attachment', prefix: DEFAULT_PREFIXES.attachment },
@@ -40,7 +42,7 @@ export const PIPELINE_NOTIFICATIONS: readonly NotificationRule[] = [
     prefix,
   })),
   { id: 'photos', target: 'photo', prefix: DEFAULT_PREFIXES.photo },
-  { id: 'bulk-write', target: 'bulk-write', prefix: DEFAULT_PREFIXES['bulk-write'], suffix: '.zip' },
+  { id: 'bulk-write', target: 'bulk-write', prefix: DEFAULT_PREFIXES['bulk-write'] },
 ];
 
 /** The rule an object-created event for `key` goes to, if any (S3 matches the raw key, case-sensitively). */
@@ -48,13 +50,23 @@ function matchNotification(key: string, rules: readonly NotificationRule[]): Not
   return rules.find((rule) => key.startsWith(rule.prefix ?? '') && key.endsWith(rule.suffix ?? ''));
 }
 
+/** Why no notification takes `key`: under no rule's prefix, or under one whose suffix it lacks. */
+function unroutedReason(key: string, rules: readonly NotificationRule[]): string {
+  const filtered = rules.filter((rule) => key.startsWith(rule.prefix ?? ''));
+  if (filtered.length === 0) {
+    return 'under no watched prefix: nothing pushes it; in AWS no event would even arrive';
+  }
+  const wanted = filtered.map((rule) => `"${rule.prefix ?? ''}…${rule.suffix ?? ''}"`).join(' or ');
+  return `its name does not end as the notification filter wants (${wanted}, case-sensitive): nothing pushes it; in AWS no event would even arrive`;
+}
+
 /**
  * What the local bucket tells that AWS would not: a key refused because s3rver cannot store it
- * (S3 itself would), and an object written under no notification prefix (in AWS, no event at all).
+ * (S3 itself would), and an object no notification takes (in AWS, no event at all), with why.
  */
 export type LocalS3Notice =
   | { type: 'refused'; key: string; reason: string }
-  | { type: 'unrouted'; key: string };
+  | { type: 'unrouted'; key: string; reason: string };
 
 /** s3rver keeps an object as files named after the key's last segment plus up to this suffix. */
 const LONGEST_S3RVER_SUFFIX = '._S3rver_metadata.json';
@@ -204,7 +216,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
     const rule = matchNotification(key, rules);
     if (!rule) {
-      for (const listener of notices) listener({ type: 'unrouted', key });
+      const reason = unroutedReason(key, rules);
+      for (const listener of notices) listener({ type: 'unrouted', key, reason });
       return;
     }
     let { size, eTag } = source.s3.object;

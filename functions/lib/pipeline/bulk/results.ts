@@ -15,9 +15,10 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import { ZipFile } from 'yazl';
+import { type BulkSource, openBulkSource } from '#lib/inspect/bulk-source.ts';
 import { csvParseOptions, DEFAULT_MAX_RECORD_BYTES } from '#lib/inspect/csv.ts';
-import { fileRangeReader, type RangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
-import { listZipEntries, openEntry, type ZipEntry } from '#lib/inspect/zip.ts';
+import { fileRangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
+import { listZipEntries, openEntry } from '#lib/inspect/zip.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { createPacer, type Pacer } from '#zoho/pacing.ts';
 import type { PipelineDeps } from '../deps.ts';
@@ -40,11 +41,10 @@ export async function collectResults(
 ): Promise<ImportResults> {
   const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-results-'));
   try {
-    const source = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
-    const entries = await listZipEntries(source);
-    const csvEntry = entries.find((e) => e.name === state.csv);
-    if (!csvEntry) throw new PipelineError('BULK_SOURCE_CHANGED', `The ZIP no longer holds "${state.csv}".`);
-    const records = (await openEntry(source, csvEntry)).pipe(
+    const source = await openSource(deps, object);
+    if (!source.csvNames.includes(state.csv))
+      throw new PipelineError('BULK_SOURCE_CHANGED', `The ZIP no longer holds "${state.csv}".`);
+    const records = (await source.open(state.csv)).pipe(
       parse(csvParseOptions(DEFAULT_MAX_RECORD_BYTES)),
     ) as AsyncIterable<string[]>;
     const rows = records[Symbol.asyncIterator]();
@@ -78,9 +78,7 @@ export async function collectResults(
     const key = resultsKey(deps, object.key, '.results.csv');
     await put(deps, object.bucket, key, join(dir, 'results.csv'), 'text/csv; charset=utf-8');
     const failedRowsKey =
-      failedRows > 0
-        ? await putFailedRows(deps, state, object, source, entries, join(dir, 'failed.csv'))
-        : undefined;
+      failedRows > 0 ? await putFailedRows(deps, state, object, source, join(dir, 'failed.csv')) : undefined;
     return {
       counts: sumCounts(state.parts.flatMap((p) => (p.counts ? [p.counts] : []))),
       rows: total,
@@ -91,6 +89,12 @@ export async function collectResults(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The import's source object (a ZIP or a bare CSV), opened to read its rows again. */
+function openSource(deps: PipelineDeps, object: StoredObject): Promise<BulkSource> {
+  const reader = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
+  return openBulkSource(reader, object.key.split('/').pop() ?? '', object.metadata);
 }
 
 /** A part's result ZIP, streamed to a file; none for a job without a result (FAILED). */
@@ -161,14 +165,13 @@ async function putFailedRows(
   deps: PipelineDeps,
   state: ImportState,
   object: StoredObject,
-  source: RangeReader,
-  entries: ZipEntry[],
+  source: BulkSource,
   failedCsv: string,
 ): Promise<string> {
   const zip = new ZipFile();
   zip.addReadStream(createReadStream(failedCsv), state.csv.replace(/^.*\//, ''));
-  const jobJson = entries.find((e) => e.name.toLowerCase() === 'job.json');
-  if (jobJson) zip.addReadStream((await openEntry(source, jobJson)) as Readable, jobJson.name);
+  const jobJson = await source.jobJson();
+  if (jobJson) zip.addReadStream(jobJson, 'job.json');
   zip.end();
   const path = `${failedCsv}.zip`;
   await pipeline(zip.outputStream as Readable, new PassThrough(), createWriteStream(path));

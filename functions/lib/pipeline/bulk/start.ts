@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ZipFile } from 'yazl';
-import { type BulkCsvEntry, inspectBulkZip, type JobOptions } from '#lib/inspect/bulk.ts';
+import type { JobOptions } from '#lib/inspect/bulk.ts';
+import { type InspectedBulkSource, inspectBulkSource } from '#lib/inspect/bulk-source.ts';
 import { BULK_ZIP_MAX_BYTES } from '#lib/inspect/limits.ts';
-import { type RangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
+import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { type CsvPart, splitCsvToZips } from '#lib/inspect/split.ts';
-import { openEntry } from '#lib/inspect/zip.ts';
 import type { RouteMatch } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
@@ -136,17 +136,17 @@ async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
     );
   }
   const reader = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
-  const zip = await inspectBulkZip(reader, {
+  const source = await inspectBulkSource(reader, fileNameOf(object.key), {
     metadata: object.metadata,
     ...bulkLimits(deps),
     operation: run.state.operation,
   });
-  const [csv] = zip.csvEntries;
+  const [csv] = source.csvs;
   if (!csv) throw new PipelineError('ZIP_NO_CSV', 'The ZIP holds no .csv file.');
-  await run.update((state) => ({ ...state, csv: csv.entry.name }));
-  if (zip.jobOptions?.children) {
-    await uploadFamily(ctx, run, reader, zip.csvEntries);
-    return zip.jobOptions;
+  await run.update((state) => ({ ...state, csv: csv.name }));
+  if (source.jobOptions.children) {
+    await uploadFamily(ctx, run, source);
+    return source.jobOptions;
   }
   deps.log.info('Bulk write: uploading parts', { rows: csv.rows });
 
@@ -170,13 +170,13 @@ async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
     }
   };
   try {
-    await splitCsvToZips(await openEntry(reader, csv.entry), {
+    await splitCsvToZips(await source.open(csv.name), {
       dir,
-      entryName: csv.entry.name,
+      entryName: csv.name,
       onPart: (part, index) => pool.add(() => upload(part, index)),
     });
     await pool.drain();
-    return zip.jobOptions ?? {};
+    return source.jobOptions;
   } finally {
     await pool.drain().catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -230,18 +230,13 @@ async function createJob(ctx: StartContext, run: Run, index: number, options: Jo
  * A parent-child import (seed 003) is one upload and one job: the parent CSV and its children,
  * each under its own name, in one ZIP cut from the source (job.json and anything else left out).
  */
-async function uploadFamily(
-  ctx: StartContext,
-  run: Run,
-  reader: RangeReader,
-  csvs: BulkCsvEntry[],
-): Promise<void> {
+async function uploadFamily(ctx: StartContext, run: Run, source: InspectedBulkSource): Promise<void> {
   const { deps, object, signal } = ctx;
   if (run.state.parts[0]?.state === 'created') return;
   const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
   try {
     const zip = new ZipFile();
-    for (const csv of csvs) zip.addReadStream(await openEntry(reader, csv.entry), csv.entry.name);
+    for (const csv of source.csvs) zip.addReadStream(await source.open(csv.name), csv.name);
     zip.end();
     const path = join(dir, 'family.zip');
     await pipeline(zip.outputStream as Readable, createWriteStream(path));
@@ -261,7 +256,7 @@ async function uploadFamily(
       },
       { signal },
     );
-    await run.update(setPart(0, { rows: csvs[0]?.rows ?? 0, state: 'pending', fileId }));
+    await run.update(setPart(0, { rows: source.csvs[0]?.rows ?? 0, state: 'pending', fileId }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -271,6 +266,9 @@ function bulkLimits(deps: PipelineDeps) {
   return { maxRows: deps.config.bulkMaxRows, maxInflatedBytes: deps.config.bulkMaxInflatedBytes };
 }
 
+const fileNameOf = (key: string) => key.split('/').pop() ?? '';
+
+/** The name of what Zoho is sent, from the key's file name without its `.zip` or `.csv`. */
 function baseName(key: string): string {
-  return (key.split('/').pop() ?? 'bulk').replace(/\.zip$/i, '');
+  return (fileNameOf(key) || 'bulk').replace(/\.(zip|csv)$/i, '');
 }
