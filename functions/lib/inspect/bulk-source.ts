@@ -100,7 +100,9 @@ function bareCsvSource(reader: RangeReader, name: string, jobOptions: JobOptions
       return reader.stream();
     },
     jobJson: async () =>
-      Object.keys(jobOptions).length === 0 ? undefined : Readable.from([Buffer.from(JSON.stringify(jobOptions))]),
+      Object.keys(jobOptions).length === 0
+        ? undefined
+        : Readable.from([Buffer.from(JSON.stringify(jobOptions))]),
   };
 }
 

@@ -6,8 +6,8 @@
  * One CSV per ZIP, except a parent-child import (seed 003): job.json's `children` names the
  * child CSVs (subform or linking module) riding with the parent's, each with its field mappings.
  * Any other second CSV is refused (ZIP_MULTIPLE_CSV) rather than guessed at.
- * Rows over 25,000 are not refused here: the pipeline splits them (split.ts), except in a
- * parent-child import, which is one Zoho job.
+ * Rows over 25,000 are not refused here: the pipeline splits them (split.ts; a parent-child
+ * import by split-family.ts, each child row with its parent).
  */
 import type { Readable } from 'node:stream';
 import { type CsvFacts, countCsv } from './csv.ts';
@@ -21,7 +21,6 @@ import {
   refuseJobJson,
   refuseMetadata,
 } from './job-options.ts';
-import { BULK_CSV_MAX_ROWS } from './limits.ts';
 import type { RangeReader } from './range-reader.ts';
 import { listZipEntries, openEntry, type ZipEntry } from './zip.ts';
 
@@ -222,8 +221,9 @@ function findChildren(options: JobOptions, csvs: ZipEntry[]): ZipEntry[] {
 }
 
 /**
- * A parent-child import goes as one job (children point at parent rows by value, so the rows
- * cannot be cut into parts): each CSV at most 25,000 rows, each mapping inside its CSV.
+ * A parent-child import's children: each checked like the parent, each mapping inside its CSV, the
+ * link inside the parent's columns. Past 25,000 rows the pipeline cuts the family into jobs that
+ * each carry their parents' children (split-family.ts).
  */
 async function checkChildren(
   reader: RangeReader,
@@ -234,18 +234,10 @@ async function checkChildren(
 ): Promise<BulkCsvEntry[]> {
   const children = options.children ?? [];
   if (children.length === 0) return [];
-  const tooLarge = (name: string, rows: number) =>
-    new InspectionError(
-      'ZIP_PARENT_CHILD_TOO_LARGE',
-      `"${name}" has ${rows} rows; a parent-child import is one Zoho job, at most ${BULK_CSV_MAX_ROWS} rows per CSV: split the parents and their children into several ZIPs.`,
-      { rows, maxRows: BULK_CSV_MAX_ROWS },
-    );
-  if (parent.rows > BULK_CSV_MAX_ROWS) throw tooLarge('the parent CSV', parent.rows);
   const facts: BulkCsvEntry[] = [];
   for (const [position, child] of children.entries()) {
     const entry = entries[position] as ZipEntry;
     const counted = await checkCsv(entryToCheck(reader, entry), limits);
-    if (counted.rows > BULK_CSV_MAX_ROWS) throw tooLarge(entry.name, counted.rows);
     const where = `children[${position}].field_mappings`;
     checkMappingsFitColumns({ field_mappings: child.field_mappings }, counted.columns, refuseJobJson, where);
     for (const mapping of child.field_mappings) {
