@@ -1,7 +1,7 @@
 /**
  * Everything the bulk function talks to, in a process of its own so none of its memory is
  * counted as the function's: the Zoho sandbox, an embedded S3 (s3rver) and DynamoDB (dynalite).
- * Speaks to bench/bulk.ts over IPC: `put` makes and stores a ZIP of N rows, `latency` sets the
+ * Speaks to bench/bulk.ts over IPC: `put` makes and stores a ZIP or a bare CSV of N rows, `latency` sets the
  * sandbox's delay before each call, `count` checks every row landed exactly once, `close` stops.
  */
 import { createWriteStream } from 'node:fs';
@@ -35,12 +35,19 @@ function* rows(count: number, tag: string): Generator<string> {
   for (let i = 0; i < count; i += 1) yield `Name ${i},${tag}-${i}@example.com,row ${i} of the bench\r\n`;
 }
 
-async function put(key: string, count: number, tag: string): Promise<number> {
-  const zip = new ZipFile();
-  zip.addReadStream(Readable.from(rows(count, tag)), 'bench.csv');
-  zip.end();
-  const path = join(dir, 'upload.zip');
-  await pipeline(zip.outputStream as Readable, createWriteStream(path));
+/** How the rows are dropped: one ZIP holding the CSV, or the bare CSV. */
+export type BulkFormat = 'zip' | 'csv';
+
+async function put(key: string, count: number, tag: string, format: BulkFormat): Promise<number> {
+  const csv = Readable.from(rows(count, tag));
+  const path = join(dir, `upload.${format}`);
+  if (format === 'csv') await pipeline(csv, createWriteStream(path));
+  else {
+    const zip = new ZipFile();
+    zip.addReadStream(csv, 'bench.csv');
+    zip.end();
+    await pipeline(zip.outputStream as Readable, createWriteStream(path));
+  }
   const { size } = await stat(path);
   // A buffer: s3rver does not decode the aws-chunked body the SDK sends for a stream.
   await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: await readFile(path) }));
@@ -50,10 +57,22 @@ async function put(key: string, count: number, tag: string): Promise<number> {
 
 process.on(
   'message',
-  async (message: { type: string; key?: string; rows?: number; tag?: string; ms?: number }) => {
+  async (message: {
+    type: string;
+    key?: string;
+    rows?: number;
+    tag?: string;
+    format?: BulkFormat;
+    ms?: number;
+  }) => {
     try {
       if (message.type === 'put') {
-        const size = await put(message.key as string, message.rows as number, message.tag as string);
+        const size = await put(
+          message.key as string,
+          message.rows as number,
+          message.tag as string,
+          message.format ?? 'zip',
+        );
         process.send?.({ type: 'put', size });
       } else if (message.type === 'latency') {
         sandbox.faults.set({ latencyMs: message.ms ?? 0 });

@@ -18,19 +18,25 @@ export function child(script: URL, args: string[] = []): ChildProcess {
 
 export function nextMessage<T>(process: ChildProcess, type: string): Promise<T> {
   return new Promise((resolve, reject) => {
+    const settle = () => {
+      process.off('message', onMessage);
+      process.off('exit', onExit);
+    };
     const onMessage = (message: { type: string; message?: string }) => {
       if (message.type === type) {
-        process.off('message', onMessage);
+        settle();
         resolve(message as T);
       } else if (message.type === 'error') {
-        process.off('message', onMessage);
+        settle();
         reject(new Error(message.message));
       }
     };
-    process.on('message', onMessage);
-    process.once('exit', (code) => {
+    const onExit = (code: number | null) => {
+      settle();
       if (code !== 0) reject(new Error(`child exited with ${code}`));
-    });
+    };
+    process.on('message', onMessage);
+    process.once('exit', onExit);
   });
 }
 

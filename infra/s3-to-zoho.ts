@@ -64,8 +64,10 @@ export interface S3ToZohoKindProps {
    */
   readonly prefix?: string | undefined;
   /**
-   * Only keys ending with this (case-sensitive, S3 filter rules) are pushed.
-   * @default none for attachments and photos, '.zip' for bulk-write
+   * Only keys ending with this (case-sensitive, S3 filter rules) are pushed; others under the
+   * prefix get no event at all, so nothing says they were left alone. The bulk-write function takes
+   * .zip and .csv in any case and refuses anything else with a reason (NOT_A_ZIP).
+   * @default none: every new object under the prefix
    */
   readonly suffix?: string | undefined;
   /**
@@ -621,7 +623,7 @@ export class S3ToZoho extends Construct {
     );
     // The kind's own prefix, then those it watches besides (file-upload fields: `fields/`).
     for (const [index, prefix] of watchedPrefixes(kind, options.prefix).entries()) {
-      const filter = { prefix, suffix: options.suffix ?? (isBulk ? '.zip' : undefined) };
+      const filter = { prefix, suffix: options.suffix };
       if (options.eventBridge)
         this.routeThroughEventBridge(index === 0 ? id : `${id}Extra${index}`, queue, filter);
       else {

@@ -3,14 +3,17 @@
  * expire, outputs the operator commands read, lifecycle rules, a bucket that can be destroyed, an
  * imported secret's own KMS key, queue policies naming the account.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KINDS } from '#lib/routing/route.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
+import { S3ToZoho } from '../../infra/s3-to-zoho.ts';
 import {
   actionsOf,
   flatten,
+  NO_BUNDLING,
+  newApp,
   pipelineFunctions,
   resourcesOf,
   roleStatements,
@@ -201,13 +204,24 @@ describe('EventBridge mode (a shared bucket whose notifications another consumer
       // File-upload fields go to the attachments queue too.
       [{ prefix: 'fields/' }],
       [{ prefix: 'photos/' }],
-      // Prefix and suffix: a wildcard on the key as the event carries it.
-      [{ wildcard: 'bulk-write/*.zip' }],
+      // Every bulk file: the function takes .zip and .csv and refuses the rest with a reason.
+      [{ prefix: 'bulk-write/' }],
     ]);
     const notifications = Object.values(shared.findResources('Custom::S3BucketNotifications')).map(
       (n) => ((n as Json).Properties as { NotificationConfiguration: Json }).NotificationConfiguration,
     );
     expect(notifications).toEqual([{ EventBridgeConfiguration: {} }]);
+  });
+
+  it('turns a suffix given to a kind into a wildcard on the key as the event carries it', () => {
+    const stack = new Stack(newApp(NO_BUNDLING), 'SharedSuffixed');
+    new S3ToZoho(stack, 'Z', { eventBridge: true, bulkWrite: { suffix: '.zip' } });
+    const keys = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).map(
+      (r) =>
+        (((r as Json).Properties as Json).EventPattern as { detail: { object: { key: unknown } } }).detail
+          .object.key,
+    );
+    expect(keys).toContainEqual([{ wildcard: 'bulk-write/*.zip' }]);
   });
 
   it('lets only its rule of this account send to each queue', () => {

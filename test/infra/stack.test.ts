@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXTRA_PREFIXES, type Kind } from '#lib/routing/route.ts';
 import { S3ToZoho } from '../../infra/s3-to-zoho.ts';
@@ -9,6 +9,8 @@ import {
   actionsOf,
   allIdentityStatements,
   flatten,
+  NO_BUNDLING,
+  newApp,
   pipelineFunctions,
   propertiesOf,
   resourcesOf,
@@ -76,7 +78,7 @@ function eventSources(template: Template) {
 }
 
 describe('S3 notifications', () => {
-  it('sends each prefix, and only .zip bulk writes, to its own queue; fields/ to the attachments queue', () => {
+  it('sends every new object under each prefix (bulk writes too: .zip, .csv, any case) to its own queue; fields/ to the attachments queue', () => {
     const filters = notificationFilters(fresh);
     expect(filters).toHaveLength(4);
     const byPrefix = Object.fromEntries(filters.map((f) => [f.prefix, f]));
@@ -84,8 +86,19 @@ describe('S3 notifications', () => {
     expect(byPrefix['fields/']).toMatchObject({ events: ['s3:ObjectCreated:*'], suffix: undefined });
     expect(byPrefix['fields/']?.queue).toBe(byPrefix['attachments/']?.queue);
     expect(byPrefix['photos/']).toMatchObject({ events: ['s3:ObjectCreated:*'], suffix: undefined });
-    expect(byPrefix['bulk-write/']).toMatchObject({ events: ['s3:ObjectCreated:*'], suffix: '.zip' });
+    // No suffix: the bulk function says what it takes (NOT_A_ZIP) instead of a file being left unseen.
+    expect(byPrefix['bulk-write/']).toMatchObject({ events: ['s3:ObjectCreated:*'], suffix: undefined });
     expect(new Set(filters.map((f) => f.queue)).size).toBe(3);
+  });
+
+  it('filters on a suffix only when a kind is given one', () => {
+    const stack = new Stack(newApp(NO_BUNDLING), 'Suffixed');
+    new S3ToZoho(stack, 'Z', { bulkWrite: { suffix: '.zip' } });
+    const byPrefix = Object.fromEntries(
+      notificationFilters(Template.fromStack(stack)).map((f) => [f.prefix, f]),
+    );
+    expect(byPrefix['bulk-write/']?.suffix).toBe('.zip');
+    expect(byPrefix['attachments/']?.suffix).toBeUndefined();
   });
 
   it('wires each queue to the function of the same kind', () => {

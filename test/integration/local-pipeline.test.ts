@@ -19,6 +19,7 @@ import {
 } from '#tools/local/pipeline.ts';
 import { createLocalS3Client, type LocalS3Notice } from '#tools/local/s3.ts';
 import { sampleBulkZip } from '#tools/local/samples.ts';
+import { buildZip } from '../unit/inspect-fixtures.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const SANDBOX_ENV = { ZOHO_CLIENT_ID: '', ZOHO_CLIENT_SECRET: '', ZOHO_REFRESH_TOKEN: '' };
@@ -128,6 +129,34 @@ describe('npm start with keys it cannot or need not push', () => {
     const inField = pipeline.sandbox?.inspect().fieldFiles.filter((f) => f.recordId === leadId);
     expect(inField?.map((f) => [f.field, f.fileName])).toEqual([['Documents', 'brochure.pdf']]);
     expect(notices.filter((notice) => notice.key === key)).toEqual([]);
+  });
+
+  it('takes a bulk CSV or an upper-case .ZIP under bulk-write/ and refuses anything else there with a reason', async () => {
+    const csv = 'Last_Name,Email\r\nProbe,probe@example.com\r\n';
+    const files: Array<[string, Buffer | string]> = [
+      ['bulk-write/Leads/insert/probe.csv', csv],
+      ['bulk-write/Leads/insert/PROBE.ZIP', await buildZip([{ name: 'probe.csv', data: csv }])],
+      ['bulk-write/Leads/insert/probe.txt', csv],
+    ];
+    for (const [key, body] of files) {
+      await s3.send(new PutObjectCommand({ Bucket: pipeline.bucket, Key: key, Body: body }));
+    }
+    // A bulk import ends in a follow-up: its tags say when.
+    const status = async (key: string) => (await readTagMap(s3, pipeline.bucket, key))['zoho-status'];
+    for (const [key] of files) {
+      await vi.waitFor(async () => expect(['done', 'failed']).toContain(await status(key)), {
+        timeout: 20_000,
+        interval: 100,
+      });
+    }
+    expect(await status('bulk-write/Leads/insert/probe.csv')).toBe('done');
+    expect(await status('bulk-write/Leads/insert/PROBE.ZIP')).toBe('done');
+    expect(landings.find((landing) => landing.key === 'bulk-write/Leads/insert/probe.txt')).toMatchObject({
+      status: 'failed',
+      error: 'NOT_A_ZIP',
+      reason: expect.stringContaining('"probe.txt" is neither a .zip nor a .csv'),
+    });
+    expect(notices.filter((notice) => notice.key.startsWith('bulk-write/'))).toEqual([]);
   });
 
   it('prints the reason in full as the handler recorded it; the tag holds its short form', async () => {

@@ -125,26 +125,57 @@ describe('the local bucket’s event notifications', () => {
     expect(await stored.Body?.transformToString()).toBe('content');
   });
 
-  it('routes by the notification filters: prefix per kind, .zip only for bulk write', async () => {
+  it('routes by the notification filters: prefix per kind, every file under bulk-write/', async () => {
     await put('photos/Contacts/42.png');
-    await put('bulk-write/Leads/insert/leads.zip');
+    const bulkFiles = ['leads.zip', 'LEADS.ZIP', 'leads.csv', 'Leads.CSV', 'notes.txt'];
+    for (const name of bulkFiles) await put(`bulk-write/Leads/insert/${name}`);
     expect((await notificationFor('photos/Contacts/42.png')).rule.target).toBe('photo');
-    expect((await notificationFor('bulk-write/Leads/insert/leads.zip')).rule).toMatchObject({
-      target: 'bulk-write',
-      id: 'bulk-write',
-    });
+    for (const name of bulkFiles) {
+      expect((await notificationFor(`bulk-write/Leads/insert/${name}`)).rule).toMatchObject({
+        target: 'bulk-write',
+        id: 'bulk-write',
+      });
+    }
   });
 
-  it('delivers nothing for keys outside the prefixes, the results prefix, or a bulk file that is not .zip', async () => {
+  it('delivers nothing for keys outside the prefixes or under the results prefix', async () => {
     await put('loose.pdf');
     await put('bulk-write-results/Leads/insert/leads.results.csv');
-    await put('bulk-write/Leads/insert/leads.csv');
-    await put('bulk-write/Leads/insert/leads.ZIP');
     await put('Attachments/Leads/1/upper-case-prefix.pdf');
     await put('attachments/Leads/1/sentinel.pdf');
     await notificationFor('attachments/Leads/1/sentinel.pdf');
 
     expect(notifications.map((n) => n.key)).toEqual(['attachments/Leads/1/sentinel.pdf']);
+  });
+
+  it('says why a key reaches no queue: under no prefix, or cut by a suffix filter', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'local-s3-suffix-'));
+    const rules = [{ id: 'zips', target: 'bulk-write', prefix: 'imports/', suffix: '.zip' }];
+    const filtered = await startLocalS3({ directory: dir, bucket: 'inbox', notifications: rules });
+    const other = createLocalS3Client(filtered.endpoint);
+    const notices: LocalS3Notice[] = [];
+    filtered.onNotice((notice) => notices.push(notice));
+    try {
+      for (const key of ['elsewhere/a.zip', 'imports/a.csv']) {
+        await other.send(new PutObjectCommand({ Bucket: 'inbox', Key: key, Body: 'x' }));
+      }
+      expect(notices).toEqual([
+        {
+          type: 'unrouted',
+          key: 'elsewhere/a.zip',
+          reason: expect.stringContaining('under no watched prefix'),
+        },
+        {
+          type: 'unrouted',
+          key: 'imports/a.csv',
+          reason: expect.stringContaining('does not end as the notification filter wants ("imports/….zip"'),
+        },
+      ]);
+    } finally {
+      other.destroy();
+      await filtered.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('names copies and multipart uploads as S3 does, and sends nothing for a delete', async () => {

@@ -127,59 +127,6 @@ describe('bulk write', () => {
     ]);
   });
 
-  it('lands a parent-child ZIP (Contacts and their Languages subform) in one job, both modules’ rows', async () => {
-    const key = 'bulk-write/Contacts/insert/with languages.zip';
-    const job = {
-      field_mappings: [
-        { api_name: 'Last_Name', index: 1 },
-        { api_name: 'Email', index: 2 },
-      ],
-      children: [
-        {
-          file: 'languages.csv',
-          module: 'Languages',
-          field_mappings: [
-            { api_name: 'Parent_Id', index: 0, parent_column_index: 0 },
-            { api_name: 'Language', index: 1 },
-          ],
-        },
-      ],
-    };
-    const zip = await buildZip([
-      {
-        name: 'contacts.csv',
-        data: 'Ref,Last_Name,Email\r\nr1,Curie,marie@example.com\r\nr2,Meitner,lise@example.com\r\n',
-      },
-      { name: 'languages.csv', data: 'Contact,Language\r\nr1,Polish\r\nr1,French\r\nr2,German\r\n' },
-      { name: 'job.json', data: JSON.stringify(job) },
-    ]);
-    const jobsBefore = h.sandbox.inspect().bulkJobs.length;
-    await h.deliver('bulk-write', await h.put(key, zip));
-    const tags = await h.followBulk(key);
-    expect(tags).toMatchObject({
-      'zoho-status': 'done',
-      'zoho-added': '5',
-      'zoho-failed': '0',
-    });
-    expect(h.sandbox.inspect().bulkJobs.length).toBe(jobsBefore + 1);
-    const contacts = h.sandbox.inspect().records.Contacts ?? [];
-    const curie = contacts.find((c) => c.Last_Name === 'Curie')?.id;
-    const meitner = contacts.find((c) => c.Last_Name === 'Meitner')?.id;
-    expect(curie).toMatch(/^\d+$/);
-    expect((h.sandbox.inspect().records.Languages ?? []).map((l) => [l.Parent_Id, l.Language])).toEqual([
-      [curie, 'Polish'],
-      [curie, 'French'],
-      [meitner, 'German'],
-    ]);
-    const results = parse(await h.read(tags['zoho-results'] ?? ''), { columns: true }) as Array<
-      Record<string, string>
-    >;
-    expect(results.map((r) => [r.Ref, r.STATUS])).toEqual([
-      ['r1', 'ADDED'],
-      ['r2', 'ADDED'],
-    ]);
-  });
-
   it('refuses a parent-child ZIP whose child CSV job.json does not name, before any Zoho call', async () => {
     const key = 'bulk-write/Contacts/insert/stray child.zip';
     const zip = await buildZip([

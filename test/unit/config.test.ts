@@ -206,7 +206,7 @@ describe('loadConfig', () => {
 
   it('refuses a results prefix that routes would push again', () => {
     expect(problems({ RESULTS_PREFIX: 'bulk-write/results/' })).toEqual([
-      'RESULTS_PREFIX "bulk-write/results/" overlaps route "bulk-write" (bulk-write/{module}/{operation}/{fileName}.zip): results would be pushed as new files',
+      'RESULTS_PREFIX "bulk-write/results/" overlaps route "bulk-write" (bulk-write/{module}/{operation}/{fileName}): results would be pushed as new files',
     ]);
     // fields/ is watched by the attachment function whatever the routes say (EXTRA_PREFIXES).
     const noFieldRoutes = JSON.stringify([

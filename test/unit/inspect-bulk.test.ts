@@ -146,12 +146,10 @@ describe('inspectBulkZip', () => {
       expect(error.message).toContain(message);
     });
 
-    it('refuses a parent over 25,000 rows: one Zoho job cannot be split', async () => {
+    it('takes a parent over 25,000 rows: the pipeline cuts the family into jobs, children with their parents', async () => {
       const big = { name: 'leads.csv', data: csvText(25_001) };
-      const error = await refusal(
-        inspect([big, langs, job({ field_mappings: parentMappings, children: [child()] })]),
-      );
-      expect(error.code).toBe('ZIP_PARENT_CHILD_TOO_LARGE');
+      const facts = await inspect([big, langs, job({ field_mappings: parentMappings, children: [child()] })]);
+      expect(facts.csvEntries.map((c) => c.rows)).toEqual([25_001, 1]);
     });
   });
 

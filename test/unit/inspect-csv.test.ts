@@ -7,6 +7,7 @@ import {
   csvParseOptions,
   DEFAULT_MAX_RECORD_BYTES,
 } from '#lib/inspect/csv.ts';
+import { csvLine } from '#lib/inspect/csv-writer.ts';
 import { csvText, refusal, streamOf } from './inspect-fixtures.ts';
 
 describe('countCsv', () => {
@@ -119,5 +120,18 @@ describe('createCsvRecordSplitter', () => {
       records: [Buffer.from([0xef, 0xbb]).toString()],
       bom: false,
     });
+  });
+});
+
+describe('csvLine', () => {
+  it('quotes a field only when it holds a comma, a quote, CR or LF, doubling its quotes', () => {
+    expect(csvLine(['plain', 'a,b', 'say "hi"', 'two\r\nlines', 'cr\r', ' spaced ', ''])).toBe(
+      'plain,"a,b","say ""hi""","two\r\nlines","cr\r", spaced ,\r\n',
+    );
+  });
+
+  it('writes what csv-parse reads back as the same fields', () => {
+    const row = ['a,b', '"q"', 'x\ny', 'é – 日本'];
+    expect(parse(csvLine(row))).toEqual([row]);
   });
 });

@@ -103,6 +103,13 @@ describe('routeKey with the default routes', () => {
     }
   });
 
+  it('routes every file under a bulk-write route to the bulk function, which says what it takes', () => {
+    // A ZIP or a CSV in any case, and anything else too: the function refuses it with a reason (NOT_A_ZIP).
+    for (const fileName of ['LEADS.ZIP', 'leads.csv', 'Leads.CSV', 'notes.txt']) {
+      expect(routed(`bulk-write/Leads/insert/${fileName}`)).toMatchObject({ kind: 'bulk-write', fileName });
+    }
+  });
+
   it("routes a file for a record's file-upload field through the attachment kind", () => {
     expect(routed('fields/Leads/5725767000000412001/Documents/Signed contract.pdf')).toEqual({
       kind: 'attachment',
@@ -149,7 +156,7 @@ describe('routeKey with the default routes', () => {
       'elsewhere/Leads/1/a.txt',
       'attachments/Leads/1',
       'attachments/Leads/1/2/3/4/5',
-      'bulk-write/Leads/insert/a.csv',
+      'bulk-write/Leads/insert/more/a.csv',
       'photos/Leads',
     ]) {
       const error = refused(key);

@@ -30,8 +30,10 @@ export interface NotificationRule {
 }
 
 /**
- * The bucket's notifications, as the CDK stack sets them: one queue per kind. Keys under no
- * prefix, and the bulk results written under `bulk-write-results/`, reach no queue.
+ * The bucket's notifications, as the CDK stack sets them: one queue per kind, every object under
+ * its prefixes (the bulk function takes .zip and .csv in any case and refuses anything else with
+ * a reason). Keys under no prefix, and the bulk results written under `bulk-write-results/`,
+ * reach no queue.
  */
 export const PIPELINE_NOTIFICATIONS: readonly NotificationRule[] = [
   { id: 'attachments', target: 'attachment', prefix: DEFAULT_PREFIXES.attachment },
@@ -41,7 +43,7 @@ export const PIPELINE_NOTIFICATIONS: readonly NotificationRule[] = [
     prefix,
   })),
   { id: 'photos', target: 'photo', prefix: DEFAULT_PREFIXES.photo },
-  { id: 'bulk-write', target: 'bulk-write', prefix: DEFAULT_PREFIXES['bulk-write'], suffix: '.zip' },
+  { id: 'bulk-write', target: 'bulk-write', prefix: DEFAULT_PREFIXES['bulk-write'] },
 ];
 
 /** The rule an object-created event for `key` goes to, if any (S3 matches the raw key, case-sensitively). */
@@ -62,7 +64,7 @@ function whyNoNotification(key: string, rules: readonly NotificationRule[]): str
 
 /**
  * What the local bucket tells that AWS would not: a key refused because s3rver cannot store it
- * (S3 itself would), and an object written under no notification prefix (in AWS, no event at all).
+ * (S3 itself would), and an object no notification takes (in AWS, no event at all), with why.
  */
 export type LocalS3Notice =
   | { type: 'refused'; key: string; reason: string }

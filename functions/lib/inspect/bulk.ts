@@ -6,10 +6,11 @@
  * One CSV per ZIP, except a parent-child import (seed 003): job.json's `children` names the
  * child CSVs (subform or linking module) riding with the parent's, each with its field mappings.
  * Any other second CSV is refused (ZIP_MULTIPLE_CSV) rather than guessed at.
- * Rows over 25,000 are not refused here: the pipeline splits them (split.ts), except in a
- * parent-child import, which is one Zoho job.
+ * Rows over 25,000 are not refused here: the pipeline splits them (split.ts; a parent-child
+ * import by split-family.ts, each child row with its parent).
  */
-import { countCsv } from './csv.ts';
+import type { Readable } from 'node:stream';
+import { type CsvFacts, countCsv } from './csv.ts';
 import { formatBytes, InspectionError } from './errors.ts';
 import {
   checkMappingsFitColumns,
@@ -20,7 +21,6 @@ import {
   refuseJobJson,
   refuseMetadata,
 } from './job-options.ts';
-import { BULK_CSV_MAX_ROWS } from './limits.ts';
 import type { RangeReader } from './range-reader.ts';
 import { listZipEntries, openEntry, type ZipEntry } from './zip.ts';
 
@@ -39,6 +39,8 @@ export interface BulkZipFacts {
   csvEntries: BulkCsvEntry[];
   /** job.json merged with the metadata options; absent when neither sets anything. */
   jobOptions?: JobOptions;
+  /** The job.json entry, when the ZIP has one. */
+  jobEntry?: ZipEntry;
   /** Entries neither the CSV nor job.json (folders, Finder/Explorer leftovers, other files). */
   ignoredEntries: string[];
 }
@@ -82,7 +84,7 @@ export async function inspectBulkZip(
   const csvs = files.filter((entry) => isCsv(entry) && isTopLevel(entry));
   if (csvs.length === 0) throw noCsv(files);
 
-  const jobEntry = files.find((entry) => isTopLevel(entry) && entry.name.toLowerCase() === JOB_JSON);
+  const jobEntry = findJobJson(files);
   const fromZip = jobEntry === undefined ? {} : await readJobJson(reader, jobEntry);
   const fromMetadata = parseJobOptionsFromMetadata(options.metadata ?? {});
   const jobOptions = mergeJobOptions(fromZip, fromMetadata);
@@ -97,7 +99,7 @@ export async function inspectBulkZip(
   }
   const [csv] = parents as [ZipEntry];
 
-  const facts = await checkCsv(reader, csv, options);
+  const facts = await checkCsv(entryToCheck(reader, csv), options);
   const mappingsFromMetadata = fromMetadata.field_mappings !== undefined;
   checkMappingsFitColumns(
     jobOptions,
@@ -112,11 +114,28 @@ export async function inspectBulkZip(
   return {
     csvEntries: [{ entry: csv, ...facts }, ...children],
     ...(Object.keys(jobOptions).length === 0 ? {} : { jobOptions }),
+    ...(jobEntry === undefined ? {} : { jobEntry }),
     ignoredEntries: entries.filter((entry) => !used.has(entry)).map((entry) => entry.name),
   };
 }
 
 const isTopLevel = (entry: ZipEntry) => !entry.name.includes('/');
+
+/** The ZIP's job.json, at its top level. */
+export function findJobJson(entries: ZipEntry[]): ZipEntry | undefined {
+  return entries.find((e) => !e.isDirectory && isTopLevel(e) && e.name.toLowerCase() === JOB_JSON);
+}
+
+/** job.json merged with the metadata options, as inspectBulkZip reads them, nothing counted. */
+export async function readZipJobOptions(
+  reader: RangeReader,
+  entries: ZipEntry[],
+  metadata: Record<string, string> = {},
+): Promise<JobOptions> {
+  const jobEntry = findJobJson(entries);
+  const fromZip = jobEntry === undefined ? {} : await readJobJson(reader, jobEntry);
+  return mergeJobOptions(fromZip, parseJobOptionsFromMetadata(metadata));
+}
 const isCsv = (entry: ZipEntry) => /\.csv$/i.test(entry.name);
 
 function noCsv(files: ZipEntry[]): InspectionError {
@@ -130,17 +149,34 @@ function noCsv(files: ZipEntry[]): InspectionError {
   );
 }
 
+/** A CSV to count: a ZIP entry (inflated while read) or a bare CSV object. */
+interface CsvToCheck {
+  name: string;
+  /** Its bytes once inflated (a ZIP entry's declared size, a bare CSV's own). */
+  inflatedSize: number;
+  /** How the size reads in a message: "unzips to" for a ZIP entry, "is" for a bare CSV. */
+  sizeVerb: string;
+  open(): Promise<Readable>;
+}
+
+const entryToCheck = (reader: RangeReader, entry: ZipEntry): CsvToCheck => ({
+  name: entry.name,
+  inflatedSize: entry.uncompressedSize,
+  sizeVerb: 'unzips to',
+  open: () => openEntry(reader, entry),
+});
+
 /** One CSV within the bounds, counted while it inflates; at least one row. */
-async function checkCsv(reader: RangeReader, csv: ZipEntry, options: BulkZipOptions) {
-  if (options.maxInflatedBytes !== undefined && csv.uncompressedSize > options.maxInflatedBytes) {
+async function checkCsv(csv: CsvToCheck, options: BulkZipOptions) {
+  if (options.maxInflatedBytes !== undefined && csv.inflatedSize > options.maxInflatedBytes) {
     throw new InspectionError(
       'BULK_TOO_LARGE_INFLATED',
-      `"${csv.name}" unzips to ${formatBytes(csv.uncompressedSize)}, more than the ${formatBytes(options.maxInflatedBytes)} one import takes (BULK_MAX_INFLATED_BYTES): split it into several files.`,
-      { uncompressedSize: csv.uncompressedSize, maxInflatedBytes: options.maxInflatedBytes },
+      `"${csv.name}" ${csv.sizeVerb} ${formatBytes(csv.inflatedSize)}, more than the ${formatBytes(options.maxInflatedBytes)} one import takes (BULK_MAX_INFLATED_BYTES): split it into several files.`,
+      { uncompressedSize: csv.inflatedSize, maxInflatedBytes: options.maxInflatedBytes },
     );
   }
   // openEntry refuses an entry that inflates past its declared size, so the check above holds while inflating.
-  const facts = await countCsv(await openEntry(reader, csv), {
+  const facts = await countCsv(await csv.open(), {
     maxColumns: options.maxColumns,
     maxRows: options.maxRows,
     name: `"${csv.name}"`,
@@ -157,6 +193,23 @@ async function checkCsv(reader: RangeReader, csv: ZipEntry, options: BulkZipOpti
   return facts;
 }
 
+/**
+ * A bare CSV dropped as it is (the pipeline zips it for Zoho): the checks of a ZIP's CSV, its
+ * own size standing for the inflated one; options come from the object's metadata alone.
+ */
+export async function inspectBulkCsv(
+  reader: RangeReader,
+  name: string,
+  options: BulkZipOptions = {},
+): Promise<{ facts: CsvFacts; jobOptions: JobOptions }> {
+  const jobOptions = parseJobOptionsFromMetadata(options.metadata ?? {});
+  const csv = { name, inflatedSize: reader.size, sizeVerb: 'is', open: () => reader.stream() };
+  const facts = await checkCsv(csv, options);
+  checkMappingsFitColumns(jobOptions, facts.columns, refuseMetadata, 'x-amz-meta-zoho-field-mappings');
+  if (options.operation === 'update') checkUpdateFindsRecords(jobOptions, facts.header, name);
+  return { facts, jobOptions };
+}
+
 /** The entries job.json names as children, each at the top of the ZIP. */
 function findChildren(options: JobOptions, csvs: ZipEntry[]): ZipEntry[] {
   return (options.children ?? []).map((child, position) => {
@@ -168,8 +221,9 @@ function findChildren(options: JobOptions, csvs: ZipEntry[]): ZipEntry[] {
 }
 
 /**
- * A parent-child import goes as one job (children point at parent rows by value, so the rows
- * cannot be cut into parts): each CSV at most 25,000 rows, each mapping inside its CSV.
+ * A parent-child import's children: each checked like the parent, each mapping inside its CSV, the
+ * link inside the parent's columns. Past 25,000 rows the pipeline cuts the family into jobs that
+ * each carry their parents' children (split-family.ts).
  */
 async function checkChildren(
   reader: RangeReader,
@@ -180,18 +234,10 @@ async function checkChildren(
 ): Promise<BulkCsvEntry[]> {
   const children = options.children ?? [];
   if (children.length === 0) return [];
-  const tooLarge = (name: string, rows: number) =>
-    new InspectionError(
-      'ZIP_PARENT_CHILD_TOO_LARGE',
-      `"${name}" has ${rows} rows; a parent-child import is one Zoho job, at most ${BULK_CSV_MAX_ROWS} rows per CSV: split the parents and their children into several ZIPs.`,
-      { rows, maxRows: BULK_CSV_MAX_ROWS },
-    );
-  if (parent.rows > BULK_CSV_MAX_ROWS) throw tooLarge('the parent CSV', parent.rows);
   const facts: BulkCsvEntry[] = [];
   for (const [position, child] of children.entries()) {
     const entry = entries[position] as ZipEntry;
-    const counted = await checkCsv(reader, entry, limits);
-    if (counted.rows > BULK_CSV_MAX_ROWS) throw tooLarge(entry.name, counted.rows);
+    const counted = await checkCsv(entryToCheck(reader, entry), limits);
     const where = `children[${position}].field_mappings`;
     checkMappingsFitColumns({ field_mappings: child.field_mappings }, counted.columns, refuseJobJson, where);
     for (const mapping of child.field_mappings) {

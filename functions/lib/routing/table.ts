@@ -104,7 +104,7 @@ export const DEFAULT_ROUTES: readonly RouteDefinition[] = [
   {
     name: 'bulk-write',
     kind: 'bulk-write',
-    pattern: `${DEFAULT_PREFIXES['bulk-write']}{module}/{operation}/{fileName}.zip`,
+    pattern: `${DEFAULT_PREFIXES['bulk-write']}{module}/{operation}/{fileName}`,
   },
 ];
 

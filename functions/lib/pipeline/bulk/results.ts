@@ -13,20 +13,25 @@ import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
-import { stringify } from 'csv-stringify';
 import { ZipFile } from 'yazl';
+import { type BulkSource, openBulkSource } from '#lib/inspect/bulk-source.ts';
 import { csvParseOptions, DEFAULT_MAX_RECORD_BYTES } from '#lib/inspect/csv.ts';
-import { fileRangeReader, type RangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
-import { listZipEntries, openEntry, type ZipEntry } from '#lib/inspect/zip.ts';
+import { csvFileWriter } from '#lib/inspect/csv-writer.ts';
+import { fileRangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
+import { listZipEntries, openEntry } from '#lib/inspect/zip.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { createPacer, type Pacer } from '#zoho/pacing.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { PipelineError } from '../outcome.ts';
+import { collectChildResults } from './family-results.ts';
 import { type ImportPart, type ImportResults, type ImportState, sumCounts } from './machine.ts';
 import { partsAtOnce } from './pool.ts';
 
-const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
+export const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
 const LANDED = new Set(['ADDED', 'UPDATED']);
+
+/** A row that did not land: neither added nor updated, or with errors. */
+export const rowFailed = (result: string[]) => !LANDED.has(result[0] ?? '') || (result[2] ?? '') !== '';
 
 /** `bulk-write/Leads/insert/a.zip` → `bulk-write-results/bulk-write/Leads/insert/a.zip.results.csv`. */
 export const resultsKey = (deps: PipelineDeps, sourceKey: string, suffix: string) =>
@@ -40,17 +45,16 @@ export async function collectResults(
 ): Promise<ImportResults> {
   const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-results-'));
   try {
-    const source = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
-    const entries = await listZipEntries(source);
-    const csvEntry = entries.find((e) => e.name === state.csv);
-    if (!csvEntry) throw new PipelineError('BULK_SOURCE_CHANGED', `The ZIP no longer holds "${state.csv}".`);
-    const records = (await openEntry(source, csvEntry)).pipe(
+    const source = await openSource(deps, object);
+    if (!source.csvNames.includes(state.csv))
+      throw new PipelineError('BULK_SOURCE_CHANGED', `The ZIP no longer holds "${state.csv}".`);
+    const records = (await source.open(state.csv)).pipe(
       parse(csvParseOptions(DEFAULT_MAX_RECORD_BYTES)),
     ) as AsyncIterable<string[]>;
     const rows = records[Symbol.asyncIterator]();
     const header = (await rows.next()).value as string[] | undefined;
-    const all = csvWriter(join(dir, 'results.csv'), [...(header ?? []), ...RESULT_COLUMNS]);
-    const failed = csvWriter(join(dir, 'failed.csv'), header ?? []);
+    const all = csvFileWriter(join(dir, 'results.csv'), [...(header ?? []), ...RESULT_COLUMNS]);
+    const failed = csvFileWriter(join(dir, 'failed.csv'), header ?? []);
     let failedRows = 0;
     let total = 0;
     // The result ZIPs download side by side, started in part order, each through a file; rows join
@@ -68,7 +72,7 @@ export async function collectResults(
         const result = (await results.next()).value ?? notProcessed(part);
         total += 1;
         await all.write([...row, ...result]);
-        if (!LANDED.has(result[0] ?? '') || (result[2] ?? '') !== '') {
+        if (rowFailed(result)) {
           failedRows += 1;
           await failed.write(row);
         }
@@ -77,20 +81,32 @@ export async function collectResults(
     await Promise.all([all.end(), failed.end()]);
     const key = resultsKey(deps, object.key, '.results.csv');
     await put(deps, object.bucket, key, join(dir, 'results.csv'), 'text/csv; charset=utf-8');
+    const resultZips = await Promise.all(downloads);
+    const children = await collectChildResults({ deps, state, object, source, dir, resultZips });
+    const failedFiles = [
+      { name: basename(state.csv), path: join(dir, 'failed.csv') },
+      ...children.failedFiles,
+    ];
     const failedRowsKey =
-      failedRows > 0
-        ? await putFailedRows(deps, state, object, source, entries, join(dir, 'failed.csv'))
+      failedRows + children.failedRows > 0
+        ? await putFailedRows(deps, object, source, failedFiles)
         : undefined;
     return {
       counts: sumCounts(state.parts.flatMap((p) => (p.counts ? [p.counts] : []))),
-      rows: total,
-      failedRows,
+      rows: total + children.rows,
+      failedRows: failedRows + children.failedRows,
       resultsKey: key,
       failedRowsKey,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The import's source object (a ZIP or a bare CSV), opened to read its rows again. */
+function openSource(deps: PipelineDeps, object: StoredObject): Promise<BulkSource> {
+  const reader = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
+  return openBulkSource(reader, object.key.split('/').pop() ?? '', object.metadata);
 }
 
 /** A part's result ZIP, streamed to a file; none for a job without a result (FAILED). */
@@ -115,13 +131,27 @@ async function download(
   return path;
 }
 
-/** A part's result rows (the kept columns dropped: the input row is joined whole instead). */
-async function partResults(parentName: string, path: string | undefined): Promise<AsyncIterator<string[]>> {
+/**
+ * A part's result rows for the CSV `csvName` (the kept columns dropped: the input row is joined
+ * whole instead). One result CSV per resource, named after its CSV: the parent's falls back on
+ * the only or first one; a child's has none when its CSV is missing from the result.
+ */
+export async function partResults(
+  csvName: string,
+  path: string | undefined,
+  firstIfNone = true,
+): Promise<AsyncIterator<string[]>> {
   if (!path) return (async function* () {})();
   const reader = fileRangeReader(path, (await stat(path)).size);
-  // One CSV per resource; a parent-child import's parent is the one named after the parent CSV.
   const csvs = (await listZipEntries(reader)).filter((e) => !e.isDirectory && /\.csv$/i.test(e.name));
-  const entry = csvs.find((e) => e.name.endsWith(parentName)) ?? csvs[0];
+  // `-languages.csv` before `languages.csv`: a parent `contacts.csv` must not take a child `subcontacts.csv`'s.
+  const entry =
+    csvs.find(
+      (e) => e.name === csvName || e.name.endsWith(`-${csvName}`) || e.name.endsWith(`/${csvName}`),
+    ) ??
+    csvs.find((e) => e.name.endsWith(csvName)) ??
+    (firstIfNone ? csvs[0] : undefined);
+  if (!entry && !firstIfNone) return (async function* () {})();
   if (!entry) throw new PipelineError('ZOHO_RESULT_EMPTY', `The result ZIP ${basename(path)} holds no CSV.`);
   const parsed = (await openEntry(reader, entry)).pipe(parse({ bom: true, relax_column_count: true }));
   return (async function* () {
@@ -137,47 +167,36 @@ async function partResults(parentName: string, path: string | undefined): Promis
 }
 
 /** A row Zoho gave no result for: its job failed, or the result file ended early. */
-function notProcessed(part: ImportPart): string[] {
+export function notProcessed(part: ImportPart): string[] {
   return ['NOT_PROCESSED', '', part.jobStatus === 'FAILED' ? 'BULK_JOB_FAILED' : 'NO_RESULT_FROM_ZOHO'];
 }
 
-function csvWriter(path: string, header: string[]) {
-  const out = stringify({ record_delimiter: '\r\n' });
-  const done = pipeline(out, createWriteStream(path));
-  done.catch(() => {});
-  out.write(header);
-  return {
-    async write(row: string[]) {
-      if (!out.write(row)) await new Promise((resolve) => out.once('drain', resolve));
-    },
-    async end() {
-      out.end();
-      await done;
-    },
-  };
-}
-
+/** The failed rows of each CSV (a parent-child import: the parent's and each child's) and the job.json, in one ZIP. */
 async function putFailedRows(
   deps: PipelineDeps,
-  state: ImportState,
   object: StoredObject,
-  source: RangeReader,
-  entries: ZipEntry[],
-  failedCsv: string,
+  source: BulkSource,
+  failedCsvs: Array<{ name: string; path: string }>,
 ): Promise<string> {
   const zip = new ZipFile();
-  zip.addReadStream(createReadStream(failedCsv), state.csv.replace(/^.*\//, ''));
-  const jobJson = entries.find((e) => e.name.toLowerCase() === 'job.json');
-  if (jobJson) zip.addReadStream((await openEntry(source, jobJson)) as Readable, jobJson.name);
+  for (const csv of failedCsvs) zip.addReadStream(createReadStream(csv.path), csv.name);
+  const jobJson = await source.jobJson();
+  if (jobJson) zip.addReadStream(jobJson, 'job.json');
   zip.end();
-  const path = `${failedCsv}.zip`;
+  const path = `${failedCsvs[0]?.path}.zip`;
   await pipeline(zip.outputStream as Readable, new PassThrough(), createWriteStream(path));
   const key = resultsKey(deps, object.key, '.failed-rows.zip');
   await put(deps, object.bucket, key, path, 'application/zip');
   return key;
 }
 
-async function put(deps: PipelineDeps, bucket: string, key: string, path: string, contentType: string) {
+export async function put(
+  deps: PipelineDeps,
+  bucket: string,
+  key: string,
+  path: string,
+  contentType: string,
+) {
   await deps.s3.send(
     new PutObjectCommand({
       Bucket: bucket,

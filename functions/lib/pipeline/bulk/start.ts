@@ -6,18 +6,15 @@
  * the parts already cut (those a replay keeps are not sent), and once every part is uploaded and
  * every check passed, create the jobs side by side. The client's in-flight budget bounds the overlap.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { ZipFile } from 'yazl';
-import { type BulkCsvEntry, inspectBulkZip, type JobOptions } from '#lib/inspect/bulk.ts';
-import { BULK_ZIP_MAX_BYTES } from '#lib/inspect/limits.ts';
-import { type RangeReader, s3RangeReader } from '#lib/inspect/range-reader.ts';
+import type { JobOptions } from '#lib/inspect/bulk.ts';
+import { type InspectedBulkSource, inspectBulkSource } from '#lib/inspect/bulk-source.ts';
+import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { type CsvPart, splitCsvToZips } from '#lib/inspect/split.ts';
-import { openEntry } from '#lib/inspect/zip.ts';
+import { familyLinks, splitFamilyToZips } from '#lib/inspect/split-family.ts';
 import type { RouteMatch } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
@@ -144,9 +141,9 @@ const setPart = (index: number, part: ImportPart) => (state: ImportState) => {
   return { ...state, parts };
 };
 
-/** Checks the ZIP whole (before any Zoho call), then cuts and uploads its parts, overlapping. */
+/** Checks the ZIP or bare CSV whole (before any Zoho call), then cuts and uploads its parts, overlapping. */
 async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
-  const { deps, object, signal } = ctx;
+  const { deps, object } = ctx;
   const unknown = run.state.parts.findIndex((p) => p.state === 'creating');
   if (unknown >= 0) {
     throw new PipelineError(
@@ -157,48 +154,31 @@ async function uploadParts(ctx: StartContext, run: Run): Promise<JobOptions> {
   // A replay whose every part is kept (landed, or its job still running) sends nothing.
   if (run.state.parts.length > 0 && run.state.parts.every(isKept)) return {};
   const reader = s3RangeReader(deps.s3, object.bucket, object.key, object.size, object.versionId);
-  const zip = await inspectBulkZip(reader, {
+  const source = await inspectBulkSource(reader, fileNameOf(object.key), {
     metadata: object.metadata,
     ...bulkLimits(deps),
     operation: run.state.operation,
   });
-  const [csv] = zip.csvEntries;
+  const [csv] = source.csvs;
   if (!csv) throw new PipelineError('ZIP_NO_CSV', 'The ZIP holds no .csv file.');
-  await run.update((state) => ({ ...state, csv: csv.entry.name }));
-  if (zip.jobOptions?.children) {
-    await uploadFamily(ctx, run, reader, zip.csvEntries);
-    return zip.jobOptions;
+  await run.update((state) => ({ ...state, csv: csv.name }));
+  if (source.jobOptions.children) {
+    await uploadFamily(ctx, run, source);
+    return source.jobOptions;
   }
   deps.log.info('Bulk write: uploading parts', { rows: csv.rows });
 
   const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
   const pool = createPool(partsAtOnce(deps.config.zohoMaxInFlight));
-  const upload = async (part: CsvPart, index: number) => {
-    try {
-      if (keptPart(run.state, index, part)) return;
-      const { fileId } = await deps.zoho.uploadBulkFile(
-        {
-          body: createReadStream(part.path),
-          fileName: `${baseName(object.key)}-part${index + 1}.zip`,
-          size: part.size,
-          contentType: 'application/zip',
-        },
-        { signal },
-      );
-      await run.update(setPart(index, { rows: part.rows, state: 'pending', fileId }));
-    } finally {
-      await rm(part.path, { force: true });
-    }
-  };
   try {
-    await splitCsvToZips(await openEntry(reader, csv.entry), {
+    await splitCsvToZips(await source.open(csv.name), {
       dir,
-      entryName: csv.entry.name,
+      entryName: csv.name,
       rowsPerPart: deps.config.bulkRowsPerPart,
-      onPart: (part, index) => pool.add(() => upload(part, index)),
+      onPart: (part, index) => pool.add(() => uploadPart(ctx, run, part, index)),
     });
     await pool.drain();
-    return zip.jobOptions ?? {};
+    return source.jobOptions;
   } finally {
     await pool.drain().catch(() => {});
     await rm(dir, { recursive: true, force: true });
@@ -264,43 +244,44 @@ async function createJob(ctx: StartContext, run: Run, index: number, options: Jo
   }
 }
 
-/**
- * A parent-child import (seed 003) is one upload and one job: the parent CSV and its children,
- * each under its own name, in one ZIP cut from the source (job.json and anything else left out).
- */
-async function uploadFamily(
-  ctx: StartContext,
-  run: Run,
-  reader: RangeReader,
-  csvs: BulkCsvEntry[],
-): Promise<void> {
+/** One part's ZIP to Zoho's file host (unless its job already exists), then gone from /tmp. */
+async function uploadPart(ctx: StartContext, run: Run, part: CsvPart, index: number): Promise<void> {
   const { deps, object, signal } = ctx;
-  if (run.state.parts[0]?.state === 'created') return;
-  const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
   try {
-    const zip = new ZipFile();
-    for (const csv of csvs) zip.addReadStream(await openEntry(reader, csv.entry), csv.entry.name);
-    zip.end();
-    const path = join(dir, 'family.zip');
-    await pipeline(zip.outputStream as Readable, createWriteStream(path));
-    const { size } = await stat(path);
-    if (size > BULK_ZIP_MAX_BYTES) {
-      throw new PipelineError(
-        'ZIP_PART_TOO_LARGE',
-        "The CSVs of this parent-child import compress to more than 25 MB, Zoho's limit per ZIP: split them into several ZIPs.",
-      );
-    }
+    if (keptPart(run.state, index, part)) return;
     const { fileId } = await deps.zoho.uploadBulkFile(
       {
-        body: createReadStream(path),
-        fileName: `${baseName(object.key)}.zip`,
-        size,
+        body: createReadStream(part.path),
+        fileName: `${baseName(object.key)}-part${index + 1}.zip`,
+        size: part.size,
         contentType: 'application/zip',
       },
       { signal },
     );
-    await run.update(setPart(0, { rows: csvs[0]?.rows ?? 0, state: 'pending', fileId }));
+    await run.update(setPart(index, { rows: part.rows, state: 'pending', fileId }));
   } finally {
+    await rm(part.path, { force: true });
+  }
+}
+
+/**
+ * A parent-child import (seed 003): cut into parts of at most 25,000 rows per CSV, each child row
+ * in the part of its parent (split-family.ts), each part one upload and one job.
+ */
+async function uploadFamily(ctx: StartContext, run: Run, source: InspectedBulkSource): Promise<void> {
+  const { deps } = ctx;
+  const [parent] = source.csvs;
+  if (!parent) return;
+  const dir = await mkdtemp(join(tmpdir(), 's3-to-zoho-'));
+  const pool = createPool(partsAtOnce(deps.config.zohoMaxInFlight));
+  try {
+    const family = { parent: parent.name, links: familyLinks(source.jobOptions), open: source.open };
+    const parts = await splitFamilyToZips(family, { dir });
+    deps.log.info('Bulk write: uploading parent-child parts', { rows: parent.rows, parts: parts.length });
+    for (const [index, part] of parts.entries()) await pool.add(() => uploadPart(ctx, run, part, index));
+    await pool.drain();
+  } finally {
+    await pool.drain().catch(() => {});
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -309,6 +290,9 @@ function bulkLimits(deps: PipelineDeps) {
   return { maxRows: deps.config.bulkMaxRows, maxInflatedBytes: deps.config.bulkMaxInflatedBytes };
 }
 
+const fileNameOf = (key: string) => key.split('/').pop() ?? '';
+
+/** The name of what Zoho is sent, from the key's file name without its `.zip` or `.csv`. */
 function baseName(key: string): string {
-  return (key.split('/').pop() ?? 'bulk').replace(/\.zip$/i, '');
+  return (fileNameOf(key) || 'bulk').replace(/\.(zip|csv)$/i, '');
 }
