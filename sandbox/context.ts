@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Clock } from './clock.ts';
 import type { Crm } from './crm.ts';
+import { BODY_CAPTURE_BYTES } from './exchange.ts';
 import type { FaultState } from './faults.ts';
 import { headerValue, invalidData, type Reply, requiredParamMissing } from './http.ts';
 import {
@@ -59,6 +60,10 @@ export interface RequestContext {
   log: RequestLogEntry;
   /** Set once the request's upload is stored: `dropResponseAfterUpload` applies to it. */
   stored: boolean;
+  /** The names of a multipart body's parts, in order (for the exchange observers, sandbox/exchange.ts). */
+  formFields: string[];
+  /** Where the body's first bytes are kept while it is read, when an observer wants them. */
+  captured?: { chunks: Buffer[]; bytes: number };
 }
 
 export interface SandboxUrls {
@@ -88,8 +93,13 @@ export interface Route {
 
 /** The request body, counted into the log as it is read. */
 export async function* bodyOf(ctx: RequestContext): AsyncGenerator<Buffer> {
+  const { captured } = ctx;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     ctx.log.bodyBytes += chunk.length;
+    if (captured && captured.bytes < BODY_CAPTURE_BYTES) {
+      captured.chunks.push(chunk);
+      captured.bytes += chunk.length;
+    }
     yield chunk;
   }
 }
@@ -160,6 +170,7 @@ export async function receiveForm(
 
   try {
     await parseMultipart(bodyOf(ctx), parser, (part): PartSink => {
+      ctx.formFields.push(part.name);
       if (part.name === 'file' && part.fileName !== undefined && !file) {
         const received: ReceivedFile = {
           fileName: part.fileName,
