@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Exchange } from '#sandbox/exchange.ts';
 import { type Sandbox, startSandbox } from '#sandbox/server.ts';
+import { client, mintToken } from '../integration/sandbox-helpers.ts';
 import { checkExchange, SPEC_DIR, SPEC_PRESENT } from './crm-oas.ts';
 import { takeSpecViolations } from './setup.ts';
 
@@ -126,27 +127,12 @@ describe.runIf(SPEC_PRESENT)('the spec checker, on exchanges made up to be wrong
 
 describe.runIf(SPEC_PRESENT)('every sandbox a test starts', () => {
   let sandbox: Sandbox;
-  let token = '';
+  let call: ReturnType<typeof client>;
   beforeAll(async () => {
     sandbox = await startSandbox({ port: 0 });
-    const answer = await fetch(`${sandbox.accountsUrl}/oauth/v2/token`, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'refresh_token',
-        client_id: sandbox.credentials.clientId,
-        client_secret: sandbox.credentials.clientSecret,
-        refresh_token: sandbox.credentials.refreshToken,
-      }),
-    });
-    token = ((await answer.json()) as { access_token: string }).access_token;
+    call = client(sandbox, await mintToken(sandbox));
   });
   afterAll(() => sandbox?.close());
-
-  const call = (path: string, init: RequestInit = {}) =>
-    fetch(`${sandbox.apiUrl}${path}`, {
-      ...init,
-      headers: { authorization: `Zoho-oauthtoken ${token}`, ...init.headers },
-    });
 
   it('is checked: an answer the spec does not document is recorded against the test', async () => {
     sandbox.faults.set({ failNext: [{ status: 418, code: 'TEAPOT', path: '/crm/v8/org' }] });

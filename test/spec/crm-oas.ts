@@ -62,8 +62,7 @@ export interface Operation {
 interface Spec {
   documents: Map<string, Json>;
   operations: Operation[];
-  strict: Ajv;
-  coercing: Ajv;
+  ajv: Ajv;
   compiled: Map<string, ValidateFunction>;
 }
 
@@ -84,21 +83,12 @@ function loadSpec(): Spec {
       if (other && !documents.has(other)) pending.push(other);
     }
   }
-  const newAjv = (coerceTypes: boolean) => {
-    // The documents are OpenAPI 3.0, not JSON Schema: unknown keywords (example, xml) are ignored.
-    const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, coerceTypes });
-    addFormats.default(ajv);
-    ajv.addFormat('binary', true);
-    for (const [file, document] of documents) ajv.addSchema(document, `${RAW}${file}`);
-    return ajv;
-  };
-  loaded = {
-    documents,
-    operations: operationsOf(documents),
-    strict: newAjv(false),
-    coercing: newAjv(true),
-    compiled: new Map(),
-  };
+  // The documents are OpenAPI 3.0, not JSON Schema: unknown keywords (example, xml) are ignored.
+  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+  addFormats.default(ajv);
+  ajv.addFormat('binary', true);
+  for (const [file, document] of documents) ajv.addSchema(document, `${RAW}${file}`);
+  loaded = { documents, operations: operationsOf(documents), ajv, compiled: new Map() };
   return loaded;
 }
 
@@ -195,8 +185,9 @@ export function requestViolations(operation: Operation, exchange: Exchange): str
       if (required) found.push(`the required ${place} parameter ${name} is missing`);
       continue;
     }
-    const validate = compiled(parameter, '/schema', true);
-    if (validate && !validate(value)) found.push(`${place} parameter ${name}: ${errorText(validate.errors)}`);
+    const validate = compiled(parameter, '/schema');
+    const typed = fromText(value, (parameter.node.schema as Json | undefined)?.type);
+    if (validate && !validate(typed)) found.push(`${place} parameter ${name}: ${errorText(validate.errors)}`);
   }
   for (const name of new Set(exchange.query.keys())) {
     if (!known.has(name)) found.push(`the query parameter ${name} is not one of the operation's`);
@@ -237,7 +228,7 @@ function bodyViolations(operation: Operation, exchange: Exchange): string[] {
   } catch {
     return ['the JSON body does not parse'];
   }
-  const validate = compiled(body, schemaAt, false);
+  const validate = compiled(body, schemaAt);
   return validate && !validate(json) ? [`the body: ${errorText(validate.errors)}`] : [];
 }
 
@@ -264,7 +255,7 @@ export function responseViolations(operation: Operation, exchange: Exchange): st
   }
   if (exchange.responseJson === undefined) return [`no body, where the spec documents ${content.join(', ')}`];
   if (!jsonType) return [`JSON, where the spec documents ${content.join(', ')}`];
-  const validate = compiled(response, `/content/${escapePointer(jsonType)}/schema`, false);
+  const validate = compiled(response, `/content/${escapePointer(jsonType)}/schema`);
   return validate && !validate(exchange.responseJson) ? [errorText(validate.errors)] : [];
 }
 
@@ -297,9 +288,9 @@ function atPointer(document: Json | undefined, pointer: string): Json {
 }
 
 /** The schema at `located` + `path`, compiled once; undefined when there is none. */
-function compiled(located: Located, path: string, coerce: boolean): ValidateFunction | undefined {
+function compiled(located: Located, path: string): ValidateFunction | undefined {
   const pointer = `${located.pointer}${path}`;
-  const key = `${coerce}|${located.file}#${pointer}`;
+  const key = `${located.file}#${pointer}`;
   const spec = loadSpec();
   const cached = spec.compiled.get(key);
   if (cached) return cached;
@@ -308,9 +299,7 @@ function compiled(located: Located, path: string, coerce: boolean): ValidateFunc
   } catch {
     return undefined;
   }
-  const validate = (coerce ? spec.coercing : spec.strict).compile({
-    $ref: `${RAW}${located.file}#${pointer}`,
-  });
+  const validate = spec.ajv.compile({ $ref: `${RAW}${located.file}#${pointer}` });
   spec.compiled.set(key, validate);
   return validate;
 }
@@ -349,6 +338,15 @@ function pathValue(operation: Operation, exchange: Exchange, name: string): stri
   const match = operation.pattern.exec(exchange.path);
   const raw = match?.[names.indexOf(name) + 1];
   return raw === undefined ? undefined : decodeURIComponent(raw);
+}
+
+/** A query or header parameter's text as the type its schema names (a number stays text when it is none). */
+function fromText(value: string, type: unknown): unknown {
+  if ((type === 'integer' || type === 'number') && value.trim() !== '' && Number.isFinite(Number(value))) {
+    return Number(value);
+  }
+  if (type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  return value;
 }
 
 function headerOf(exchange: Exchange, name: string): string | undefined {
