@@ -62,6 +62,8 @@ export interface RequestContext {
   stored: boolean;
   /** The names of a multipart body's parts, in order (for the exchange observers, sandbox/exchange.ts). */
   formFields: string[];
+  /** The OAuth scopes the call needed (scopes.ts), once the token was checked. */
+  scopes: string[];
   /** Where the body's first bytes are kept while it is read, when an observer wants them. */
   captured?: { chunks: Buffer[]; bytes: number };
 }

@@ -79,6 +79,7 @@ export function createDispatcher(parts: DispatchParts) {
       log: entry,
       stored: false,
       formFields: [],
+      scopes: [],
     };
     const observed = exchangesObserved();
     if (observed && !headerValue(req, 'content-type')?.toLowerCase().startsWith('multipart/')) {
@@ -144,7 +145,8 @@ export function createDispatcher(parts: DispatchParts) {
         return json(401, { ERROR_CODE: 401, ERROR_MESSAGE: AUTH_MESSAGES[auth.code] });
       }
       if (!auth.ok) throw new ZohoFailure(401, auth.code, AUTH_MESSAGES[auth.code]);
-      const missing = missingScope(scopesFor(kind, ctx), auth.scopes);
+      ctx.scopes = scopesFor(kind, ctx);
+      const missing = missingScope(ctx.scopes, auth.scopes);
       if (missing) {
         throw new ZohoFailure(401, 'OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL', {
           scope: missing,
@@ -167,6 +169,7 @@ function exchangeOf(ctx: RequestContext, kind: HostKind, reply: Reply): Exchange
     headers: ctx.req.headers,
     body: ctx.captured && ctx.captured.bytes > 0 ? Buffer.concat(ctx.captured.chunks) : undefined,
     formFields: ctx.formFields,
+    scopes: ctx.scopes,
     status: reply.status,
     responseHeaders: reply.headers ?? {},
     responseJson: reply.body,

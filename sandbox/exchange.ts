@@ -17,6 +17,8 @@ export interface Exchange {
   body: Buffer | undefined;
   /** The names of a multipart body's parts, in order. */
   formFields: string[];
+  /** The OAuth scopes the sandbox asked of the token (sandbox/scopes.ts); none before the token was checked. */
+  scopes: string[];
   status: number;
   responseHeaders: Record<string, string | number>;
   /** A JSON answer's body; undefined for bytes and for an empty answer. */

@@ -22,6 +22,7 @@ function exchange(overrides: Partial<Exchange>): Exchange {
     headers: {},
     body: undefined,
     formFields: [],
+    scopes: [],
     status: 200,
     responseHeaders: {},
     responseJson: undefined,
@@ -109,6 +110,18 @@ describe.runIf(SPEC_PRESENT)('the spec checker, on exchanges made up to be wrong
       'accepted, yet the form field upload is not one of file',
       'accepted, yet the required form field file is missing',
     ]);
+  });
+
+  it("catches a scope the sandbox asks for that the spec's security does not grant", () => {
+    const org = { responseJson: { org: [] }, scopes: ['ZohoCRM.settings.READ'] };
+    expect(checkExchange(exchange(org))).toEqual([
+      expect.objectContaining({
+        where: 'request',
+        message:
+          "accepted, yet the sandbox asks for the scope ZohoCRM.settings.READ, which the spec's (ZohoCRM.org.all) do not grant",
+      }),
+    ]);
+    expect(checkExchange(exchange({ ...org, scopes: ['ZohoCRM.org.READ'] }))).toEqual([]);
   });
 
   it('catches JSON where the spec documents a download', () => {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Exchange } from '#sandbox/exchange.ts';
+import { missingScope } from '#sandbox/scopes.ts';
 import { correctDocument, type SpecViolation, unexcused } from './exceptions.ts';
 
 export const SPEC_DIR = fileURLToPath(new URL('../../../shared/crm-oas/v8.0/', import.meta.url));
@@ -153,7 +154,7 @@ export function checkExchange(exchange: Exchange): SpecViolation[] {
     answer?.ERROR_CODE === undefined;
   const found: SpecViolation[] = [];
   if (answered) {
-    for (const message of refused) {
+    for (const message of [...refused, ...scopeViolations(operation, exchange)]) {
       found.push({ operation: operation.name, where: 'request', message: `accepted, yet ${message}` });
     }
   }
@@ -230,6 +231,33 @@ function bodyViolations(operation: Operation, exchange: Exchange): string[] {
   }
   const validate = compiled(body, schemaAt);
   return validate && !validate(json) ? [`the body: ${errorText(validate.errors)}`] : [];
+}
+
+/**
+ * A token holding the scopes the spec's `security` names (the operation's, else its document's)
+ * must be enough for the sandbox: what the sandbox asked for beyond them.
+ */
+export function scopeViolations(operation: Operation, exchange: Exchange): string[] {
+  const document = loadSpec().documents.get(operation.file);
+  const security = (operation.node.security ?? document?.security) as
+    | Array<Record<string, string[]>>
+    | undefined;
+  if (!security || security.length === 0 || exchange.scopes.length === 0) return [];
+  const module = (
+    pathValue(operation, exchange, 'module') ??
+    pathValue(operation, exchange, 'module_api_name') ??
+    ''
+  ).toLowerCase();
+  const alternatives = security.map((requirement) =>
+    Object.values(requirement)
+      .flat()
+      .map((scope) => scope.replace('{module_API_name}', module)),
+  );
+  if (alternatives.some((granted) => missingScope(exchange.scopes, granted) === undefined)) return [];
+  const missing = missingScope(exchange.scopes, alternatives[0] ?? []);
+  return [
+    `the sandbox asks for the scope ${missing}, which the spec's (${alternatives.map((a) => a.join(' + ')).join(' or ')}) do not grant`,
+  ];
 }
 
 /** What disagrees in the answer: a status the operation does not document, a body not of its schema. */
