@@ -60,7 +60,7 @@ export interface Operation {
   host: string;
 }
 
-interface Spec {
+export interface Spec {
   documents: Map<string, Json>;
   operations: Operation[];
   ajv: Ajv;
@@ -69,7 +69,8 @@ interface Spec {
 
 let loaded: Spec | undefined;
 
-function loadSpec(): Spec {
+/** The documents, read and prepared once per process. */
+export function loadSpec(): Spec {
   if (loaded) return loaded;
   const documents = new Map<string, Json>();
   const pending = [...DOCUMENTS, 'common.json'];

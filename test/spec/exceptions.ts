@@ -256,7 +256,7 @@ export const SPEC_EXCEPTIONS: SpecException[] = [
 
 /**
  * TEMPORARY, to be removed at the merge with helper 14a's branch, which fixes each of these in the
- * sandbox and the client (issue 14, item 4): the disagreements 14a owns, as this checker saw them
+ * sandbox and the client: the disagreements 14a owns, as this checker saw them
  * on the base commit c792760.
  */
 export const KNOWN_VIOLATIONS_FIXED_BY_14A: SpecException[] = [
