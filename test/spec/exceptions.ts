@@ -191,6 +191,17 @@ export const SPEC_EXCEPTIONS: SpecException[] = [
       'crm-oas v8.0 record_photo.json lists INVALID_URL_PATTERN, INVALID_DATA and INVALID_MODULE for Upload ' +
       'Photo; seed 004 and zoho-api.md lines 68 and 72 refuse a photo for a locked record with 400 RECORD_LOCKED.',
   },
+  {
+    operation:
+      'field_attachments.json GET /crm/v8/{module_api_name}/{record_id}/actions/download_fields_attachment',
+    where: /^request$/,
+    message:
+      /^accepted, yet the sandbox asks for the scope ZohoCRM\.modules\.\w+\.READ, which the spec's \(ZohoCRM\.modules\.ALL\.READ\)/,
+    evidence:
+      'crm-oas v8.0 field_attachments.json names the scope ZohoCRM.modules.ALL.READ, which is no scope: the ' +
+      "scopes common.json's iam-oauth2-schema lists hold ZohoCRM.modules.ALL and " +
+      'ZohoCRM.modules.{module_API_name}.READ, the one the sandbox asks for (seed 001: modules.{module}.{operation}).',
+  },
   // --- Records ---
   {
     operation: 'record.json PUT /crm/v8/{module_api_name}/{id}',
