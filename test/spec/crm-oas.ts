@@ -62,8 +62,12 @@ export interface Operation {
 
 export interface Spec {
   documents: Map<string, Json>;
+  /** The documents each one points at. */
+  links: Map<string, string[]>;
   operations: Operation[];
   ajv: Ajv;
+  /** The documents ajv has been given: only those a compiled schema reaches. */
+  inAjv: Set<string>;
   compiled: Map<string, ValidateFunction>;
 }
 
@@ -73,6 +77,7 @@ let loaded: Spec | undefined;
 export function loadSpec(): Spec {
   if (loaded) return loaded;
   const documents = new Map<string, Json>();
+  const links = new Map<string, string[]>();
   const pending = [...DOCUMENTS, 'common.json'];
   while (pending.length > 0) {
     const file = pending.pop() as string;
@@ -81,17 +86,31 @@ export function loadSpec(): Spec {
     const document = JSON.parse(text) as Json;
     correctDocument(document, file);
     documents.set(file, document);
-    for (const [, other] of text.matchAll(/raw\.githubusercontent\.com\/[^"#]*\/v8\.0\/([a-z_]+\.json)/g)) {
-      if (other && !documents.has(other)) pending.push(other);
-    }
+    const others = [...text.matchAll(/raw\.githubusercontent\.com\/[^"#]*\/v8\.0\/([a-z_]+\.json)/g)];
+    links.set(file, [...new Set(others.map((m) => m[1] as string))]);
+    pending.push(...(links.get(file) ?? []));
   }
   // The documents are OpenAPI 3.0, not JSON Schema: unknown keywords (example, xml) are ignored.
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
   addFormats.default(ajv);
   ajv.addFormat('binary', true);
-  for (const [file, document] of documents) ajv.addSchema(document, `${RAW}${file}`);
-  loaded = { documents, operations: operationsOf(documents), ajv, compiled: new Map() };
+  loaded = {
+    documents,
+    links,
+    operations: operationsOf(documents),
+    ajv,
+    inAjv: new Set(),
+    compiled: new Map(),
+  };
   return loaded;
+}
+
+/** Gives ajv a document and every document it points at, once (adding all 17 costs more than reading them). */
+function addToAjv(spec: Spec, file: string): void {
+  if (spec.inAjv.has(file)) return;
+  spec.inAjv.add(file);
+  spec.ajv.addSchema(spec.documents.get(file) as Json, `${RAW}${file}`);
+  for (const other of spec.links.get(file) ?? []) addToAjv(spec, other);
 }
 
 function operationsOf(documents: Map<string, Json>): Operation[] {
@@ -328,6 +347,7 @@ function compiled(located: Located, path: string): ValidateFunction | undefined 
   } catch {
     return undefined;
   }
+  addToAjv(spec, located.file);
   const validate = spec.ajv.compile({ $ref: `${RAW}${located.file}#${pointer}` });
   spec.compiled.set(key, validate);
   return validate;
