@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     allowOnly: false,
+    // Every sandbox exchange is checked against Zoho's OpenAPI documents (test/spec/).
+    setupFiles: ['test/spec/setup.ts'],
     env: {
       // Handlers log and emit metrics through Powertools; tests assert on tags and Zoho's state instead.
       POWERTOOLS_LOG_LEVEL: 'SILENT',

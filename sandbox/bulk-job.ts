@@ -4,7 +4,7 @@
  */
 import { CSV_MAX_BYTES, type CsvFile, MAX_COLUMNS, MAX_ROWS, readCsvFromZip } from './bulk-zip.ts';
 import type { Crm } from './crm.ts';
-import { invalidData, invalidModule, ZohoFailure } from './http.ts';
+import { invalidData, ZohoFailure } from './http.ts';
 import type { ModuleSpec } from './modules.ts';
 
 export type Operation = 'insert' | 'update' | 'upsert';
@@ -108,8 +108,13 @@ async function checkResource(
   const moduleName = (resource.module as { api_name?: unknown } | undefined)?.api_name;
   if (typeof moduleName !== 'string') throw mandatoryNotFound('module', `${path}.module`);
   const module = crm.module(moduleName);
-  if (!module) throw invalidModule();
-  if (!module.bulk) throw invalidModule('the given module is not supported for bulk write');
+  // crm-oas v8.0 bulk_write.json API_Exception: an unknown module is MODULE_NOT_AVAILABLE, not INVALID_MODULE.
+  if (!module?.bulk) {
+    throw jobError('MODULE_NOT_AVAILABLE', `Requested module '${moduleName}' is not available.`, {
+      api_name: 'module',
+      json_path: `${path}.module`,
+    });
+  }
   const fileId = resource.file_id;
   if (fileId === undefined) throw mandatoryNotFound('file_id', `${path}.file_id`);
   const file = files.get(String(fileId));

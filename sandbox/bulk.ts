@@ -161,6 +161,14 @@ async function upload(state: BulkState, ctx: RequestContext): Promise<Reply> {
 }
 
 async function createJob(state: BulkState, ctx: RequestContext): Promise<Reply> {
+  // crm-oas v8.0 bulk_write.json, Create Bulk Write Job: the body is application/json.
+  const type = headerValue(ctx.req, 'content-type')?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    await drain(ctx);
+    throw invalidData('the body must be JSON, sent as Content-Type: application/json', {
+      content_type: type ?? null,
+    });
+  }
   let body: unknown;
   try {
     body = JSON.parse((await readSmallBody(bodyOf(ctx), 1024 * 1024)).toString('utf8'));

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Clock } from './clock.ts';
 import type { Crm } from './crm.ts';
+import { BODY_CAPTURE_BYTES } from './exchange.ts';
 import type { FaultState } from './faults.ts';
 import { headerValue, invalidData, type Reply, requiredParamMissing } from './http.ts';
 import {
@@ -64,6 +65,10 @@ export interface RequestContext {
   log: RequestLogEntry;
   /** Set once the request's upload is stored: `dropResponseAfterUpload` applies to it. */
   stored: boolean;
+  /** The OAuth scopes the call needed (scopes.ts), once the token was checked. */
+  scopes: string[];
+  /** Where the body's first bytes are kept while it is read, when an observer wants them. */
+  captured?: { chunks: Buffer[]; bytes: number };
 }
 
 export interface SandboxUrls {
@@ -94,9 +99,14 @@ export interface Route {
 /** The request body, counted into the log as it is read (with the names a JSON or URL-encoded body holds). */
 export async function* bodyOf(ctx: RequestContext): AsyncGenerator<Buffer> {
   const shape = bodyShapeRecorder(headerValue(ctx.req, 'content-type'));
+  const { captured } = ctx;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     ctx.log.bodyBytes += chunk.length;
     shape?.add(chunk);
+    if (captured && captured.bytes < BODY_CAPTURE_BYTES) {
+      captured.chunks.push(chunk);
+      captured.bytes += chunk.length;
+    }
     yield chunk;
   }
   shape?.end(ctx.log);

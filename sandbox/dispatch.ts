@@ -7,8 +7,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectionCut, drain, type HostKind, type RequestContext, type Route } from './context.ts';
+import { type Exchange, exchangesObserved, reportExchange } from './exchange.ts';
 import type { FaultState } from './faults.ts';
-import { internalError, invalidMethod, invalidUrl, json, type Reply, ZohoFailure } from './http.ts';
+import {
+  headerValue,
+  internalError,
+  invalidMethod,
+  invalidUrl,
+  json,
+  type Reply,
+  ZohoFailure,
+} from './http.ts';
 import type { createOAuthServer } from './oauth.ts';
 import type { RequestLog } from './request-log.ts';
 import { missingScope, scopesFor } from './scopes.ts';
@@ -71,7 +80,12 @@ export function createDispatcher(parts: DispatchParts) {
       version: 8,
       log: entry,
       stored: false,
+      scopes: [],
     };
+    const observed = exchangesObserved();
+    if (observed && !headerValue(req, 'content-type')?.toLowerCase().startsWith('multipart/')) {
+      ctx.captured = { chunks: [], bytes: 0 };
+    }
 
     let reply: Reply;
     try {
@@ -97,6 +111,7 @@ export function createDispatcher(parts: DispatchParts) {
     const code = body?.code ?? body?.ERROR_CODE ?? body?.error;
     if (typeof code === 'string' && code !== 'SUCCESS' && code !== 'FILE_UPLOAD_SUCCESS') entry.code = code;
     await parts.save?.();
+    if (observed) reportExchange(exchangeOf(ctx, kind, reply));
     await send(res, reply);
   }
 
@@ -132,7 +147,8 @@ export function createDispatcher(parts: DispatchParts) {
         return json(401, { ERROR_CODE: 401, ERROR_MESSAGE: AUTH_MESSAGES[auth.code] });
       }
       if (!auth.ok) throw new ZohoFailure(401, auth.code, AUTH_MESSAGES[auth.code]);
-      const missing = missingScope(scopesFor(kind, ctx), auth.scopes);
+      ctx.scopes = scopesFor(kind, ctx);
+      const missing = missingScope(ctx.scopes, auth.scopes);
       if (missing) {
         throw new ZohoFailure(401, 'OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL', {
           scope: missing,
@@ -143,6 +159,25 @@ export function createDispatcher(parts: DispatchParts) {
   }
 
   return { handle, concurrency: () => ({ limit: parts.concurrencyLimit, inFlight, peak }) };
+}
+
+/** The request and its answer, for the exchange observers. */
+function exchangeOf(ctx: RequestContext, kind: HostKind, reply: Reply): Exchange {
+  return {
+    host: kind,
+    method: ctx.method,
+    path: ctx.path,
+    query: ctx.query,
+    headers: ctx.req.headers,
+    body: ctx.captured && ctx.captured.bytes > 0 ? Buffer.concat(ctx.captured.chunks) : undefined,
+    // The log's form names: a multipart body's parts (a URL-encoded body's keys are in `body`).
+    formFields: ctx.captured ? [] : ctx.log.form,
+    scopes: ctx.scopes,
+    status: reply.status,
+    responseHeaders: reply.headers ?? {},
+    responseJson: reply.body,
+    binary: reply.body === undefined && (reply.raw !== undefined || reply.stream !== undefined),
+  };
 }
 
 function findRoute(

@@ -52,13 +52,19 @@ export const invalidUrl = () =>
 /** Seeds 001/003/004 document a wrong method as 400 INVALID_REQUEST_METHOD, not 405. */
 export const invalidMethod = () =>
   new ZohoFailure(400, 'INVALID_REQUEST_METHOD', 'The http request method type is not a valid one');
+/**
+ * crm-oas v8.0 attachments.json and record_photo.json `InvalidUrlError`: the path segment at fault
+ * (`resource_path_index`, the module: 0) and `related_status`.
+ */
 export const invalidModule = (message = 'the module name given seems to be invalid') =>
-  new ZohoFailure(400, 'INVALID_MODULE', message);
+  new ZohoFailure(400, 'INVALID_MODULE', message, { resource_path_index: 0, related_status: 'invalid' });
 export const invalidRecordId = (id: string) =>
   new ZohoFailure(400, 'INVALID_DATA', 'the related id given seems to be invalid', { id });
+/** crm-oas v8.0 common.json `MandatoryParamError`: its `ParamDetails` name the parameter twice. */
 export const requiredParamMissing = (param: string) =>
   new ZohoFailure(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', {
     param_name: param,
+    param,
   });
 /** crm-oas v8.0 module_search.json, `Mandatory_Param_Missing`: one of several parameters is needed. */
 export const expectedParamMissing = (params: string[]) =>

@@ -29,8 +29,17 @@ const OPERATORS = new Set([
 /** Deeper groups are refused as INVALID_QUERY (instead of overflowing the parser's stack into a 500). */
 const MAX_NESTING = 32;
 
+/**
+ * crm-oas v8.0 module_search.json `InvalidQuery_NoReason`: `details.api_name` is required, with
+ * `param_name`. ⚠ Criteria that do not parse name no field: the parameter's name stands in.
+ */
 const invalidQuery = (reason: string, details: Record<string, unknown> = {}) =>
-  new ZohoFailure(400, 'INVALID_QUERY', 'invalid query formed', { reason, ...details });
+  new ZohoFailure(400, 'INVALID_QUERY', 'invalid query formed', {
+    reason,
+    api_name: 'criteria',
+    param_name: 'criteria',
+    ...details,
+  });
 
 /** Parses `(A:equals:x)`, `((A:equals:x)and(B:starts_with:y))`, … (URL-decoded already). */
 function parseCriteria(text: string): Criteria {
@@ -89,7 +98,7 @@ function parseCriteria(text: string): Criteria {
       .slice(first + 1, second)
       .trim()
       .toLowerCase();
-    if (!OPERATORS.has(operator)) throw invalidQuery('invalid operator found', { operator });
+    if (!OPERATORS.has(operator)) throw invalidQuery('invalid operator found', { api_name: field, operator });
     return { kind: 'condition', field, operator, values: splitValues(raw.slice(second + 1)) };
   };
 

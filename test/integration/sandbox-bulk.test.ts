@@ -36,7 +36,11 @@ async function uploadCsv(csv: string): Promise<string> {
 }
 
 const createJob = (body: unknown) =>
-  call('/crm/bulk/v8/write', { method: 'POST', body: JSON.stringify(body) });
+  call('/crm/bulk/v8/write', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
 interface JobDetails {
   status: string;
   resource: Array<Record<string, unknown> & { file: Record<string, number> }>;
@@ -185,12 +189,12 @@ describe('bulk write jobs', () => {
         operation: 'insert',
         resource: [{ ...resource(f), module: { api_name: 'Unicorns' } }],
       }),
-      'INVALID_MODULE',
+      'MODULE_NOT_AVAILABLE',
     ],
     [
       'a module bulk write does not take',
       (f: string) => ({ operation: 'insert', resource: [{ ...resource(f), module: { api_name: 'Notes' } }] }),
-      'INVALID_MODULE',
+      'MODULE_NOT_AVAILABLE',
     ],
     [
       'a mandatory field not mapped',
