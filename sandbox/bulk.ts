@@ -87,15 +87,17 @@ export function bulkRoutes(parts: SandboxParts, options: { stepMs: number }) {
   };
 }
 
-const notSupportedFeature = () =>
-  new ZohoFailure(
-    400,
-    'NOT_SUPPORTED_FEATURE',
-    'check if headers [feature, X-CRM-ORG] are present and valid',
-    {
-      param_name: 'feature',
-    },
-  );
+/**
+ * What the file host answers when the `feature` header is missing, in every error style: the
+ * envelope crm-oas v8.0 bulk_write.json components.schemas.API_Exception documents for it, its
+ * `x-error` enum "check if headers [feature, X-CRM-ORG] are present and valid".
+ */
+const missingFeature = (): Reply =>
+  json(200, {
+    ERROR_CODE: 400,
+    ERROR_MESSAGE: 'Bad Request',
+    'x-error': 'check if headers [feature, X-CRM-ORG] are present and valid',
+  });
 
 /**
  * `legacy-200` is the file host's own envelope as crm-oas v8.0 bulk_write.json `API_Exception`
@@ -109,9 +111,7 @@ function styled(failure: ZohoFailure, style: UploadErrorStyle): Reply {
 }
 
 function checkUploadHeaders(ctx: RequestContext, zgid: string): void {
-  const feature = headerValue(ctx.req, 'feature');
-  // Zoho answers a missing `feature` header NOT_SUPPORTED_FEATURE (sandbox/README.md, sources).
-  if (!feature) throw notSupportedFeature();
+  const feature = headerValue(ctx.req, 'feature') ?? '';
   if (feature.trim().toLowerCase() !== 'bulk-write')
     throw invalidData('invalid data', { param_name: 'feature' });
   const orgHeader = headerValue(ctx.req, 'x-crm-org');
@@ -122,6 +122,10 @@ function checkUploadHeaders(ctx: RequestContext, zgid: string): void {
 
 async function upload(state: BulkState, ctx: RequestContext): Promise<Reply> {
   const { parts } = state;
+  if (!headerValue(ctx.req, 'feature')) {
+    await drain(ctx);
+    return missingFeature();
+  }
   try {
     checkUploadHeaders(ctx, parts.org.zgid);
     const form = await receiveForm(ctx, parts, { maxBytes: ZIP_MAX_BYTES, mode: 'disk' });

@@ -96,7 +96,7 @@ describe('bulk import lifecycle', () => {
     const key = 'bulk-write/Leads/insert/lost-job.zip';
     await h.deliver('bulk-write', await h.put(key, await buildZip([{ name: 'l.csv', data: csvText(2) }])));
     h.sandbox.faults.set({
-      failNext: [{ status: 404, code: 'RESOURCE_NOT_FOUND', path: '/crm/bulk/v8/write/' }],
+      failNext: [{ status: 400, code: 'RESOURCE_NOT_FOUND', path: '/crm/bulk/v8/write/' }],
     });
     try {
       const tags = await h.followBulk(key);

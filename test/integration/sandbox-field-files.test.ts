@@ -194,6 +194,7 @@ describe('the request log', () => {
     });
     await call(`/crm/v8/Leads/${sb.seed.Leads?.[0]}`, {
       method: 'PUT',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ data: [{ Description: 'logged by name only', Tag: null }] }),
     });
     const [token, update] = sb.inspect().requests.slice(before);

@@ -73,6 +73,21 @@ export const SPEC_EXCEPTIONS: SpecException[] = [
       delete schemas.Attachment?.required;
     },
   },
+  {
+    evidence:
+      'crm-oas v8.0 bulk_write.json components.schemas.default_value types `value` as an object; the official ' +
+      'TypeScript SDK 8.0 dist/core/com/zoho/crm/api/bulk_write/default_value.d.ts takes any value ' +
+      '(`setValue(value: any)`, "An Object representing the value"), and a default for a text or picklist ' +
+      "field is the field's own value. The type is dropped, the property kept.",
+    correct: (document, file) => {
+      if (file !== 'bulk_write.json') return;
+      const schemas = (
+        document.components as { schemas: Record<string, { properties?: Record<string, object> }> }
+      ).schemas;
+      const properties = schemas.default_value?.properties;
+      if (properties) properties.value = {};
+    },
+  },
   // --- Read as the spec's authors meant it ---
   {
     evidence:
@@ -210,6 +225,16 @@ export const SPEC_EXCEPTIONS: SpecException[] = [
     evidence:
       'crm-oas v8.0 record.json documents only 200 for Update Record (its Clone Record documents 400); seed 001 ' +
       'and zoho-api.md lines 54-55 refuse a bad record id (INVALID_DATA) or module (INVALID_MODULE) with 400.',
+  },
+  {
+    operation: 'record.json PUT /crm/v8/{module_api_name}/{id}',
+    where: /^request$/,
+    message: /^accepted, yet a {2}body, where the operation takes application\/json$/,
+    evidence:
+      'crm-oas v8.0 record.json Update Record takes application/json; the official TypeScript SDK 8.0 sends ' +
+      'its record updates with no Content-Type at all: dist/routes/controllers/api_http_connector.js ' +
+      'setContentTypeHeader sets one only for the paths in Constants.SET_TO_CONTENT_TYPE ' +
+      '(dist/utils/util/constants.js: bulk read and write, audit log export, Zia enrichment).',
   },
   // --- Search ---
   {
