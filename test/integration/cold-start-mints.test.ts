@@ -60,6 +60,8 @@ beforeAll(async () => {
   directory = await mkdtemp(path.join(os.tmpdir(), 'cold-start-'));
   pipeline = await startLocalPipeline({
     s3Port: 0,
+    dynamodbPort: 0,
+    sqsPort: 0,
     directory,
     logLevel: 'SILENT',
     // As `npm start` with a Zoho of one's own: credentials, data centre and every host given.

@@ -195,7 +195,7 @@ describe('the request log', () => {
     await call(`/crm/v8/Leads/${sb.seed.Leads?.[0]}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ data: [{ Description: 'logged by name only', Tag: null }] }),
+      body: JSON.stringify({ data: [{ Description: 'logged by name only', Tag: [] }] }),
     });
     const [token, update] = sb.inspect().requests.slice(before);
     expect(token?.form).toEqual(['grant_type', 'client_id', 'client_secret', 'refresh_token']);

@@ -197,6 +197,33 @@ describe('the token provider', () => {
     expect(fake.seen).toHaveLength(0);
   });
 
+  it('takes the token saved just before its lease was granted instead of minting a second', async () => {
+    const fake = await tokenServer(() => ({ access_token: 'minted-here', expires_in: 3600 }));
+    const shared: AccessToken = {
+      accessToken: 'from-the-fleet',
+      apiDomain: 'http://api',
+      expiresAt: Date.now() + 3_600_000,
+    };
+    // The holder saves its token (which ends its lease) between this container's look and its lease.
+    let saved: AccessToken | undefined;
+    let released = 0;
+    const store: TokenStore = {
+      get: async () => saved,
+      put: async () => {},
+      acquireLease: async () => {
+        saved = shared;
+        return true;
+      },
+      releaseLease: async () => {
+        released += 1;
+      },
+    };
+    const tokens = provider(fake.url, { store });
+    expect((await tokens.current()).accessToken).toBe('from-the-fleet');
+    expect(fake.seen).toHaveLength(0);
+    expect(released).toBe(1);
+  });
+
   it('mints anyway when the lease holder never delivers', async () => {
     let clock = NOW;
     const fake = await tokenServer(() => ({ access_token: 'minted-here', expires_in: 3600 }));

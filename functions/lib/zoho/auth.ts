@@ -121,7 +121,8 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     if (usable(stored)) return adopt(stored);
 
     const giveUpAt = now() + settings.leaseWaitMs;
-    while (!(await store.acquireLease(settings.leaseTtlMs))) {
+    let leased = await store.acquireLease(settings.leaseTtlMs);
+    while (!leased) {
       if (now() >= giveUpAt) {
         log.warn('No Zoho access token appeared from the container holding the lease; minting one here');
         break;
@@ -129,15 +130,21 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       await sleep(settings.leasePollMs);
       const fresh = await store.get();
       if (usable(fresh)) return adopt(fresh);
+      leased = await store.acquireLease(settings.leaseTtlMs);
+    }
+    // A holder that saved its token lets go of the lease with the same write: between our last
+    // look and this lease, another container may have minted. Its token, not a second mint.
+    const saved = leased ? await store.get() : undefined;
+    if (usable(saved)) {
+      await releaseLease();
+      return adopt(saved);
     }
 
     let token: AccessToken;
     try {
       token = await mint();
     } catch (error) {
-      await store.releaseLease().catch((releaseError: unknown) => {
-        log.warn('Could not give back the token lease', { error: String(releaseError) });
-      });
+      await releaseLease();
       if (error instanceof ZohoThrottledError) blocked = { until: now() + settings.throttleDelayMs, error };
       if (error instanceof ZohoAuthError) blocked = { until: now() + AUTH_FAILURE_HOLD_MS, error };
       throw error;
@@ -154,6 +161,12 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
       });
     }
     return token;
+  }
+
+  async function releaseLease(): Promise<void> {
+    await store.releaseLease().catch((error: unknown) => {
+      log.warn('Could not give back the token lease', { error: String(error) });
+    });
   }
 
   async function mint(): Promise<AccessToken> {
