@@ -24,7 +24,7 @@ import {
 import type { ModuleSpec } from './modules.ts';
 import { pickFields } from './paging.ts';
 
-/** ZFS takes files up to 20 MB (⚠ issue 8's figure; crm-oas v8.0 files.json names only the refusal). */
+/** ZFS takes files up to 20 MB (⚠ an assumption: no Zoho source gives the figure; crm-oas v8.0 files.json names only the refusal). */
 export const ZFS_MAX_BYTES = 20 * 1024 * 1024;
 /**
  * How many files a file-upload field holds, by default. ⚠ An assumption, no Zoho source: the field
