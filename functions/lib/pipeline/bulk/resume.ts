@@ -2,7 +2,7 @@
  * What a replay of a bulk import needs before it makes any job (machine.ts says what it keeps):
  * the import it resumes, and a fresh look at the jobs an earlier attempt made.
  */
-import { ZohoError, ZohoNotFoundError } from '#zoho/errors.ts';
+import { ZohoNotFoundError } from '#zoho/errors.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { lookAtJob } from './follow.ts';
 import type { ImportEvent, ImportState, JobLook } from './machine.ts';
@@ -44,7 +44,8 @@ export async function lookAgain(
       try {
         jobs.push(await lookAtJob(deps, index, jobId, signal));
       } catch (error) {
-        if (!isUnknownJob(error)) throw error;
+        // The client answers RESOURCE_NOT_FOUND with a not-found error (zoho/answers.ts).
+        if (!(error instanceof ZohoNotFoundError)) throw error;
         gone.push(index);
       }
     }),
@@ -54,12 +55,4 @@ export async function lookAgain(
     gone: gone.map((index) => index + 1),
   });
   return { type: 'rechecked', jobs, gone };
-}
-
-/** Zoho knows no such job: a not-found answer, whichever HTTP status carried RESOURCE_NOT_FOUND. */
-function isUnknownJob(error: unknown): boolean {
-  return (
-    error instanceof ZohoNotFoundError ||
-    (error instanceof ZohoError && error.zohoCode === 'RESOURCE_NOT_FOUND')
-  );
 }
