@@ -4,6 +4,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
+    // Most files wait on sockets, timers and child processes rather than the CPU, so three forks
+    // share a 2-core machine well (vitest's default is one fewer than the cores: a single fork here).
+    maxWorkers: 3,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     allowOnly: false,
