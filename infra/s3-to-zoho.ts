@@ -41,7 +41,7 @@ import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { DEFAULT_PREFIXES, watchedPrefixes } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
 import { type DataCentre, isDataCentre } from '#zoho/hosts.ts';
-import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
+import { defaultEntry, LAMBDA_ESBUILD, LAMBDA_ESBUILD_ARGS, REPO_ROOT } from './bundling.ts';
 import {
   type ConcurrencySplit,
   callsPerMinutePerInvocation,
@@ -609,6 +609,7 @@ export class S3ToZoho extends Construct {
         mainFields: [...LAMBDA_ESBUILD.mainFields],
         banner: LAMBDA_ESBUILD.banner,
         externalModules: [...LAMBDA_ESBUILD.external],
+        esbuildArgs: LAMBDA_ESBUILD_ARGS,
         forceDockerBundling: false,
         logLevel: LogLevel.WARNING,
       },

@@ -11,7 +11,6 @@
  *   the whole window), callers meanwhile get the same ZohoThrottledError.
  * Tokens, the secret and the refresh token are never logged.
  */
-import type { Dispatcher } from 'undici';
 import { isObject } from '../json.ts';
 import type { Log } from '../log.ts';
 import { parseJson, stringOf } from './answers.ts';
@@ -28,6 +27,7 @@ import {
 import { formBody, readText, send } from './http.ts';
 import { deadlineError, realSleep, type Sleep } from './retry.ts';
 import type { AccessToken, OAuthCredentials, TokenStore } from './types.ts';
+import type { Dispatcher } from './undici.ts';
 
 export interface TokenProviderOptions {
   accountsUrl: string;

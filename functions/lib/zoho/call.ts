@@ -9,7 +9,6 @@
  * during a streamed upload is replaced and a retryable ZohoServerError (code INVALID_TOKEN) says
  * to send the file again.
  */
-import type { Dispatcher } from 'undici';
 import type { Log } from '../log.ts';
 import { parseAnswer } from './answers.ts';
 import type { createTokenProvider } from './auth.ts';
@@ -25,6 +24,7 @@ import {
   sleepWithin,
 } from './retry.ts';
 import type { AccessToken, CallOptions } from './types.ts';
+import type { Dispatcher } from './undici.ts';
 
 export interface CallSpec {
   /** For logs. */

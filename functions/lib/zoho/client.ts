@@ -12,7 +12,6 @@
  * byte was read (token request, connection refused) is retried with the same stream.
  */
 import type { Readable } from 'node:stream';
-import { Agent, type Dispatcher } from 'undici';
 import { isObject } from '../json.ts';
 import { type Log, silentLog } from '../log.ts';
 import { stringOf } from './answers.ts';
@@ -59,6 +58,7 @@ import {
   type ZohoClient,
   type ZohoRecord,
 } from './types.ts';
+import { Agent, type Dispatcher } from './undici.ts';
 
 export interface ZohoClientOptions {
   hosts: ZohoHosts;

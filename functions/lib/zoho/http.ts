@@ -6,8 +6,8 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { type Dispatcher, request, errors as undiciErrors } from 'undici';
 import { ZohoDeadlineError, ZohoNetworkError, ZohoOutcomeUnknownError } from './errors.ts';
+import { type Dispatcher, request, errors as undiciErrors } from './undici.ts';
 
 /** A request body that can tell whether it may still be sent (again). */
 export interface RequestBody {
