@@ -20,11 +20,11 @@ export interface ImageLimits {
   maxBytes?: number | undefined;
   /** Default 10,000,000 pixels. */
   maxPixels?: number | undefined;
-  /** How far into a JPEG to look for its frame header; default 1 MB. */
-  jpegScanBytes?: number | undefined;
 }
 
 const HEAD_BYTES = 64 * 1024;
+/** How far into a JPEG to look for its frame header (past EXIF, ICC and other metadata). */
+const JPEG_SCAN_BYTES = MB;
 const JPEG_READ_BYTES = 16 * 1024;
 
 const CONTENT_TYPES: Record<ImageFormat, string> = {
@@ -60,7 +60,7 @@ export async function inspectImage(reader: RangeReader, limits: ImageLimits = {}
   }
   const { width, height } =
     format === 'jpeg'
-      ? await jpegDimensions(reader, head, limits.jpegScanBytes ?? MB)
+      ? await jpegDimensions(reader, head, JPEG_SCAN_BYTES)
       : headerDimensions(format, head);
   const pixels = width * height;
   if (pixels > maxPixels) {
