@@ -301,7 +301,7 @@ describe('replay', () => {
         },
       });
     }
-    const rawKeys = replayed.map(({ object }) => object.rawKey);
+    const rawKeys = replayed.map(({ event }) => event.Records[0]?.s3.object.key);
     expect(rawKeys).toContain(`attachments/Leads/${RECORD}/report+Q1%2Bdraft.pdf`);
     expect(rawKeys).toContain(
       `attachments/Leads/${RECORD}/100%25+Pr%C3%A4sentation+%E2%80%93+%C3%A9t%C3%A9+%E6%9D%B1%E4%BA%AC.pdf`,

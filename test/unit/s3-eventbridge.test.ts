@@ -57,7 +57,6 @@ describe('an S3 event delivered by EventBridge', () => {
         {
           bucket: 'crm-drop',
           key: KEY,
-          rawKey: encodeS3EventKey(KEY),
           otherKey: encodeS3EventKey(KEY),
           size: 5,
           eTag: 'b1946ac92492d2347c6235b4d2611184',

@@ -11,8 +11,6 @@ export interface ObjectEvent {
   bucket: string;
   /** The object's real key (decoded). */
   key: string;
-  /** The key as the event carried it (URL-encoded). */
-  rawKey: string;
   /**
    * EventBridge only: the key as carried, looked up when `key` is not found (AWS's docs do not
    * say whether EventBridge URL-encodes keys; see fromEventBridge).
@@ -63,17 +61,9 @@ export class S3EventError extends Error {
   }
 }
 
-export interface ParseOptions {
-  /**
-   * Called for a record that cannot be read; the other records are still returned. Without it the
-   * first such record throws its S3EventError.
-   */
-  onInvalid?: (error: S3EventError, record: unknown) => void;
-}
-
-/** The new objects of an S3 event delivered to Lambda directly. */
-export function parseS3Event(event: S3Event, options: ParseOptions = {}): ObjectEvent[] {
-  return readRecords(event.Records, options).objects;
+/** The new objects of an S3 event delivered to Lambda directly; a record that cannot be read throws. */
+export function parseS3Event(event: S3Event): ObjectEvent[] {
+  return readRecords(event.Records).objects;
 }
 
 /**
@@ -99,7 +89,7 @@ export function parseSqsRecord(record: SQSRecord): ParsedSqsRecord {
     );
   }
 
-  const { objects, skipped } = readRecords(records ?? (message as { Records: unknown[] }).Records, {});
+  const { objects, skipped } = readRecords(records ?? (message as { Records: unknown[] }).Records);
   if (objects.length === 0) return { skip: skipped.join('; ') || 'an S3 event without records' };
   return { objects: objects.map((object) => ({ ...object, messageId: record.messageId })) };
 }
@@ -151,21 +141,13 @@ export function encodeS3EventKey(key: string): string {
   return encoded;
 }
 
-function readRecords(
-  records: unknown[],
-  options: ParseOptions,
-): { objects: ObjectEvent[]; skipped: string[] } {
+function readRecords(records: unknown[]): { objects: ObjectEvent[]; skipped: string[] } {
   const objects: ObjectEvent[] = [];
   const skipped: string[] = [];
   for (const [index, record] of records.entries()) {
-    try {
-      const read = readRecord(record, index);
-      if (typeof read === 'string') skipped.push(read);
-      else objects.push(read);
-    } catch (error) {
-      if (!(error instanceof S3EventError) || !options.onInvalid) throw error;
-      options.onInvalid(error, record);
-    }
+    const read = readRecord(record, index);
+    if (typeof read === 'string') skipped.push(read);
+    else objects.push(read);
   }
   return { objects, skipped };
 }
@@ -199,7 +181,6 @@ function readRecord(record: unknown, index: number): ObjectEvent | string {
   return {
     bucket,
     key,
-    rawKey,
     ...(eitherWay && key !== rawKey ? { otherKey: rawKey } : {}),
     size,
     eTag: optionalString(object.eTag),
