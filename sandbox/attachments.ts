@@ -72,6 +72,12 @@ interface Attachments {
 
 const USER = { name: SANDBOX_USER.name, id: SANDBOX_USER.id };
 
+/**
+ * Zoho's attachment limit, on Zoho's side of the contract (the client's is ATTACHMENT_MAX_BYTES in
+ * functions/lib/inspect/limits.ts): 100 MB (../shared/zoho-api.md ⚠: the legacy API said 20 MB).
+ */
+export const ATTACHMENT_MAX_BYTES = 100 * 1024 * 1024;
+
 export function attachmentRoutes(parts: SandboxParts, options: { maxBytes: number }) {
   const state: Attachments = { parts, maxBytes: options.maxBytes, stored: new Map() };
   const routes: Route[] = [

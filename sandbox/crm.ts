@@ -6,6 +6,13 @@ import { type Clock, zohoTime } from './clock.ts';
 import { invalidModule, invalidRecordId } from './http.ts';
 import { MODULES, type ModuleSpec, SEED_RECORDS, SEED_TIME } from './modules.ts';
 
+/**
+ * What Zoho takes as a record id, on Zoho's side of the contract (the client checks its own,
+ * `ZOHO_ID` in functions/lib/zoho/types.ts): the sandbox's ids are 19 digits like Zoho's; anything
+ * else finds no record and is answered INVALID_DATA (seed 001).
+ */
+const RECORD_ID = /^\d{1,20}$/;
+
 export const SANDBOX_USER = {
   name: 'Sandbox Admin',
   id: '5725767000000100001',
@@ -78,7 +85,7 @@ export function createCrm(options: { clock: Clock; nextId: () => string }): Crm 
     return spec;
   };
   const requireRecord = (spec: ModuleSpec, id: string) => {
-    const record = /^\d{1,20}$/.test(id) ? byId.get(`${spec.apiName}/${id}`) : undefined;
+    const record = RECORD_ID.test(id) ? byId.get(`${spec.apiName}/${id}`) : undefined;
     if (!record) throw invalidRecordId(id);
     return record;
   };

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdmin } from './admin.ts';
-import { attachmentRoutes } from './attachments.ts';
+import { ATTACHMENT_MAX_BYTES, attachmentRoutes } from './attachments.ts';
 import { bulkRoutes } from './bulk.ts';
 import { createClock, createIdGenerator, zohoTime } from './clock.ts';
 import {
@@ -47,7 +47,7 @@ export interface SandboxOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** Attachment size limit; default 100 MB (zoho-api.md ⚠: the legacy API said 20 MB). */
+  /** Attachment size limit; default ATTACHMENT_MAX_BYTES (attachments.ts: Zoho's 100 MB). */
   attachmentMaxBytes?: number;
   /** Calls in flight at once on the API and upload hosts before 429; default 10 (Standard edition). */
   concurrencyLimit?: number;
@@ -260,7 +260,9 @@ function createZoho(
     apiUrl: given.urls.apiUrl,
     scopes: options.scopes,
   });
-  const attachments = attachmentRoutes(parts, { maxBytes: options.attachmentMaxBytes ?? 100 * 1024 * 1024 });
+  const attachments = attachmentRoutes(parts, {
+    maxBytes: options.attachmentMaxBytes ?? ATTACHMENT_MAX_BYTES,
+  });
   const photos = photoRoutes(parts);
   const bulk = bulkRoutes(parts, { stepMs: options.bulkJobStepMs ?? 300 });
   const fieldFiles = fieldFileRoutes(parts, { maxFiles: options.fieldMaxFiles });

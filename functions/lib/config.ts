@@ -3,7 +3,7 @@
  * cold start with one error naming each bad setting. An empty variable counts as unset.
  * Secrets are not settings: the OAuth client lives in Secrets Manager (ZOHO_SECRET_ARN).
  */
-import { BULK_CSV_MAX_ROWS } from '#lib/inspect/limits.ts';
+import { ATTACHMENT_MAX_BYTES, BULK_CSV_MAX_ROWS } from '#lib/inspect/limits.ts';
 import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
 import { EXTRA_PREFIXES, KINDS, type Kind } from '#lib/routing/table.ts';
 import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
@@ -41,7 +41,7 @@ export interface Config {
   zohoConcurrencyBudget: number | undefined;
   /** ZOHO_SLOT_FLOORS: the slots each kind takes first, e.g. `attachment=1,photo=1,bulk-write=1` (the default). */
   zohoSlotFloors: Record<Kind, number>;
-  /** ATTACHMENT_MAX_BYTES: the largest attachment pushed; default 104857600 (Zoho: 100 MB). */
+  /** ATTACHMENT_MAX_BYTES: the largest attachment pushed; default 104857600 (inspect/limits.ts: Zoho's 100 MB). */
   attachmentMaxBytes: number;
   /** PHOTO_RESTRICT_TRIGGERS: `true` or `workflow` sends restrict_triggers=workflow with photos; default false. */
   photoRestrictTriggers: boolean;
@@ -137,7 +137,7 @@ export function loadConfig(env: Env = process.env): Config {
     zohoCallsPerMinute: read.integer('ZOHO_CALLS_PER_MINUTE'),
     zohoConcurrencyBudget: read.integer('ZOHO_CONCURRENCY_BUDGET', MAX_FLEET_BUDGET),
     zohoSlotFloors: read.floors('ZOHO_SLOT_FLOORS') ?? DEFAULT_SLOT_FLOORS,
-    attachmentMaxBytes: read.integer('ATTACHMENT_MAX_BYTES') ?? 104_857_600,
+    attachmentMaxBytes: read.integer('ATTACHMENT_MAX_BYTES') ?? ATTACHMENT_MAX_BYTES,
     photoRestrictTriggers: read.flag('PHOTO_RESTRICT_TRIGGERS', ['workflow']) ?? false,
     routes: routes ?? { routes: [] },
     tokenTable: read.tableName('TOKEN_TABLE'),

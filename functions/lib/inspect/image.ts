@@ -59,9 +59,7 @@ export async function inspectImage(reader: RangeReader, limits: ImageLimits = {}
     );
   }
   const { width, height } =
-    format === 'jpeg'
-      ? await jpegDimensions(reader, head, JPEG_SCAN_BYTES)
-      : headerDimensions(format, head);
+    format === 'jpeg' ? await jpegDimensions(reader, head, JPEG_SCAN_BYTES) : headerDimensions(format, head);
   const pixels = width * height;
   if (pixels > maxPixels) {
     throw new InspectionError(

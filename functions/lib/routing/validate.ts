@@ -2,9 +2,8 @@
  * What a value taken from a key must look like before it can get anywhere near a URL. Each check
  * answers undefined when the value is fine, else what was expected (to finish a sentence).
  */
-import { API_NAME, BULK_OPERATIONS, type BulkOperation } from '#zoho/types.ts';
+import { API_NAME, BULK_OPERATIONS, type BulkOperation, ZOHO_ID } from '#zoho/types.ts';
 
-const RECORD_ID = /^[0-9]{1,30}$/;
 const EXTENSION = /^[A-Za-z0-9]{1,16}$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -23,7 +22,7 @@ export function checkApiName(name: string): string | undefined {
 }
 
 export function checkRecordId(id: string): string | undefined {
-  return RECORD_ID.test(id) ? undefined : 'a Zoho record id: 1 to 30 digits, e.g. 4876876000000624001';
+  return ZOHO_ID.test(id) ? undefined : 'a Zoho record id: 1 to 30 digits, e.g. 4876876000000624001';
 }
 
 export function checkOperation(operation: string): operation is BulkOperation {

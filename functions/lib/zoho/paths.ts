@@ -4,9 +4,8 @@
  */
 import { ZohoRequestError } from './errors.ts';
 import type { ZohoHosts } from './hosts.ts';
-import { type AccessToken, API_NAME, type RecordRef } from './types.ts';
+import { type AccessToken, API_NAME, type RecordRef, ZOHO_ID } from './types.ts';
 
-const DIGITS = /^\d+$/;
 /** Hosts a download URL may point at before our access token goes with it: Zoho's domains in its DCs' TLDs. */
 const ZOHO_HOST = /(^|\.)zoho(apis|cloud|public)?\.(com|eu|uk|in|com\.au|jp|ca|sa|com\.cn)$/i;
 
@@ -25,7 +24,7 @@ export function apiName(what: string, value: string): string {
 }
 
 export function digits(what: string, value: string): string {
-  if (typeof value !== 'string' || !DIGITS.test(value)) {
+  if (typeof value !== 'string' || !ZOHO_ID.test(value)) {
     throw new ZohoRequestError(`Invalid ${what} ${JSON.stringify(value)}: Zoho ids are digits only`);
   }
   return value;

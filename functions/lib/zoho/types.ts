@@ -91,6 +91,9 @@ export const BULK_OPERATIONS: readonly BulkOperation[] = ['insert', 'update', 'u
 /** A module or field API name: a letter, then letters, digits or _ (`Leads`, `My_Module__c`). */
 export const API_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
+/** A Zoho id (record, attachment, file, job): digits, 19 today (4876876000000624001); up to 30 taken. */
+export const ZOHO_ID = /^\d{1,30}$/;
+
 /**
  * A version in Zoho's API paths: v2, v2.1, v3 ... v8
  * (https://www.zoho.com/crm/developer/docs/api/v2.1/change-log.html).

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isObject } from '#lib/json.ts';
 import { bareETag } from '#lib/s3/object.ts';
-import { API_NAME, BULK_OPERATIONS } from '#zoho/types.ts';
+import { API_NAME, BULK_OPERATIONS, ZOHO_ID } from '#zoho/types.ts';
 import { IMPORT_STATUSES, type ImportPart, type ImportState, PART_STATES } from './machine.ts';
 
 export interface ImportStore {
@@ -126,7 +126,6 @@ export function createImportStore(client: DynamoDBClient, tableName: string): Im
 }
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
-const ZOHO_ID = /^\d{1,30}$/;
 
 /** The stored state, checked: every field of the right type, ids Zoho's digits, known states only. */
 function parseImportState(body: unknown, version: number, write: string): ImportState {
