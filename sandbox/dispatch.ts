@@ -6,7 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConnectionCut, drain, type HostKind, type RequestContext, type Route } from './context.ts';
+import {
+  ConnectionCut,
+  drain,
+  type HostKind,
+  type RequestContext,
+  type RequestLogEntry,
+  type Route,
+} from './context.ts';
 import { type Exchange, exchangesObserved, reportExchange } from './exchange.ts';
 import type { FaultState } from './faults.ts';
 import {
@@ -49,67 +56,35 @@ export interface DispatchParts {
 
 export function createDispatcher(parts: DispatchParts) {
   const { faults, requestLog } = parts;
-  let inFlight = 0;
-  let peak = 0;
+  const load = { inFlight: 0, peak: 0 };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const target = new URL(req.url ?? '/', 'http://sandbox');
-    const [prefix, kind] = HOST_PREFIXES.find(
-      ([p]) => target.pathname === p || target.pathname.startsWith(`${p}/`),
-    ) ?? ['', 'unknown' as HostKind];
-    const path = target.pathname.slice(prefix.length);
+    const { target, kind, path } = hostOf(req);
     if (kind === 'admin') return parts.admin(req, res, path);
     parts.settle();
 
     const entry = requestLog.open(req, kind, target);
     const counted = kind === 'api' || kind === 'upload';
     if (counted) {
-      inFlight += 1;
-      peak = Math.max(peak, inFlight);
+      load.inFlight += 1;
+      load.peak = Math.max(load.peak, load.inFlight);
     }
     res.once('close', () => {
-      if (counted) inFlight -= 1;
+      if (counted) load.inFlight -= 1;
       entry.status = res.headersSent ? res.statusCode : 0;
     });
-    const ctx: RequestContext = {
-      req,
-      method: req.method ?? 'GET',
-      path,
-      query: target.searchParams,
-      params: {},
-      version: 8,
-      log: entry,
-      stored: false,
-      scopes: [],
-    };
     const observed = exchangesObserved();
-    if (observed && !headerValue(req, 'content-type')?.toLowerCase().startsWith('multipart/')) {
-      ctx.captured = { chunks: [], bytes: 0 };
-    }
+    const ctx = requestContext(req, target, path, entry, observed);
 
-    let reply: Reply;
-    try {
-      reply = await route(ctx, kind, counted);
-    } catch (error) {
-      if (error instanceof ConnectionCut) {
-        entry.outcome = error.message;
-        req.socket.destroy();
-        return;
-      }
-      const failure = error instanceof ZohoFailure ? error : internalError();
-      if (!(error instanceof ZohoFailure)) entry.outcome = `handler error: ${(error as Error).message}`;
-      await drain(ctx);
-      reply = json(failure.status, failure.body);
-    }
+    const reply = await replyOrCut(ctx, () => route(ctx, kind, counted));
+    if (!reply) return;
     if (ctx.stored && faults.takeDropResponseAfterUpload()) {
       entry.outcome = 'fault dropResponseAfterUpload: stored, connection dropped without an answer';
       req.socket.destroy();
       return;
     }
-    // Zoho's error code, whichever envelope carries it (token errors use `error`).
-    const body = reply.body as { code?: unknown; ERROR_CODE?: unknown; error?: unknown } | undefined;
-    const code = body?.code ?? body?.ERROR_CODE ?? body?.error;
-    if (typeof code === 'string' && code !== 'SUCCESS' && code !== 'FILE_UPLOAD_SUCCESS') entry.code = code;
+    const code = errorCodeOf(reply);
+    if (code !== undefined) entry.code = code;
     await parts.save?.();
     if (observed) reportExchange(exchangeOf(ctx, kind, reply));
     await send(res, reply);
@@ -117,22 +92,14 @@ export function createDispatcher(parts: DispatchParts) {
 
   async function route(ctx: RequestContext, kind: HostKind, counted: boolean): Promise<Reply> {
     // Over the org's concurrency limit: 429 with no Retry-After (zoho-api.md, Limits).
-    if (counted && inFlight > parts.concurrencyLimit) {
+    if (counted && load.inFlight > parts.concurrencyLimit) {
       throw new ZohoFailure(
         429,
         'TOO_MANY_REQUESTS',
         'Too many concurrent requests. Please try again after some time.',
       );
     }
-    if (kind === 'api' || kind === 'upload' || kind === 'download') {
-      const { latencyMs } = faults.current();
-      if (latencyMs > 0) await sleep(latencyMs);
-      const injected = faults.failureFor(ctx.log.path);
-      if (injected) {
-        ctx.log.outcome = 'fault injected';
-        throw new ZohoFailure(injected.status, injected.code, injected.message);
-      }
-    }
+    if (kind === 'api' || kind === 'upload' || kind === 'download') await injectFaults(faults, ctx);
     const found = findRoute(parts.routes, kind, ctx.path);
     if (!found) throw invalidUrl();
     const handler = found.route.methods[ctx.method];
@@ -140,25 +107,110 @@ export function createDispatcher(parts: DispatchParts) {
     ctx.params = found.params;
     ctx.version = Number.parseInt((found.params.v ?? 'v8').slice(1), 10);
     if (kind !== 'accounts') {
-      const auth = parts.oauth.authenticate(ctx.req.headers.authorization);
-      if (!auth.ok && kind === 'upload') {
-        // The file host answers in its own envelope, ERROR_CODE a number (sandbox/README.md).
-        await drain(ctx);
-        return json(401, { ERROR_CODE: 401, ERROR_MESSAGE: AUTH_MESSAGES[auth.code] });
-      }
-      if (!auth.ok) throw new ZohoFailure(401, auth.code, AUTH_MESSAGES[auth.code]);
-      ctx.scopes = scopesFor(kind, ctx);
-      const missing = missingScope(ctx.scopes, auth.scopes);
-      if (missing) {
-        throw new ZohoFailure(401, 'OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL', {
-          scope: missing,
-        });
-      }
+      const refused = await authorize(parts.oauth, ctx, kind);
+      if (refused) return refused;
     }
     return handler(ctx);
   }
 
-  return { handle, concurrency: () => ({ limit: parts.concurrencyLimit, inFlight, peak }) };
+  return { handle, concurrency: () => ({ limit: parts.concurrencyLimit, ...load }) };
+}
+
+/** Which of Zoho's hosts the request is for (by path prefix), and its path on that host. */
+function hostOf(req: IncomingMessage): { target: URL; kind: HostKind; path: string } {
+  const target = new URL(req.url ?? '/', 'http://sandbox');
+  const [prefix, kind] = HOST_PREFIXES.find(
+    ([p]) => target.pathname === p || target.pathname.startsWith(`${p}/`),
+  ) ?? ['', 'unknown' as HostKind];
+  return { target, kind, path: target.pathname.slice(prefix.length) };
+}
+
+function requestContext(
+  req: IncomingMessage,
+  target: URL,
+  path: string,
+  log: RequestLogEntry,
+  observed: boolean,
+): RequestContext {
+  const ctx: RequestContext = {
+    req,
+    method: req.method ?? 'GET',
+    path,
+    query: target.searchParams,
+    params: {},
+    version: 8,
+    log,
+    stored: false,
+    scopes: [],
+  };
+  if (observed && !headerValue(req, 'content-type')?.toLowerCase().startsWith('multipart/')) {
+    ctx.captured = { chunks: [], bytes: 0 };
+  }
+  return ctx;
+}
+
+/**
+ * The route's reply, or Zoho's error envelope for what it threw (its body drained first);
+ * undefined when the route cut the connection (the socket is destroyed, nothing is answered).
+ */
+async function replyOrCut(ctx: RequestContext, route: () => Promise<Reply>): Promise<Reply | undefined> {
+  try {
+    return await route();
+  } catch (error) {
+    if (error instanceof ConnectionCut) {
+      ctx.log.outcome = error.message;
+      ctx.req.socket.destroy();
+      return undefined;
+    }
+    const failure = error instanceof ZohoFailure ? error : internalError();
+    if (!(error instanceof ZohoFailure)) ctx.log.outcome = `handler error: ${(error as Error).message}`;
+    await drain(ctx);
+    return json(failure.status, failure.body);
+  }
+}
+
+/** Zoho's error code, whichever envelope carries it (token errors use `error`); none for a success. */
+function errorCodeOf(reply: Reply): string | undefined {
+  const body = reply.body as { code?: unknown; ERROR_CODE?: unknown; error?: unknown } | undefined;
+  const code = body?.code ?? body?.ERROR_CODE ?? body?.error;
+  return typeof code === 'string' && code !== 'SUCCESS' && code !== 'FILE_UPLOAD_SUCCESS' ? code : undefined;
+}
+
+/** The injected latency, then an injected failure for this path if one is set. */
+async function injectFaults(faults: FaultState, ctx: RequestContext): Promise<void> {
+  const { latencyMs } = faults.current();
+  if (latencyMs > 0) await sleep(latencyMs);
+  const injected = faults.failureFor(ctx.log.path);
+  if (injected) {
+    ctx.log.outcome = 'fault injected';
+    throw new ZohoFailure(injected.status, injected.code, injected.message);
+  }
+}
+
+/**
+ * The access token and the scopes the call needs, checked: a refusal the upload host answers in
+ * its own envelope is returned, any other is thrown; undefined when the call may go on.
+ */
+async function authorize(
+  oauth: DispatchParts['oauth'],
+  ctx: RequestContext,
+  kind: HostKind,
+): Promise<Reply | undefined> {
+  const auth = oauth.authenticate(ctx.req.headers.authorization);
+  if (!auth.ok && kind === 'upload') {
+    // The file host answers in its own envelope, ERROR_CODE a number (sandbox/README.md).
+    await drain(ctx);
+    return json(401, { ERROR_CODE: 401, ERROR_MESSAGE: AUTH_MESSAGES[auth.code] });
+  }
+  if (!auth.ok) throw new ZohoFailure(401, auth.code, AUTH_MESSAGES[auth.code]);
+  ctx.scopes = scopesFor(kind, ctx);
+  const missing = missingScope(ctx.scopes, auth.scopes);
+  if (missing) {
+    throw new ZohoFailure(401, 'OAUTH_SCOPE_MISMATCH', 'invalid oauth scope to access this URL', {
+      scope: missing,
+    });
+  }
+  return undefined;
 }
 
 /** The request and its answer, for the exchange observers. */

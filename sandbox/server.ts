@@ -112,17 +112,7 @@ export interface Sandbox {
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const { stateDir } = options;
-  const saved = stateDir
-    ? await loadState(stateDir, createCrm({ clock: createClock(), nextId: () => '' }))
-    : undefined;
-  const credentials = options.credentials ??
-    saved?.credentials ?? {
-      clientId: 'sandbox-client-id',
-      clientSecret: `sandbox-secret-${randomBytes(16).toString('hex')}`,
-      refreshToken: `sandbox-rt-${randomBytes(16).toString('hex')}`,
-    };
-  const tmpDir = stateDir ? join(stateDir, 'files') : await mkdtemp(join(tmpdir(), 'zoho-sandbox-'));
-  if (stateDir) await mkdir(tmpDir, { recursive: true });
+  const { saved, credentials, tmpDir } = await openState(options);
   const { server, urls } = await listen(options);
   const zoho = createZoho(options, {
     credentials,
@@ -142,30 +132,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     return crm.create(spec, fields).id;
   };
 
-  const inspect = (): SandboxSnapshot => {
-    bulk.settle();
-    const bulkState = bulk.snapshot();
-    const current = faults.current();
-    return {
-      url: urls.url,
-      now: zohoTime(clock.now()),
-      org: { id: zoho.org.id, zgid: zoho.org.zgid, company_name: zoho.org.companyName },
-      seed: structuredClone(crm.seed),
-      records: Object.fromEntries(
-        crm.modules.map((m) => [m.apiName, crm.records(m.apiName).map((r) => crm.view(r))]),
-      ),
-      attachments: zoho.attachments.snapshot(),
-      fieldFiles: zoho.fieldFiles.snapshot(),
-      zfsFiles: zoho.fieldFiles.zfsFiles(),
-      photos: zoho.photos.snapshot(),
-      bulkFiles: bulkState.files,
-      bulkJobs: bulkState.jobs,
-      tokens: oauth.snapshot(),
-      faults: { ...current, failNext: current.failNext.map((f) => ({ ...f, path: f.path?.toString() })) },
-      concurrency: dispatcher.concurrency(),
-      requests: requestLog.entries(),
-    };
-  };
+  const inspect = () => snapshotOf(zoho, urls.url, () => dispatcher.concurrency(), requestLog);
   const admin = createAdmin({
     inspect,
     faults,
@@ -191,7 +158,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
   });
 
-  let closed = false;
   return {
     ...urls,
     credentials,
@@ -201,18 +167,82 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     seed: crm.seed,
     createRecord,
     issueGrantCode: (scopes) => oauth.issueGrantCode(scopes),
-    async close() {
-      if (closed) return;
-      closed = true;
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      // A state folder keeps the files; a temp one goes.
-      if (stateDir) return await saver?.save();
-      await bulk.close();
-      await rm(tmpDir, { recursive: true, force: true });
-    },
+    close: closer({ server, stateDir, saver, bulk, tmpDir }),
+  };
+}
+
+/**
+ * The state a sandbox starts from: the one kept in `stateDir` (and its credentials), or none;
+ * the folder its files go to (under `stateDir`, else a new temporary one).
+ */
+async function openState(options: SandboxOptions) {
+  const { stateDir } = options;
+  const saved = stateDir
+    ? await loadState(stateDir, createCrm({ clock: createClock(), nextId: () => '' }))
+    : undefined;
+  const credentials = options.credentials ??
+    saved?.credentials ?? {
+      clientId: 'sandbox-client-id',
+      clientSecret: `sandbox-secret-${randomBytes(16).toString('hex')}`,
+      refreshToken: `sandbox-rt-${randomBytes(16).toString('hex')}`,
+    };
+  const tmpDir = stateDir ? join(stateDir, 'files') : await mkdtemp(join(tmpdir(), 'zoho-sandbox-'));
+  if (stateDir) await mkdir(tmpDir, { recursive: true });
+  return { saved, credentials, tmpDir };
+}
+
+/** Everything the sandbox holds, as `inspect()` and the admin API give it. */
+function snapshotOf(
+  zoho: ReturnType<typeof createZoho>,
+  url: string,
+  concurrency: () => SandboxSnapshot['concurrency'],
+  requestLog: ReturnType<typeof createRequestLog>,
+): SandboxSnapshot {
+  const { bulk, faults, clock, crm, oauth } = zoho;
+  bulk.settle();
+  const bulkState = bulk.snapshot();
+  const current = faults.current();
+  return {
+    url,
+    now: zohoTime(clock.now()),
+    org: { id: zoho.org.id, zgid: zoho.org.zgid, company_name: zoho.org.companyName },
+    seed: structuredClone(crm.seed),
+    records: Object.fromEntries(
+      crm.modules.map((m) => [m.apiName, crm.records(m.apiName).map((r) => crm.view(r))]),
+    ),
+    attachments: zoho.attachments.snapshot(),
+    fieldFiles: zoho.fieldFiles.snapshot(),
+    zfsFiles: zoho.fieldFiles.zfsFiles(),
+    photos: zoho.photos.snapshot(),
+    bulkFiles: bulkState.files,
+    bulkJobs: bulkState.jobs,
+    tokens: oauth.snapshot(),
+    faults: { ...current, failNext: current.failNext.map((f) => ({ ...f, path: f.path?.toString() })) },
+    concurrency: concurrency(),
+    requests: requestLog.entries(),
+  };
+}
+
+/** Stops the server once; a state folder keeps the files (saved once more), a temporary one goes. */
+function closer(running: {
+  server: Server;
+  stateDir: string | undefined;
+  saver: { save(): Promise<void> } | undefined;
+  bulk: { close(): Promise<void> };
+  tmpDir: string;
+}): () => Promise<void> {
+  const { server, stateDir, saver, bulk, tmpDir } = running;
+  let closed = false;
+  return async () => {
+    if (closed) return;
+    closed = true;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    if (stateDir) return await saver?.save();
+    await bulk.close();
+    await rm(tmpDir, { recursive: true, force: true });
   };
 }
 

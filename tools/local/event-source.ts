@@ -106,39 +106,7 @@ export function startEventSource(options: EventSourceOptions): EventSource {
   }
 
   async function invoke(batch: ReceivedMessage[]): Promise<void> {
-    const records = batch.map((message) => toSqsRecord(message, queue.arn));
-    const context = createLambdaContext({ functionName, timeoutMs, memoryLimitInMB });
-    const startedAt = Date.now();
-    let response: SQSBatchResponse | undefined;
-    let error: Error | undefined;
-    let failedMessageIds: string[] = [];
-
-    try {
-      const answer = await withTimeout(handler({ Records: records }, context), timeoutMs);
-      response = answer ?? undefined;
-      failedMessageIds = failedItems(response, records);
-    } catch (caught) {
-      error = caught instanceof Error ? caught : new Error(String(caught));
-      failedMessageIds = records.map((record) => record.messageId);
-    }
-
-    const failed = new Set(failedMessageIds);
-    for (const message of batch) {
-      if (failed.has(message.messageId)) {
-        queue.recordFailure(message.receiptHandle, error?.message ?? 'Reported in batchItemFailures');
-      } else {
-        queue.delete(message.receiptHandle);
-      }
-    }
-    const report: Invocation = {
-      functionName,
-      awsRequestId: context.awsRequestId,
-      records,
-      durationMs: Date.now() - startedAt,
-      failedMessageIds,
-      error,
-      response,
-    };
+    const report = await invokeWith(batch, { queue, handler, functionName, timeoutMs, memoryLimitInMB });
     for (const listener of invocationListeners) listener(report);
   }
 
@@ -163,6 +131,55 @@ export function startEventSource(options: EventSourceOptions): EventSource {
       for (const resolve of idleWaiters) resolve();
       idleWaiters = [];
     },
+  };
+}
+
+/**
+ * One invocation, as Lambda makes it: the handler called with the batch and a context, then each
+ * message deleted, or left to be received again when it failed (listed in batchItemFailures, or
+ * all of them when the invocation failed as a whole).
+ */
+async function invokeWith(
+  batch: ReceivedMessage[],
+  fn: Pick<EventSourceOptions, 'queue' | 'handler' | 'functionName'> & {
+    timeoutMs: number;
+    memoryLimitInMB: number;
+  },
+): Promise<Invocation> {
+  const { queue, handler, functionName, timeoutMs, memoryLimitInMB } = fn;
+  const records = batch.map((message) => toSqsRecord(message, queue.arn));
+  const context = createLambdaContext({ functionName, timeoutMs, memoryLimitInMB });
+  const startedAt = Date.now();
+  let response: SQSBatchResponse | undefined;
+  let error: Error | undefined;
+  let failedMessageIds: string[] = [];
+
+  try {
+    const answer = await withTimeout(handler({ Records: records }, context), timeoutMs);
+    response = answer ?? undefined;
+    failedMessageIds = failedItems(response, records);
+  } catch (caught) {
+    error = caught instanceof Error ? caught : new Error(String(caught));
+    failedMessageIds = records.map((record) => record.messageId);
+  }
+
+  const failed = new Set(failedMessageIds);
+  for (const message of batch) {
+    if (failed.has(message.messageId)) {
+      queue.recordFailure(message.receiptHandle, error?.message ?? 'Reported in batchItemFailures');
+    } else {
+      queue.delete(message.receiptHandle);
+    }
+  }
+  const durationMs = Date.now() - startedAt;
+  return {
+    functionName,
+    awsRequestId: context.awsRequestId,
+    records,
+    durationMs,
+    failedMessageIds,
+    error,
+    response,
   };
 }
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import S3rver, { type S3rverEvent, type S3rverRequest } from 's3rver';
+import S3rver, { type S3rverEvent, type S3rverRequest, type S3rverStore } from 's3rver';
 import { type Log, silentLog } from '#lib/log.ts';
 import { DEFAULT_PREFIXES, EXTRA_PREFIXES } from '#lib/routing/route.ts';
 import { encodeS3EventKey } from '#lib/s3/event.ts';
@@ -136,15 +136,18 @@ interface RequestFacts {
   pending: Array<Promise<void>>;
 }
 
+/** What the local bucket keeps across requests: who listens, and the tags of multipart uploads under way. */
+interface LocalBucket {
+  bucket: string;
+  store: S3rverStore;
+  rules: readonly NotificationRule[];
+  listeners: Set<NotificationListener>;
+  notices: Set<(notice: LocalS3Notice) => void>;
+  multipartTagging: Map<string, string>;
+}
+
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const { bucket, log = silentLog } = options;
-  const rules = options.notifications ?? PIPELINE_NOTIFICATIONS;
-  const listeners = new Set<NotificationListener>();
-  const notices = new Set<(notice: LocalS3Notice) => void>();
-  const nextSequencer = createSequencer();
-  const request = new AsyncLocalStorage<RequestFacts>();
-  const multipartTagging = new Map<string, string>();
-
   await mkdir(options.directory, { recursive: true });
   patchListObjectsV2();
   const server = new S3rver({
@@ -155,13 +158,61 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     configureBuckets: [{ name: bucket }],
   });
   writeSubresourcesWhole(server.store);
+  const local: LocalBucket = {
+    bucket,
+    store: server.store,
+    rules: options.notifications ?? PIPELINE_NOTIFICATIONS,
+    listeners: new Set(),
+    notices: new Set(),
+    multipartTagging: new Map(),
+  };
+  const request = new AsyncLocalStorage<RequestFacts>();
   // First of all middleware: the event handler below learns what the request was, and the
   // response goes out only once the object's tags are right and its notification is queued.
-  server.middleware.unshift(async (ctx, next) => {
+  server.middleware.unshift(requestGate(local, request));
+  const nextSequencer = createSequencer();
+  server.on('event', (raw) => {
+    const facts = request.getStore();
+    const sequencer = nextSequencer();
+    const work = onObjectEvent(local, raw, facts, sequencer).catch((error: unknown) =>
+      log.error('Local S3 event not handled', { error }),
+    );
+    facts?.pending.push(work);
+  });
+
+  const address = await server.run();
+  return {
+    endpoint: `http://${address.address}:${address.port}`,
+    port: address.port,
+    bucket,
+    onNotification(listener) {
+      local.listeners.add(listener);
+      return () => local.listeners.delete(listener);
+    },
+    onNotice(listener) {
+      local.notices.add(listener);
+      return () => local.notices.delete(listener);
+    },
+    async close() {
+      local.listeners.clear();
+      local.notices.clear();
+      const closed = server.close();
+      server.httpServer?.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/**
+ * The middleware placed first: refuses a write s3rver could not store, runs the request with its
+ * facts at hand for the event handler, then waits for the object's tags and notification.
+ */
+function requestGate(local: LocalBucket, request: AsyncLocalStorage<RequestFacts>) {
+  return async (ctx: S3rverRequest, next: () => Promise<void>): Promise<void> => {
     const refused =
-      ctx.method === 'PUT' || ctx.method === 'POST' ? refusedWrite(bucket, ctx.path) : undefined;
+      ctx.method === 'PUT' || ctx.method === 'POST' ? refusedWrite(local.bucket, ctx.path) : undefined;
     if (refused) {
-      for (const listener of notices) listener(refused);
+      for (const listener of local.notices) listener(refused);
       ctx.status = 400;
       ctx.type = 'application/xml';
       ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>KeyTooLongError</Code><Message>${escapeXml(refused.reason)}</Message></Error>`;
@@ -170,100 +221,69 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const facts: RequestFacts = { method: ctx.method, query: ctx.query, headers: ctx.headers, pending: [] };
     await request.run(facts, next);
     await Promise.all(facts.pending);
-    rememberMultipartTagging(facts, ctx.body);
-    await tellTagCount(ctx);
-  });
-
-  /** S3 says on a HEAD or GET of an object how many tags it has (`x-amz-tagging-count`); s3rver does not. */
-  async function tellTagCount(ctx: S3rverRequest) {
-    const key = objectKeyOf(bucket, ctx.path);
-    const read = ctx.method === 'HEAD' || ctx.method === 'GET';
-    const subresource = ['tagging', 'acl', 'uploadId', 'attributes'].some((name) => name in ctx.query);
-    if (!read || key === undefined || subresource || ctx.status >= 300) return;
-    const count = await tagCount(server.store, bucket, key);
-    if (count > 0) ctx.set('x-amz-tagging-count', String(count));
-  }
-
-  server.on('event', (raw) => {
-    const facts = request.getStore();
-    const sequencer = nextSequencer();
-    const work = onObjectEvent(raw, facts, sequencer).catch((error: unknown) =>
-      log.error('Local S3 event not handled', { error }),
-    );
-    facts?.pending.push(work);
-  });
-
-  /** s3rver forgets the tags a multipart upload was created with; S3 gives them to the object. */
-  function rememberMultipartTagging(facts: RequestFacts, body: unknown): void {
-    const tagging = facts.headers['x-amz-tagging'];
-    if (facts.method !== 'POST' || facts.query.uploads === undefined || typeof tagging !== 'string') return;
-    const uploadId = typeof body === 'string' ? /<UploadId>([^<]+)<\/UploadId>/.exec(body)?.[1] : undefined;
-    if (uploadId) multipartTagging.set(uploadId, tagging);
-  }
-
-  async function onObjectEvent(
-    raw: S3rverEvent,
-    facts: RequestFacts | undefined,
-    sequencer: string,
-  ): Promise<void> {
-    const source = raw.Records[0];
-    if (!source?.eventName.startsWith('ObjectCreated:') || source.s3.bucket.name !== bucket) return;
-    const key = source.s3.object.key;
-    const uploadId = facts?.method === 'POST' ? facts.query.uploadId : undefined;
-    // s3rver names a completed multipart upload `ObjectCreated:Post`, as it does a form upload.
-    const eventName =
-      typeof uploadId === 'string' ? 'ObjectCreated:CompleteMultipartUpload' : source.eventName;
-
-    await applyWriteTags(server.store, {
-      bucket,
-      key,
-      eventName,
-      headers: facts?.headers ?? {},
-      multipartTagging: typeof uploadId === 'string' ? multipartTagging.get(uploadId) : undefined,
-    });
-    if (typeof uploadId === 'string') multipartTagging.delete(uploadId);
-
-    const rule = matchNotification(key, rules);
-    if (!rule) {
-      const notice = { type: 'unrouted' as const, key, reason: whyNoNotification(key, rules) };
-      for (const listener of notices) listener(notice);
-      return;
-    }
-    let { size, eTag } = source.s3.object;
-    if (size === undefined || eTag === undefined) {
-      const metadata = await server.store.getMetadata(bucket, key);
-      size ??= Number(metadata['content-length']);
-      eTag ??= String(metadata.etag ?? '').replaceAll('"', '');
-    }
-
-    const record = eventRecord({ bucket, source, eventName, rule, size, eTag, sequencer });
-    const notification: S3Notification = { rule, key, event: { Records: [record] } };
-    await Promise.all([...listeners].map(async (listener) => listener(notification)));
-  }
-
-  const address = await server.run();
-  const endpoint = `http://${address.address}:${address.port}`;
-
-  return {
-    endpoint,
-    port: address.port,
-    bucket,
-    onNotification(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    onNotice(listener) {
-      notices.add(listener);
-      return () => notices.delete(listener);
-    },
-    async close() {
-      listeners.clear();
-      notices.clear();
-      const closed = server.close();
-      server.httpServer?.closeAllConnections();
-      await closed;
-    },
+    rememberMultipartTagging(local, facts, ctx.body);
+    await tellTagCount(local, ctx);
   };
+}
+
+/** S3 says on a HEAD or GET of an object how many tags it has (`x-amz-tagging-count`); s3rver does not. */
+async function tellTagCount(local: LocalBucket, ctx: S3rverRequest): Promise<void> {
+  const key = objectKeyOf(local.bucket, ctx.path);
+  const read = ctx.method === 'HEAD' || ctx.method === 'GET';
+  const subresource = ['tagging', 'acl', 'uploadId', 'attributes'].some((name) => name in ctx.query);
+  if (!read || key === undefined || subresource || ctx.status >= 300) return;
+  const count = await tagCount(local.store, local.bucket, key);
+  if (count > 0) ctx.set('x-amz-tagging-count', String(count));
+}
+
+/** s3rver forgets the tags a multipart upload was created with; S3 gives them to the object. */
+function rememberMultipartTagging(local: LocalBucket, facts: RequestFacts, body: unknown): void {
+  const tagging = facts.headers['x-amz-tagging'];
+  if (facts.method !== 'POST' || facts.query.uploads === undefined || typeof tagging !== 'string') return;
+  const uploadId = typeof body === 'string' ? /<UploadId>([^<]+)<\/UploadId>/.exec(body)?.[1] : undefined;
+  if (uploadId) local.multipartTagging.set(uploadId, tagging);
+}
+
+/** A new object: its tags as S3 writes them, then its notification to the listeners (or a notice). */
+async function onObjectEvent(
+  local: LocalBucket,
+  raw: S3rverEvent,
+  facts: RequestFacts | undefined,
+  sequencer: string,
+): Promise<void> {
+  const { bucket, store, rules, multipartTagging } = local;
+  const source = raw.Records[0];
+  if (!source?.eventName.startsWith('ObjectCreated:') || source.s3.bucket.name !== bucket) return;
+  const key = source.s3.object.key;
+  const uploadId = facts?.method === 'POST' ? facts.query.uploadId : undefined;
+  // s3rver names a completed multipart upload `ObjectCreated:Post`, as it does a form upload.
+  const eventName = typeof uploadId === 'string' ? 'ObjectCreated:CompleteMultipartUpload' : source.eventName;
+
+  await applyWriteTags(store, {
+    bucket,
+    key,
+    eventName,
+    headers: facts?.headers ?? {},
+    multipartTagging: typeof uploadId === 'string' ? multipartTagging.get(uploadId) : undefined,
+  });
+  if (typeof uploadId === 'string') multipartTagging.delete(uploadId);
+
+  const rule = matchNotification(key, rules);
+  if (!rule) {
+    const notice = { type: 'unrouted' as const, key, reason: whyNoNotification(key, rules) };
+    for (const listener of local.notices) listener(notice);
+    return;
+  }
+  let { size, eTag } = source.s3.object;
+  if (size === undefined || eTag === undefined) {
+    const metadata = await store.getMetadata(bucket, key);
+    size ??= Number(metadata['content-length']);
+    eTag ??= String(metadata.etag ?? '').replaceAll('"', '');
+  }
+
+  const record = eventRecord({ bucket, source, eventName, rule, size, eTag, sequencer });
+  const notification: S3Notification = { rule, key, event: { Records: [record] } };
+  await Promise.all([...local.listeners].map(async (listener) => listener(notification)));
 }
 
 /** The record S3 puts on a queue for a new object (event version 2.1, the key URL-encoded). */

@@ -60,7 +60,7 @@ export async function startSqsEndpoint(options: SqsEndpointOptions): Promise<Sqs
     return queue;
   }
 
-  const operations: Record<string, (input: Record<string, unknown>) => unknown> = {
+  const operations: Operations = {
     GetQueueUrl(input) {
       const name = typeof input.QueueName === 'string' ? input.QueueName : '';
       return { QueueUrl: queueUrl(queueFor({ QueueUrl: name }).name) };
@@ -70,72 +70,10 @@ export async function startSqsEndpoint(options: SqsEndpointOptions): Promise<Sqs
       const sent = sendEntry(queue, input);
       return { MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfMessageBody };
     },
-    SendMessageBatch(input) {
-      const queue = queueFor(input);
-      const entries = Array.isArray(input.Entries)
-        ? (input.Entries as Array<SendEntry & { Id?: unknown }>)
-        : [];
-      if (entries.length === 0)
-        throw new SqsApiError('EmptyBatchRequest', 'There should be at least one entry.');
-      if (entries.length > MAX_BATCH_ENTRIES) {
-        throw new SqsApiError(
-          'TooManyEntriesInBatchRequest',
-          `Maximum number of entries per request is ${MAX_BATCH_ENTRIES}.`,
-        );
-      }
-      const ids = entries.map((entry) => entry.Id);
-      if (new Set(ids).size !== ids.length) {
-        throw new SqsApiError('BatchEntryIdsNotDistinct', 'Two or more batch entries have the same Id.');
-      }
-      const Successful: unknown[] = [];
-      const Failed: unknown[] = [];
-      for (const entry of entries) {
-        const id = String(entry.Id ?? '');
-        try {
-          const sent = sendEntry(queue, entry);
-          Successful.push({ Id: id, MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfMessageBody });
-        } catch (error) {
-          if (!(error instanceof SqsApiError)) throw error;
-          Failed.push({ Id: id, SenderFault: true, Code: error.queryCode, Message: error.message });
-        }
-      }
-      return { Successful, Failed };
-    },
+    SendMessageBatch: (input) => sendMessageBatch(queueFor(input), input),
   };
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    try {
-      const target = String(request.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('AmazonSQS.')
-        ? operations[target.slice('AmazonSQS.'.length)]
-        : undefined;
-      if (request.method !== 'POST' || !operation) {
-        throw new SqsApiError(
-          'UnsupportedOperation',
-          `The local SQS does not support ${target || request.method}.`,
-        );
-      }
-      const input = parseJson(await readBody(request));
-      reply(response, 200, operation(input));
-    } catch (error) {
-      const failure =
-        error instanceof SqsApiError
-          ? error
-          : new SqsApiError('InternalError', error instanceof Error ? error.message : String(error), {
-              status: 500,
-            });
-      response.setHeader(
-        'x-amzn-query-error',
-        `${failure.queryCode};${failure.status < 500 ? 'Sender' : 'Receiver'}`,
-      );
-      reply(response, failure.status, {
-        __type: `com.amazonaws.sqs#${failure.type}`,
-        message: failure.message,
-      });
-    }
-  }
-
-  const server = createServer((request, response) => void handle(request, response));
+  const server = createServer((request, response) => void handle(operations, request, response));
   server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
@@ -150,6 +88,74 @@ export async function startSqsEndpoint(options: SqsEndpointOptions): Promise<Sqs
       await closed;
     },
   };
+}
+
+type Operations = Record<string, (input: Record<string, unknown>) => unknown>;
+
+/** One call: the operation named by `X-Amz-Target`, answered in JSON, or SQS's error envelope. */
+async function handle(
+  operations: Operations,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  try {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith('AmazonSQS.')
+      ? operations[target.slice('AmazonSQS.'.length)]
+      : undefined;
+    if (request.method !== 'POST' || !operation) {
+      throw new SqsApiError(
+        'UnsupportedOperation',
+        `The local SQS does not support ${target || request.method}.`,
+      );
+    }
+    const input = parseJson(await readBody(request));
+    reply(response, 200, operation(input));
+  } catch (error) {
+    const failure =
+      error instanceof SqsApiError
+        ? error
+        : new SqsApiError('InternalError', error instanceof Error ? error.message : String(error), {
+            status: 500,
+          });
+    response.setHeader(
+      'x-amzn-query-error',
+      `${failure.queryCode};${failure.status < 500 ? 'Sender' : 'Receiver'}`,
+    );
+    reply(response, failure.status, {
+      __type: `com.amazonaws.sqs#${failure.type}`,
+      message: failure.message,
+    });
+  }
+}
+
+/** SendMessageBatch: the batch checked as a whole, then each entry sent or listed as failed. */
+function sendMessageBatch(queue: LocalQueue, input: Record<string, unknown>) {
+  const entries = Array.isArray(input.Entries) ? (input.Entries as Array<SendEntry & { Id?: unknown }>) : [];
+  if (entries.length === 0) throw new SqsApiError('EmptyBatchRequest', 'There should be at least one entry.');
+  if (entries.length > MAX_BATCH_ENTRIES) {
+    throw new SqsApiError(
+      'TooManyEntriesInBatchRequest',
+      `Maximum number of entries per request is ${MAX_BATCH_ENTRIES}.`,
+    );
+  }
+  const ids = entries.map((entry) => entry.Id);
+  if (new Set(ids).size !== ids.length) {
+    throw new SqsApiError('BatchEntryIdsNotDistinct', 'Two or more batch entries have the same Id.');
+  }
+  const Successful: unknown[] = [];
+  const Failed: unknown[] = [];
+  for (const entry of entries) {
+    const id = String(entry.Id ?? '');
+    try {
+      const sent = sendEntry(queue, entry);
+      Successful.push({ Id: id, MessageId: sent.messageId, MD5OfMessageBody: sent.md5OfMessageBody });
+    } catch (error) {
+      if (!(error instanceof SqsApiError)) throw error;
+      Failed.push({ Id: id, SenderFault: true, Code: error.queryCode, Message: error.message });
+    }
+  }
+  return { Successful, Failed };
 }
 
 function sendEntry(queue: LocalQueue, entry: SendEntry): SentMessage {
