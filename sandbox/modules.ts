@@ -251,26 +251,33 @@ export interface SeedRecord {
 /** Fixed ids: `5725767` (the org) + 6 zeros + a 3-digit module block + a 3-digit serial = 19 digits. */
 const seedId = (block: number, serial: number) => `5725767000000${block}${String(serial).padStart(3, '0')}`;
 
+/** Seeded people of a module: e-mail and phone made from the name and the row's place, then `more` fields. */
+function seedPeople(
+  of: { module: string; block: number; domain: string; phone: string },
+  people: Array<[first: string, last: string, more: Record<string, unknown>]>,
+): SeedRecord[] {
+  return people.map(([first, last, more], i) => ({
+    module: of.module,
+    id: seedId(of.block, i + 1),
+    fields: {
+      First_Name: first,
+      Last_Name: last,
+      Email: `${first.toLowerCase()}.${last.toLowerCase()}@${of.domain}`,
+      Phone: `${of.phone}${i}`,
+      ...more,
+    },
+  }));
+}
+
 const LEADS = seedId(412, 1);
 const CONTACTS = seedId(413, 1);
 
 export const SEED_RECORDS: SeedRecord[] = [
-  ...[
-    ['Ada', 'Lovelace', 'Analytical Engines Ltd'],
-    ['Grace', 'Hopper', 'Compiler Works'],
-    ['Alan', 'Turing', 'Bletchley Systems'],
-  ].map(([first, last, company], i) => ({
-    module: 'Leads',
-    id: seedId(412, i + 1),
-    fields: {
-      First_Name: first,
-      Last_Name: last,
-      Email: `${first?.toLowerCase()}.${last?.toLowerCase()}@example.com`,
-      Phone: `+1 555 010${i}`,
-      Company: company,
-      Lead_Status: 'Not Contacted',
-    },
-  })),
+  ...seedPeople({ module: 'Leads', block: 412, domain: 'example.com', phone: '+1 555 010' }, [
+    ['Ada', 'Lovelace', { Company: 'Analytical Engines Ltd', Lead_Status: 'Not Contacted' }],
+    ['Grace', 'Hopper', { Company: 'Compiler Works', Lead_Status: 'Not Contacted' }],
+    ['Alan', 'Turing', { Company: 'Bletchley Systems', Lead_Status: 'Not Contacted' }],
+  ]),
   {
     // Under an approval process: Zoho refuses to change its photo (RECORD_LOCKED).
     module: 'Leads',
@@ -285,21 +292,11 @@ export const SEED_RECORDS: SeedRecord[] = [
     },
     locked: true,
   },
-  ...[
-    ['Katherine', 'Johnson', 'Zylker Corp'],
-    ['Margaret', 'Hamilton', 'Acme Widgets'],
-    ['Dennis', 'Ritchie', 'Globex Industries'],
-  ].map(([first, last, account], i) => ({
-    module: 'Contacts',
-    id: seedId(413, i + 1),
-    fields: {
-      First_Name: first,
-      Last_Name: last,
-      Email: `${first?.toLowerCase()}.${last?.toLowerCase()}@example.org`,
-      Phone: `+1 555 020${i}`,
-      Account_Name: account,
-    },
-  })),
+  ...seedPeople({ module: 'Contacts', block: 413, domain: 'example.org', phone: '+1 555 020' }, [
+    ['Katherine', 'Johnson', { Account_Name: 'Zylker Corp' }],
+    ['Margaret', 'Hamilton', { Account_Name: 'Acme Widgets' }],
+    ['Dennis', 'Ritchie', { Account_Name: 'Globex Industries' }],
+  ]),
   ...['Zylker Corp', 'Acme Widgets', 'Globex Industries'].map((name, i) => ({
     module: 'Accounts',
     id: seedId(414, i + 1),

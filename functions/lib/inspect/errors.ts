@@ -48,15 +48,10 @@ export class InspectionError extends Error {
     this.details = details;
   }
 
-  /** What goes into a log line, a tag or a DLQ message (same shape as ZohoError's). */
+  /** What goes into a log line, a tag or a DLQ message: ZohoError's shape (zoho/errors.ts), our details. */
   toJSON(): Record<string, unknown> {
-    return {
-      name: this.name,
-      code: this.code,
-      retryable: this.retryable,
-      message: this.message,
-      details: this.details,
-    };
+    const { name, code, retryable, message, details } = this;
+    return { name, code, retryable, message, details };
   }
 }
 
