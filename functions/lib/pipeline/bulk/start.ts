@@ -20,6 +20,7 @@ import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { type Outcome, PipelineError } from '../outcome.ts';
+import { withRetries } from '../push-file.ts';
 import { advance, failureEvent, type ImportContext } from './advance.ts';
 import { type ImportPart, type ImportState, isKept, jobIds, next } from './machine.ts';
 import { createPool, partsAtOnce } from './pool.ts';
@@ -249,14 +250,18 @@ async function uploadPart(ctx: StartContext, run: Run, part: CsvPart, index: num
   const { deps, object, signal } = ctx;
   try {
     if (keptPart(run.state, index, part)) return;
-    const { fileId } = await deps.zoho.uploadBulkFile(
-      {
-        body: createReadStream(part.path),
-        fileName: `${baseName(object.key)}-part${index + 1}.zip`,
-        size: part.size,
-        contentType: 'application/zip',
-      },
-      { signal },
+    // Tried again from the file as #zoho/failures.ts says; an upload whose outcome is unknown is
+    // sent again without looking: it writes no record (only the job does), a lost copy is unused.
+    const { fileId } = await withRetries(deps, { signal }, () =>
+      deps.zoho.uploadBulkFile(
+        {
+          body: createReadStream(part.path),
+          fileName: `${baseName(object.key)}-part${index + 1}.zip`,
+          size: part.size,
+          contentType: 'application/zip',
+        },
+        { signal },
+      ),
     );
     await run.update(setPart(index, { rows: part.rows, state: 'pending', fileId }));
   } finally {
