@@ -19,12 +19,11 @@ import { stringOf } from './answers.ts';
 import { createTokenProvider } from './auth.ts';
 import { type Caller, createCaller, type Reader, readJson } from './call.ts';
 import { ZohoRequestError } from './errors.ts';
-import { combinePacers } from './fleet-slots.ts';
 import type { ZohoHosts } from './hosts.ts';
 import { trimSlash } from './hosts.ts';
 import { jsonBody } from './http.ts';
 import { multipartFileBody } from './multipart.ts';
-import { createPacer, type Pacer } from './pacing.ts';
+import { combinePacers, createPacer, type Pacer } from './pacing.ts';
 import {
   apiName,
   digits,
@@ -71,7 +70,7 @@ export interface ZohoClientOptions {
   maxInFlight?: number | undefined;
   /** Optional cap on calls started per sliding minute. */
   callsPerMinute?: number | undefined;
-  /** A turn the whole fleet shares (fleet-slots.ts), taken after the container's own. */
+  /** A turn the whole fleet shares (fleet/slots.ts), taken after the container's own. */
   fleetSlots?: Pacer | undefined;
   retry?: Partial<RetryPolicy> | undefined;
   /** Refresh the access token this long before it expires (default 5 minutes). */
