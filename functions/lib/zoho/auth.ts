@@ -14,7 +14,7 @@
 import type { Dispatcher } from 'undici';
 import { isObject } from '../json.ts';
 import type { Log } from '../log.ts';
-import { parseJson, stringOf } from './answers.ts';
+import { parseJson, stringOf } from './answer-errors.ts';
 import {
   ZohoAuthError,
   ZohoDeadlineError,
@@ -25,6 +25,7 @@ import {
   ZohoServerError,
   ZohoThrottledError,
 } from './errors.ts';
+import { trimSlash } from './hosts.ts';
 import { formBody, readText, send } from './http.ts';
 import { deadlineError, realSleep, type Sleep } from './retry.ts';
 import type { AccessToken, OAuthCredentials, TokenStore } from './types.ts';
@@ -218,7 +219,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
 function parseTokenAnswer(status: number, text: string, now: number, defaultApiDomain: string): AccessToken {
   const { accessToken, json } = readTokenAnswer(status, text);
   const apiDomain = stringOf(json.api_domain) ?? defaultApiDomain;
-  return { accessToken, apiDomain: apiDomain.replace(/\/+$/, ''), expiresAt: now + lifetimeMs(json) };
+  return { accessToken, apiDomain: trimSlash(apiDomain), expiresAt: now + lifetimeMs(json) };
 }
 
 /**

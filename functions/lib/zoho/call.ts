@@ -11,7 +11,7 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Log } from '../log.ts';
-import { parseAnswer } from './answers.ts';
+import { parseAnswer } from './answer-errors.ts';
 import type { createTokenProvider } from './auth.ts';
 import { isZohoError, type ZohoError, ZohoServerError } from './errors.ts';
 import { type Incoming, type Outgoing, type RequestBody, readText, send } from './http.ts';

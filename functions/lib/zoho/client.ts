@@ -1,7 +1,7 @@
 /**
  * The Zoho CRM client: the calls the pipeline makes, each built from checked URL parts (paths.ts),
  * sent through one call engine (call.ts: shared token, pacing, retries) and read into the
- * client's types (shapes.ts). This file wires those parts and groups the calls by what they
+ * client's types (answer-data.ts). This file wires those parts and groups the calls by what they
  * touch: a record's files, bulk write, search.
  *
  * Streamed uploads (attachments, photos, bulk ZIPs) are read once: the client owns `file.body`
@@ -15,7 +15,20 @@ import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import { isObject } from '../json.ts';
 import { type Log, silentLog } from '../log.ts';
-import { stringOf } from './answers.ts';
+import {
+  bulkJobBody,
+  dataOf,
+  detailOf,
+  firstDetailsId,
+  hasMoreRecords,
+  isSuccess,
+  nextPageToken,
+  protocol,
+  toAttachmentInfo,
+  toBulkWriteJob,
+  toFieldFiles,
+} from './answer-data.ts';
+import { stringOf } from './answer-errors.ts';
 import { createTokenProvider } from './auth.ts';
 import { type Caller, createCaller, type Reader, readJson } from './call.ts';
 import { ZohoRequestError } from './errors.ts';
@@ -35,19 +48,6 @@ import {
   trustedDownloadUrl,
 } from './paths.ts';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy, realSleep, type Sleep } from './retry.ts';
-import {
-  bulkJobBody,
-  dataOf,
-  detailOf,
-  firstDetailsId,
-  hasMoreRecords,
-  isSuccess,
-  nextPageToken,
-  protocol,
-  toAttachmentInfo,
-  toBulkWriteJob,
-  toFieldFiles,
-} from './shapes.ts';
 import {
   type AccessToken,
   API_VERSION,

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobOptions } from '#lib/inspect/bulk.ts';
 import { type InspectedBulkSource, inspectBulkSource } from '#lib/inspect/bulk-source.ts';
+import { placeJobOptions } from '#lib/inspect/job-options.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { type CsvPart, splitCsvToZips } from '#lib/inspect/split.ts';
 import { familyLinks, splitFamilyToZips } from '#lib/inspect/split-family.ts';
@@ -208,23 +209,24 @@ async function createJob(ctx: StartContext, run: Run, index: number, options: Jo
   if (part?.state !== 'pending' || !part.fileId) return;
   await run.update(setPart(index, { ...part, state: 'creating' }));
   try {
+    const fileId = part.fileId;
+    const { job, resource, children } = placeJobOptions(options);
     const { jobId } = await deps.zoho.createBulkWriteJob(
       {
         operation: run.state.operation,
-        ...(options.ignore_empty === undefined ? {} : { ignoreEmpty: options.ignore_empty }),
-        resources: [
+        ...job,
+        resource: [
           {
             module: run.state.module,
-            fileId: part.fileId,
-            ...(options.children ? { fileNames: [run.state.csv] } : {}),
-            ...(options.find_by ? { findBy: options.find_by } : {}),
-            ...(options.field_mappings ? { fieldMappings: options.field_mappings } : {}),
+            file_id: fileId,
+            ...(children.length > 0 ? { file_names: [run.state.csv] } : {}),
+            ...resource,
           },
-          ...(options.children ?? []).map((child) => ({
+          ...children.map((child) => ({
             module: child.module,
-            fileId: part.fileId as string,
-            fileNames: [child.file],
-            fieldMappings: child.field_mappings,
+            file_id: fileId,
+            file_names: [child.file],
+            field_mappings: child.field_mappings,
           })),
         ],
       },
