@@ -48,62 +48,43 @@ export abstract class ZohoError extends Error {
   }
 }
 
-/** Zoho refused the request itself (bad module, record, file, permission): sending it again won't help. */
-export class ZohoRequestError extends ZohoError {
-  readonly code = 'ZOHO_REJECTED';
-  readonly failure: FailureClass = 'refused';
+/** The base of one kind of ZohoError: its code and its class of failure. */
+function zohoErrorOf<const Code extends string>(code: Code, failure: FailureClass) {
+  return class extends ZohoError {
+    readonly code = code;
+    readonly failure = failure;
+  };
 }
+
+/** Zoho refused the request itself (bad module, record, file, permission): sending it again won't help. */
+export class ZohoRequestError extends zohoErrorOf('ZOHO_REJECTED', 'refused') {}
 
 /** The record or module named does not exist in Zoho (or the key named one that cannot). */
-export class ZohoNotFoundError extends ZohoError {
-  readonly code = 'ZOHO_NOT_FOUND';
-  readonly failure: FailureClass = 'not-found';
-}
+export class ZohoNotFoundError extends zohoErrorOf('ZOHO_NOT_FOUND', 'not-found') {}
 
 /** The OAuth client, secret or refresh token is wrong, or the token lacks a scope: a person must fix it. */
-export class ZohoAuthError extends ZohoError {
-  readonly code = 'ZOHO_AUTH';
-  readonly failure: FailureClass = 'auth';
-}
+export class ZohoAuthError extends zohoErrorOf('ZOHO_AUTH', 'auth') {}
 
 /** 429 TOO_MANY_REQUESTS, or the accounts server's "Access Denied, too many requests". */
-export class ZohoThrottledError extends ZohoError {
-  readonly code = 'ZOHO_THROTTLED';
-  readonly failure: FailureClass = 'throttled';
-}
+export class ZohoThrottledError extends zohoErrorOf('ZOHO_THROTTLED', 'throttled') {}
 
 /** A 5xx answer: Zoho did not do it, it may next time. */
-export class ZohoServerError extends ZohoError {
-  readonly code = 'ZOHO_SERVER';
-  readonly failure: FailureClass = 'server';
-}
+export class ZohoServerError extends zohoErrorOf('ZOHO_SERVER', 'server') {}
 
 /** No connection, or it failed before the request body went out: nothing reached Zoho. */
-export class ZohoNetworkError extends ZohoError {
-  readonly code = 'ZOHO_NETWORK';
-  readonly failure: FailureClass = 'not-sent';
-}
+export class ZohoNetworkError extends zohoErrorOf('ZOHO_NETWORK', 'not-sent') {}
 
 /**
  * The connection was lost after the request went out: Zoho may or may not have done it.
  * Never re-send blindly; look first (list the record's attachments, the job list).
  */
-export class ZohoOutcomeUnknownError extends ZohoError {
-  readonly code = 'ZOHO_OUTCOME_UNKNOWN';
-  readonly failure: FailureClass = 'outcome-unknown';
-}
+export class ZohoOutcomeUnknownError extends zohoErrorOf('ZOHO_OUTCOME_UNKNOWN', 'outcome-unknown') {}
 
 /** The caller's deadline (its AbortSignal) ran out before Zoho answered. */
-export class ZohoDeadlineError extends ZohoError {
-  readonly code = 'ZOHO_DEADLINE';
-  readonly failure: FailureClass = 'deadline';
-}
+export class ZohoDeadlineError extends zohoErrorOf('ZOHO_DEADLINE', 'deadline') {}
 
 /** Zoho answered something that is not its documented contract. */
-export class ZohoProtocolError extends ZohoError {
-  readonly code = 'ZOHO_PROTOCOL';
-  readonly failure: FailureClass = 'protocol';
-}
+export class ZohoProtocolError extends zohoErrorOf('ZOHO_PROTOCOL', 'protocol') {}
 
 export function isZohoError(error: unknown): error is ZohoError {
   return error instanceof ZohoError;
