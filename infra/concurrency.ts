@@ -2,7 +2,7 @@
  * How the Zoho org's concurrency limit is shared between the three functions.
  *
  * The functions share the budget through fleet-wide slots in the token table
- * (functions/lib/zoho/fleet-slots.ts, ZOHO_CONCURRENCY_BUDGET): the calls in flight across every
+ * (functions/lib/zoho/fleet/, ZOHO_CONCURRENCY_BUDGET): the calls in flight across every
  * container of every kind never pass the budget, and any kind may use the slots the others leave
  * free, each kind first taking its floor (ZOHO_SLOT_FLOORS). So each kind's SQS event source may
  * run as many invocations as can fill the whole budget on their own, twice over:
@@ -16,7 +16,7 @@
  */
 import { DEFAULT_SLOT_FLOORS, slotFloorsProblem } from '#lib/config.ts';
 import { KINDS, type Kind } from '#lib/routing/route.ts';
-import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
+import { fleetBudgetProblem } from '#zoho/fleet/keys.ts';
 
 export { KINDS, type Kind };
 
@@ -55,9 +55,8 @@ export interface ConcurrencyOptions {
  */
 export function splitConcurrencyBudget(options: ConcurrencyOptions): ConcurrencySplit {
   const { budget, inFlightPerInvocation, split } = options;
-  if (!Number.isInteger(budget) || budget < 1 || budget > MAX_FLEET_BUDGET) {
-    throw new Error(`zohoConcurrencyBudget must be an integer from 1 to ${MAX_FLEET_BUDGET}, got ${budget}`);
-  }
+  const budgetProblem = fleetBudgetProblem(budget, 'zohoConcurrencyBudget');
+  if (budgetProblem) throw new Error(budgetProblem);
   if (!Number.isInteger(inFlightPerInvocation) || inFlightPerInvocation < 1) {
     throw new Error(`zohoMaxInFlightPerInvocation must be a positive integer, got ${inFlightPerInvocation}`);
   }

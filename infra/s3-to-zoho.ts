@@ -6,7 +6,7 @@
  * and alarms on an SNS topic.
  *
  * The fleet's Zoho calls in flight never pass the org's concurrency limit: every call holds one of
- * the budget's slots in the token table (functions/lib/zoho/fleet-slots.ts, concurrency.ts), so
+ * the budget's slots in the token table (functions/lib/zoho/fleet/, concurrency.ts), so
  * the fleet cannot trip Zoho's "too many concurrent calls" while one busy kind may use them all.
  */
 import { Duration, Names, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';

@@ -118,44 +118,7 @@ export function createOAuthServer(options: {
     return state;
   }
 
-  function mint(refresh: RefreshTokenState, expiresInMs: boolean): Record<string, unknown> {
-    const now = clock.now();
-    // A window opens with the first mint after the last one closed. Its 11th request is refused,
-    // and so is every request until the window closes: Zoho blocks for the rest of the window.
-    if (!refresh.window || now - refresh.window.openedAt >= MINT_WINDOW_MS)
-      refresh.window = { openedAt: now, mints: 0 };
-    if (refresh.window.mints >= MINTS_PER_WINDOW) {
-      return {
-        error: 'Access Denied',
-        error_description: 'You have made too many requests continuously. Please try again after some time.',
-        status: 'failure',
-      };
-    }
-    const alive = refresh.minted.filter((t) => isAlive(t, now));
-    if (alive.length >= MAX_ALIVE_TOKENS && alive[0]) alive[0].invalidated = true; // silently, as Zoho does
-    const token: AccessTokenState = {
-      token: `sandbox-at-${randomBytes(16).toString('hex')}`,
-      refreshToken: refresh.token,
-      scopes: refresh.scopes,
-      issuedAt: now,
-      expiresAt: now + tokenTtlSeconds * 1000,
-      invalidated: false,
-    };
-    accessTokens.set(token.token, token);
-    refresh.window.mints += 1;
-    // Only the tokens still alive count (15 per refresh token); the window counts mints itself.
-    refresh.minted = [...refresh.minted.filter((t) => isAlive(t, now)), token];
-    return {
-      access_token: token.token,
-      scope: refresh.scopes.join(' '),
-      api_domain: apiUrl,
-      token_type: 'Bearer',
-      // ⚠ zoho-api.md: some accounts send expires_in in milliseconds plus expires_in_sec.
-      ...(expiresInMs
-        ? { expires_in: tokenTtlSeconds * 1000, expires_in_sec: tokenTtlSeconds }
-        : { expires_in: tokenTtlSeconds }),
-    };
-  }
+  const minting = () => ({ now: clock.now(), tokenTtlSeconds, apiUrl, accessTokens });
 
   function checkClient(params: URLSearchParams): Record<string, unknown> | undefined {
     const secret = clients.get(params.get('client_id') ?? '');
@@ -176,7 +139,7 @@ export function createOAuthServer(options: {
       if (grantType === 'refresh_token') {
         const refresh = refreshTokens.get(params.get('refresh_token') ?? '');
         if (!refresh || refresh.clientId !== clientId) return { error: 'invalid_code' };
-        return mint(refresh, expiresInMs);
+        return mint(refresh, expiresInMs, minting());
       }
       const code = params.get('code') ?? '';
       const grant = grantCodes.get(code);
@@ -189,18 +152,10 @@ export function createOAuthServer(options: {
         clientId,
         grant.scopes,
       );
-      return { ...mint(refresh, expiresInMs), refresh_token: refresh.token };
+      return { ...mint(refresh, expiresInMs, minting()), refresh_token: refresh.token };
     },
 
-    authenticate(header) {
-      if (!header) return { ok: false, code: 'INVALID_TOKEN' };
-      const space = header.indexOf(' ');
-      const scheme = space < 0 ? header : header.slice(0, space);
-      if (scheme.toLowerCase() !== TOKEN_SCHEME) return { ok: false, code: 'AUTHENTICATION_FAILURE' };
-      const token = accessTokens.get(header.slice(space + 1).trim());
-      if (!token || !isAlive(token, clock.now())) return { ok: false, code: 'INVALID_TOKEN' };
-      return { ok: true, token: token.token, scopes: token.scopes };
-    },
+    authenticate: (header) => authenticate(header, accessTokens, clock.now()),
 
     issueGrantCode(scopes = DEFAULT_SCOPES) {
       const code = `sandbox-grant-${randomBytes(16).toString('hex')}`;
@@ -216,6 +171,70 @@ export function createOAuthServer(options: {
     snapshot: () => snapshotOf(clock.now(), { clients, refreshTokens, accessTokens, grantCodes }),
     maps: { refreshTokens, accessTokens, grantCodes },
   };
+}
+
+/** An access token from `refresh`, within Zoho's minting limits; the token answer's JSON. */
+function mint(
+  refresh: RefreshTokenState,
+  expiresInMs: boolean,
+  server: {
+    now: number;
+    tokenTtlSeconds: number;
+    apiUrl: string;
+    accessTokens: Map<string, AccessTokenState>;
+  },
+): Record<string, unknown> {
+  const { now, tokenTtlSeconds, apiUrl, accessTokens } = server;
+  // A window opens with the first mint after the last one closed. Its 11th request is refused,
+  // and so is every request until the window closes: Zoho blocks for the rest of the window.
+  if (!refresh.window || now - refresh.window.openedAt >= MINT_WINDOW_MS)
+    refresh.window = { openedAt: now, mints: 0 };
+  if (refresh.window.mints >= MINTS_PER_WINDOW) {
+    return {
+      error: 'Access Denied',
+      error_description: 'You have made too many requests continuously. Please try again after some time.',
+      status: 'failure',
+    };
+  }
+  const alive = refresh.minted.filter((t) => isAlive(t, now));
+  if (alive.length >= MAX_ALIVE_TOKENS && alive[0]) alive[0].invalidated = true; // silently, as Zoho does
+  const token: AccessTokenState = {
+    token: `sandbox-at-${randomBytes(16).toString('hex')}`,
+    refreshToken: refresh.token,
+    scopes: refresh.scopes,
+    issuedAt: now,
+    expiresAt: now + tokenTtlSeconds * 1000,
+    invalidated: false,
+  };
+  accessTokens.set(token.token, token);
+  refresh.window.mints += 1;
+  // Only the tokens still alive count (15 per refresh token); the window counts mints itself.
+  refresh.minted = [...refresh.minted.filter((t) => isAlive(t, now)), token];
+  return {
+    access_token: token.token,
+    scope: refresh.scopes.join(' '),
+    api_domain: apiUrl,
+    token_type: 'Bearer',
+    // ⚠ zoho-api.md: some accounts send expires_in in milliseconds plus expires_in_sec.
+    ...(expiresInMs
+      ? { expires_in: tokenTtlSeconds * 1000, expires_in_sec: tokenTtlSeconds }
+      : { expires_in: tokenTtlSeconds }),
+  };
+}
+
+/** Checks an `Authorization` header against the tokens minted. */
+function authenticate(
+  header: string | undefined,
+  accessTokens: Map<string, AccessTokenState>,
+  now: number,
+): AuthResult {
+  if (!header) return { ok: false, code: 'INVALID_TOKEN' };
+  const space = header.indexOf(' ');
+  const scheme = space < 0 ? header : header.slice(0, space);
+  if (scheme.toLowerCase() !== TOKEN_SCHEME) return { ok: false, code: 'AUTHENTICATION_FAILURE' };
+  const token = accessTokens.get(header.slice(space + 1).trim());
+  if (!token || !isAlive(token, now)) return { ok: false, code: 'INVALID_TOKEN' };
+  return { ok: true, token: token.token, scopes: token.scopes };
 }
 
 /** What `inspect()` shows of the accounts server: no whole token, secret or code. */

@@ -6,7 +6,7 @@
 import { ATTACHMENT_MAX_BYTES, BULK_CSV_MAX_ROWS } from '#lib/inspect/limits.ts';
 import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
 import { EXTRA_PREFIXES, KINDS, type Kind } from '#lib/routing/table.ts';
-import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
+import { MAX_FLEET_BUDGET } from '#zoho/fleet/keys.ts';
 import { DATA_CENTRES, type DataCentre, isDataCentre, resolveHosts, type ZohoHosts } from '#zoho/hosts.ts';
 import { API_VERSION } from '#zoho/types.ts';
 
@@ -36,7 +36,7 @@ export interface Config {
   zohoCallsPerMinute: number | undefined;
   /**
    * ZOHO_CONCURRENCY_BUDGET: Zoho calls the whole fleet may have in flight, shared through slots in
-   * TOKEN_TABLE (zoho/fleet-slots.ts), 1 to 100; unset = no fleet-wide limit, only ZOHO_MAX_IN_FLIGHT.
+   * TOKEN_TABLE (zoho/fleet/), 1 to 100; unset = no fleet-wide limit, only ZOHO_MAX_IN_FLIGHT.
    */
   zohoConcurrencyBudget: number | undefined;
   /** ZOHO_SLOT_FLOORS: the slots each kind takes first, e.g. `attachment=1,photo=1,bulk-write=1` (the default). */

@@ -362,13 +362,13 @@ describe("Zoho's TypeScript SDK 8.0 and our client, side by side on the sandbox"
       () =>
         ours.createBulkWriteJob({
           operation: 'insert',
-          ignoreEmpty: true,
-          resources: [
+          ignore_empty: true,
+          resource: [
             {
               module: 'Leads',
-              fileId: plainFiles.ours.fileId,
-              findBy: 'Email',
-              fieldMappings: [
+              file_id: plainFiles.ours.fileId,
+              find_by: 'Email',
+              field_mappings: [
                 { api_name: 'Last_Name', index: 0 },
                 { api_name: 'Email', index: 1 },
               ],
@@ -393,21 +393,21 @@ describe("Zoho's TypeScript SDK 8.0 and our client, side by side on the sandbox"
       () =>
         ours.createBulkWriteJob({
           operation: 'insert',
-          resources: [
+          resource: [
             {
               module: 'Contacts',
-              fileId: familyFiles.ours.fileId,
-              fileNames: ['contacts.csv'],
-              fieldMappings: [
+              file_id: familyFiles.ours.fileId,
+              file_names: ['contacts.csv'],
+              field_mappings: [
                 { api_name: 'Last_Name', index: 1 },
                 { api_name: 'Email', index: 2 },
               ],
             },
             {
               module: 'Languages',
-              fileId: familyFiles.ours.fileId,
-              fileNames: ['languages.csv'],
-              fieldMappings: [
+              file_id: familyFiles.ours.fileId,
+              file_names: ['languages.csv'],
+              field_mappings: [
                 { api_name: 'Parent_Id', index: 0, parent_column_index: 0 },
                 { api_name: 'Language', index: 1 },
               ],

@@ -14,7 +14,8 @@ import {
   startLocalDynamoDb,
 } from '#tools/local/dynamodb.ts';
 import { createZohoClient } from '#zoho/client.ts';
-import { createFleetSlots, slotKeys } from '#zoho/fleet-slots.ts';
+import { slotKeys } from '#zoho/fleet/keys.ts';
+import { createFleetSlots } from '#zoho/fleet/slots.ts';
 import { resolveHosts } from '#zoho/hosts.ts';
 import type { Pacer } from '#zoho/pacing.ts';
 import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';

@@ -39,6 +39,23 @@ describe('bulk write', () => {
     expect(tags['zoho-failed-rows']).toBeUndefined();
   });
 
+  it('sends a ZIP upload answered 429 or 5xx again in the same delivery, read again from its file', async () => {
+    const key = 'bulk-write/Leads/insert/busy upload.zip';
+    const zip = await buildZip([{ name: 'leads.csv', data: csvText(3) }]);
+    h.sandbox.faults.set({
+      failNext: [
+        { status: 429, code: 'TOO_MANY_REQUESTS', times: 1, path: '/upload' },
+        { status: 500, code: 'INTERNAL_ERROR', times: 1, path: '/upload' },
+      ],
+    });
+    try {
+      expect(await h.deliver('bulk-write', await h.put(key, zip))).toEqual([]);
+    } finally {
+      h.sandbox.faults.reset();
+    }
+    expect(await h.followBulk(key)).toMatchObject({ 'zoho-status': 'done', 'zoho-added': '3' });
+  });
+
   it('passes every field_mappings key of job.json to Zoho as written (crm-oas v8.0 bulk_write.json)', async () => {
     const key = 'bulk-write/Leads/insert/with defaults.zip';
     const job = {

@@ -304,12 +304,12 @@ describe('bulk write', () => {
     expect(upload?.headers).toMatchObject({ feature: 'bulk-write', 'x-crm-org': sandbox.inspect().org.zgid });
     const { jobId } = await client.createBulkWriteJob({
       operation: 'insert',
-      ignoreEmpty: true,
-      resources: [
+      ignore_empty: true,
+      resource: [
         {
           module: 'Leads',
-          fileId,
-          fieldMappings: [
+          file_id: fileId,
+          field_mappings: [
             { api_name: 'Last_Name', index: 0 },
             { api_name: 'Email', index: 1 },
           ],
@@ -380,7 +380,7 @@ describe('bulk write', () => {
     const error = await failure(
       client.createBulkWriteJob({
         operation: 'insert',
-        resources: [{ module: 'Leads', fileId: '1234567890' }],
+        resource: [{ module: 'Leads', file_id: '1234567890' }],
       }),
     );
     expect(error).toBeInstanceOf(ZohoRequestError);
@@ -591,7 +591,7 @@ describe('faults', () => {
     sandbox.faults.set({ failNext: [{ status: 500, code: 'INTERNAL_ERROR', path: '/bulk/' }] });
     const { jobId } = await client.createBulkWriteJob({
       operation: 'insert',
-      resources: [{ module: 'Leads', fileId }],
+      resource: [{ module: 'Leads', file_id: fileId }],
     });
     expect(sandbox.inspect().bulkJobs.map((j) => j.id)).toEqual([jobId]);
   });

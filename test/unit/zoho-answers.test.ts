@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAnswer, parseJson } from '#zoho/answers.ts';
+import { parseAnswer, parseJson } from '#zoho/answer-errors.ts';
 import {
   ZohoAuthError,
   type ZohoError,

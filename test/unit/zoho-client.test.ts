@@ -287,7 +287,7 @@ describe('the client, precisely', () => {
       req.socket.destroy();
     });
     const client = clientFor(fakeServer);
-    const spec = { operation: 'insert' as const, resources: [{ module: 'Leads', fileId: '5550001' }] };
+    const spec = { operation: 'insert' as const, resource: [{ module: 'Leads', file_id: '5550001' }] };
     await expect(client.createBulkWriteJob(spec)).resolves.toEqual({ jobId: '700' });
     await expect(client.createBulkWriteJob(spec)).rejects.toBeInstanceOf(ZohoOutcomeUnknownError);
     expect(fakeServer.to('/crm/bulk/v8/write')).toHaveLength(3);

@@ -9,7 +9,16 @@ import {
   ZohoServerError,
   ZohoThrottledError,
 } from '#zoho/errors.ts';
-import { DEFAULT_RETRY_POLICY, decideRetry, sleepWithin } from '#zoho/retry.ts';
+import { FAILURES } from '#zoho/failures.ts';
+import { BodySourceError } from '#zoho/http.ts';
+import {
+  DEFAULT_RETRY_POLICY,
+  decidePushRetry,
+  decideRetry,
+  failureClass,
+  pushRetryPolicy,
+  sleepWithin,
+} from '#zoho/retry.ts';
 
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000, throttleDelayMs: 60_000 };
 const ask = (
@@ -94,5 +103,68 @@ describe('retry policy', () => {
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ZohoDeadlineError);
     expect(slept).toBe(false);
+  });
+});
+
+describe('one table for the call, the push and the queue', () => {
+  const push = (error: unknown, attempt = 1) =>
+    decidePushRetry(pushRetryPolicy(100), { error, attempt }, () => 0);
+  class OwnRefusal extends Error {
+    readonly code = 'FILE_TOO_LARGE';
+    readonly retryable = false;
+  }
+
+  it.each([
+    ['429', new ZohoThrottledError('x'), 'throttled', { retry: true, delayMs: 10, lookFirst: false }],
+    ['5xx', new ZohoServerError('x'), 'server', { retry: true, delayMs: 10, lookFirst: false }],
+    ['nothing sent', new ZohoNetworkError('x'), 'not-sent', { retry: true, delayMs: 10, lookFirst: false }],
+    [
+      'outcome unknown',
+      new ZohoOutcomeUnknownError('x'),
+      'outcome-unknown',
+      { retry: true, delayMs: 10, lookFirst: true },
+    ],
+    ['the file stream', new BodySourceError('x'), 'source', { retry: true, delayMs: 10, lookFirst: false }],
+    ['an S3 hiccup', new Error('x'), 'other', { retry: true, delayMs: 10, lookFirst: false }],
+    ['deadline', new ZohoDeadlineError('x'), 'deadline', { retry: false }],
+    ['auth', new ZohoAuthError('x'), 'auth', { retry: false }],
+    ['refused', new ZohoRequestError('x'), 'refused', { retry: false }],
+    ['our own refusal', new OwnRefusal('x'), 'refused', { retry: false }],
+    ['protocol', new ZohoProtocolError('x'), 'protocol', { retry: false }],
+  ])('%s: class %s, the push decides %o', (_name, error, failure, decision) => {
+    expect(failureClass(error)).toBe(failure);
+    expect(push(error)).toEqual(decision);
+  });
+
+  it('the push stops at its attempts; the queue then takes over', () => {
+    expect(push(new ZohoServerError('x'), 3).retry).toBe(true);
+    expect(push(new ZohoServerError('x'), 4).retry).toBe(false);
+  });
+
+  it("a Zoho error's `retryable` is the queue's column and nothing else", () => {
+    for (const error of [
+      new ZohoThrottledError('x'),
+      new ZohoServerError('x'),
+      new ZohoNetworkError('x'),
+      new ZohoOutcomeUnknownError('x'),
+      new ZohoDeadlineError('x'),
+      new ZohoAuthError('x'),
+      new ZohoRequestError('x'),
+      new ZohoProtocolError('x'),
+    ]) {
+      expect(error.retryable).toBe(FAILURES[error.failure].queue === 'redeliver');
+    }
+    expect(new ZohoOutcomeUnknownError('x').retryable).toBe(true);
+    expect(FAILURES['outcome-unknown'].call).toBe('throw');
+  });
+
+  it('tells a 401 about the token from one about what it may do', () => {
+    expect(failureClass(new ZohoAuthError('x', { status: 401, zohoCode: 'INVALID_TOKEN' }))).toBe(
+      'token-refused',
+    );
+    expect(failureClass(new ZohoAuthError('x', { status: 401, zohoCode: 'OAUTH_SCOPE_MISMATCH' }))).toBe(
+      'auth',
+    );
+    expect(failureClass(new ZohoAuthError('x', { status: 401 }), 'token')).toBe('auth');
   });
 });

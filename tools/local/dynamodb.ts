@@ -110,7 +110,7 @@ async function createTable(client: DynamoDBClient, name: string, partitionKey: s
 }
 
 /**
- * Ends the leases an earlier run left in the token table: Zoho call slots (zoho/fleet-slots.ts)
+ * Ends the leases an earlier run left in the token table: Zoho call slots (zoho/fleet/)
  * and the right to mint the access token (zoho/token-store-dynamodb.ts). A local run's fleet is
  * its one process, so a lease the table holds is a gone process's: nothing it does will end it. In
  * AWS a dead container's leases run out by themselves (30 s); a restart need not wait for that.

@@ -7,7 +7,7 @@ import {
   PutSecretValueCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { stringOf } from '#zoho/answers.ts';
+import { stringOf } from '#zoho/answer-errors.ts';
 import { readTokenAnswer } from '#zoho/auth.ts';
 import {
   isZohoError,
@@ -17,7 +17,7 @@ import {
   ZohoServerError,
   ZohoThrottledError,
 } from '#zoho/errors.ts';
-import type { DataCentre } from '#zoho/hosts.ts';
+import { type DataCentre, trimSlash } from '#zoho/hosts.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 
 /**
@@ -82,7 +82,7 @@ export async function exchangeGrantCode(
   deps: ExchangeDeps = {},
 ): Promise<ExchangedGrant> {
   const send = deps.fetch ?? fetch;
-  const url = `${grant.accountsUrl.replace(/\/+$/, '')}/oauth/v2/token`;
+  const url = `${trimSlash(grant.accountsUrl)}/oauth/v2/token`;
   let response: Response;
   let text: string;
   try {

@@ -24,7 +24,7 @@ import {
 import type { RangeReader } from './range-reader.ts';
 import { listZipEntries, openEntry, type ZipEntry } from './zip.ts';
 
-export type { ChildResource, FieldMapping, JobOptions } from './job-options.ts';
+export type { ChildResource, JobOptions } from './job-options.ts';
 export { parseJobOptionsFromMetadata } from './job-options.ts';
 
 export interface BulkCsvEntry {

@@ -2,13 +2,19 @@
  * Bulk-write job options a person can set: in a `job.json` at the top of the ZIP, or in the
  * object's metadata (`x-amz-meta-zoho-find-by`, `…-zoho-ignore-empty`, `…-zoho-field-mappings`).
  * Metadata overrides job.json key by key. Both are checked strictly: an unknown key or a wrong
- * type is refused with a message naming it, never ignored.
+ * type is refused with a message naming it, never ignored. The keys are Zoho's own (crm-oas v8.0
+ * bulk_write.json) and go into the job as they are: the job's own keys into the job, the rest into
+ * the parent CSV's resource (`placeJobOptions`).
  */
 import { isObject } from '#lib/json.ts';
-import { API_NAME, type DefaultValue, type FieldMapping } from '#zoho/types.ts';
+import {
+  API_NAME,
+  type BulkWriteJobSpec,
+  type BulkWriteResource,
+  type DefaultValue,
+  type FieldMapping,
+} from '#zoho/types.ts';
 import { InspectionError } from './errors.ts';
-
-export type { DefaultValue, FieldMapping };
 
 /** A child CSV of a parent-child import (seed 003): a subform or linking module of the parent. */
 export interface ChildResource {
@@ -20,13 +26,24 @@ export interface ChildResource {
   field_mappings: FieldMapping[];
 }
 
-export interface JobOptions {
-  /** The unique field that identifies the record (update / upsert). */
-  find_by?: string;
-  field_mappings?: FieldMapping[];
-  ignore_empty?: boolean;
+/** The options of the job itself. */
+type JobLevelOptions = Pick<BulkWriteJobSpec, 'ignore_empty'>;
+/** The options of the parent CSV's resource. */
+type ResourceOptions = Pick<BulkWriteResource, 'find_by' | 'field_mappings'>;
+
+export interface JobOptions extends JobLevelOptions, ResourceOptions {
   /** Child CSVs in the same ZIP, written in the same job as the parent's. */
   children?: ChildResource[];
+}
+
+/** Where each option goes in Zoho's job: the job's own keys, the parent CSV's resource, the children. */
+export function placeJobOptions(options: JobOptions): {
+  job: JobLevelOptions;
+  resource: ResourceOptions;
+  children: ChildResource[];
+} {
+  const { children = [], ignore_empty, ...resource } = options;
+  return { job: ignore_empty === undefined ? {} : { ignore_empty }, resource, children };
 }
 
 const JOB_KEYS = ['find_by', 'field_mappings', 'ignore_empty', 'children'];

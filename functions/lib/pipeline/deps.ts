@@ -18,7 +18,7 @@ import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { isZohoError } from '#zoho/errors.ts';
-import { createFleetSlots } from '#zoho/fleet-slots.ts';
+import { createFleetSlots } from '#zoho/fleet/slots.ts';
 import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
 import type { OAuthCredentials, ZohoClient } from '#zoho/types.ts';
 import type { FollowUpPayload } from './bulk/advance.ts';

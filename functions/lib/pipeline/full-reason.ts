@@ -10,6 +10,7 @@
  * item left by an earlier outcome of the object is stale.
  */
 import { BatchGetItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { BATCH_GET_MAX_KEYS } from '#lib/dynamodb-limits.ts';
 import type { Log } from '#lib/log.ts';
 import { tagValue } from '#lib/s3/tags.ts';
 
@@ -18,8 +19,6 @@ import { tagValue } from '#lib/s3/tags.ts';
  * where the same text is: past that the tag's short form is what is left.
  */
 export const FULL_REASON_TTL_SECONDS = 30 * 24 * 3600;
-/** BatchGetItem reads at most 100 keys a call. */
-const BATCH_GET_LIMIT = 100;
 /** Rounds of keys DynamoDB left unprocessed before those are given up (their tags' text stays). */
 const MAX_UNPROCESSED_ROUNDS = 3;
 
@@ -87,8 +86,8 @@ export async function readFullReasons(
   const byId = new Map([...new Set(keys)].map((key) => [fullReasonId(bucket, key), key]));
   const found = new Map<string, FullReason>();
   const ids = [...byId.keys()];
-  for (let start = 0; start < ids.length; start += BATCH_GET_LIMIT) {
-    let pending = ids.slice(start, start + BATCH_GET_LIMIT).map((id) => ({ id: { S: id } }));
+  for (let start = 0; start < ids.length; start += BATCH_GET_MAX_KEYS) {
+    let pending = ids.slice(start, start + BATCH_GET_MAX_KEYS).map((id) => ({ id: { S: id } }));
     for (let round = 0; pending.length > 0 && round <= MAX_UNPROCESSED_ROUNDS; round++) {
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** round));
       const answer = await client.send(

@@ -4,6 +4,7 @@
  * so the queue retries them and, in the end, dead-letters them.
  */
 import { isZohoError } from '#zoho/errors.ts';
+import { failureHandling } from '#zoho/retry.ts';
 
 export type OutcomeStatus = 'done' | 'failed' | 'skipped' | 'pushing';
 
@@ -46,11 +47,13 @@ function isCodedError(error: unknown): error is CodedError & Error {
   );
 }
 
-/** Retryable errors go back to the queue; everything else is a permanent outcome. */
+/**
+ * Retryable errors go back to the queue; everything else is a permanent outcome (the queue's
+ * column of #zoho/failures.ts: an error we did not anticipate, an S3 hiccup or a bug, is retried
+ * and the DLQ keeps it in the end).
+ */
 export function isRetryable(error: unknown): boolean {
-  if (isCodedError(error)) return error.retryable;
-  // An error we did not anticipate (S3 hiccup, a bug): retry, and let the DLQ keep it in the end.
-  return true;
+  return failureHandling(error).queue === 'redeliver';
 }
 
 /** The outcome of a permanent failure: Zoho's own code wins, it is the one a CRM admin knows. */

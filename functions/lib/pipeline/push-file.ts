@@ -1,8 +1,9 @@
 /**
  * Attachments and photos: check the object, then stream it from S3 to the record.
  *
- * A failure Zoho may get over (429, 5xx, a connection lost) is retried here, with back-off and
- * within the deadline: the object is re-opened from S3 for each attempt. An upload whose outcome
+ * A failure Zoho may get over (429, 5xx, a connection lost) is retried here as the push's column of
+ * #zoho/failures.ts says, with back-off and within the deadline: the object is re-opened from S3
+ * for each attempt. An upload whose outcome
  * is unknown (the connection was lost after bytes went out, or an earlier Lambda died) is looked
  * for on the record first, and adopted only when it provably holds this object's bytes: same
  * name, same size, created since the attempt, and the same SHA-256 once downloaded.
@@ -16,11 +17,11 @@ import { isLinkObject, LINK_MAX_BYTES, parseLink } from '#lib/inspect/link.ts';
 import { checkPhotoModule } from '#lib/inspect/photo-module.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { openObject, type StoredObject } from '#lib/s3/object.ts';
-import { ZohoOutcomeUnknownError, ZohoRequestError } from '#zoho/errors.ts';
-import { backoffDelay, type RetryPolicy, realSleep } from '#zoho/retry.ts';
+import { ZohoRequestError } from '#zoho/errors.ts';
+import { decidePushRetry, pushRetryPolicy, realSleep } from '#zoho/retry.ts';
 import type { AttachmentInfo, RecordRef } from '#zoho/types.ts';
 import type { PipelineDeps } from './deps.ts';
-import { isRetryable, type Outcome } from './outcome.ts';
+import type { Outcome } from './outcome.ts';
 
 export interface FilePush {
   object: StoredObject;
@@ -37,8 +38,6 @@ export interface FilePush {
 
 /** Zoho's Created_Time has whole seconds and its clock is not ours. */
 const CLOCK_SLACK_MS = 60_000;
-/** Attempts of one upload within one delivery; after them the queue takes over. */
-const PUSH_ATTEMPTS = 4;
 
 export async function pushAttachment(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
   const { object, target, fileName, signal } = push;
@@ -119,35 +118,41 @@ async function pushLink(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
   });
 }
 
+/** What the push's retries need of the pipeline. */
+export type RetryDeps = Pick<PipelineDeps, 'config' | 'now' | 'countRetry' | 'log'>;
+
+/** One upload's retries: the deadline, where an earlier attempt may have landed, the note before each wait. */
+export interface RetriedUpload {
+  signal: AbortSignal;
+  earlierAttemptAt?: Date | undefined;
+  beforeRetry?: ((error: unknown, retryAt: Date) => Promise<void>) | undefined;
+}
+
 /**
  * Runs `attempt` until it succeeds, fails for good, or the attempts or the deadline run out (then
- * the last failure is thrown and the queue retries). `attempt` is told since when an earlier
- * upload may have landed.
+ * the last failure is thrown and the queue retries), as the push's column of #zoho/failures.ts
+ * says. `attempt` is told since when an earlier upload may have landed.
  */
-export async function withRetries(
-  deps: PipelineDeps,
-  push: FilePush,
-  attempt: (mayHaveLandedSince: Date | undefined) => Promise<Outcome>,
-): Promise<Outcome> {
-  const policy: RetryPolicy = {
-    maxAttempts: PUSH_ATTEMPTS,
-    baseDelayMs: deps.config.pushRetryBaseMs,
-    maxDelayMs: deps.config.pushRetryBaseMs * 8,
-    throttleDelayMs: 0,
-  };
+export async function withRetries<T>(
+  deps: RetryDeps,
+  push: RetriedUpload,
+  attempt: (mayHaveLandedSince: Date | undefined) => Promise<T>,
+): Promise<T> {
+  const policy = pushRetryPolicy(deps.config.pushRetryBaseMs);
   let mayHaveLandedSince = push.earlierAttemptAt;
   for (let n = 1; ; n += 1) {
     const startedAt = deps.now();
     try {
       return await attempt(mayHaveLandedSince);
     } catch (error) {
-      if (!isRetryable(error) || n >= PUSH_ATTEMPTS || push.signal.aborted) throw error;
-      if (error instanceof ZohoOutcomeUnknownError) mayHaveLandedSince ??= startedAt;
-      // At least a tenth of the ceiling: a retry right away would meet the same 429.
-      const delayMs = Math.max(backoffDelay(policy, n), policy.baseDelayMs / 10);
+      if (push.signal.aborted) throw error;
+      const decision = decidePushRetry(policy, { error, attempt: n });
+      if (!decision.retry) throw error;
+      if (decision.lookFirst) mayHaveLandedSince ??= startedAt;
+      const { delayMs } = decision;
       deps.countRetry(error);
       deps.log.warn('Push failed; trying again', { attempt: n, delayMs, error });
-      await push.beforeRetry(error, new Date(deps.now().getTime() + delayMs));
+      await push.beforeRetry?.(error, new Date(deps.now().getTime() + delayMs));
       await realSleep(delayMs, push.signal).catch(() => {
         throw error; // the deadline came first: the queue retries, with this reason on the object
       });

@@ -13,7 +13,7 @@
  */
 import { isObject } from '../json.ts';
 import type { Log } from '../log.ts';
-import { parseJson, stringOf } from './answers.ts';
+import { parseJson, stringOf } from './answer-errors.ts';
 import {
   ZohoAuthError,
   ZohoDeadlineError,
@@ -24,6 +24,7 @@ import {
   ZohoServerError,
   ZohoThrottledError,
 } from './errors.ts';
+import { trimSlash } from './hosts.ts';
 import { formBody, readText, send } from './http.ts';
 import { deadlineError, realSleep, type Sleep } from './retry.ts';
 import type { AccessToken, OAuthCredentials, TokenStore } from './types.ts';
@@ -84,14 +85,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? realSleep;
   const { log } = options;
-  const settings = {
-    refreshSkewMs: options.refreshSkewMs ?? DEFAULTS.refreshSkewMs,
-    throttleDelayMs: options.throttleDelayMs ?? DEFAULTS.throttleDelayMs,
-    leaseTtlMs: options.leaseTtlMs ?? DEFAULTS.leaseTtlMs,
-    leaseWaitMs: options.leaseWaitMs ?? DEFAULTS.leaseWaitMs,
-    leasePollMs: options.leasePollMs ?? DEFAULTS.leasePollMs,
-    mintTimeoutMs: options.mintTimeoutMs ?? DEFAULTS.mintTimeoutMs,
-  };
+  const settings = settingsOf(options);
 
   let cached: AccessToken | undefined;
   let flight: Promise<AccessToken> | undefined;
@@ -142,7 +136,7 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
 
     let token: AccessToken;
     try {
-      token = await mint();
+      token = await mint(options, settings.mintTimeoutMs, now);
     } catch (error) {
       await releaseLease();
       if (error instanceof ZohoThrottledError) blocked = { until: now() + settings.throttleDelayMs, error };
@@ -163,40 +157,10 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
     return token;
   }
 
-  async function releaseLease(): Promise<void> {
-    await store.releaseLease().catch((error: unknown) => {
+  const releaseLease = () =>
+    store.releaseLease().catch((error: unknown) => {
       log.warn('Could not give back the token lease', { error: String(error) });
     });
-  }
-
-  async function mint(): Promise<AccessToken> {
-    const credentials =
-      typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
-    const outgoing = {
-      method: 'POST' as const,
-      url: `${options.accountsUrl}/oauth/v2/token`,
-      body: formBody({
-        grant_type: 'refresh_token',
-        client_id: credentials.clientId,
-        client_secret: credentials.clientSecret,
-        refresh_token: credentials.refreshToken,
-      }),
-      signal: AbortSignal.timeout(settings.mintTimeoutMs),
-    };
-    try {
-      const incoming = await send(options.dispatcher, outgoing);
-      const text = await readText(incoming, outgoing);
-      return parseTokenAnswer(incoming.status, text, now(), options.defaultApiDomain);
-    } catch (error) {
-      // A token request lost on the way is simply asked again: no state at Zoho to look for.
-      if (error instanceof ZohoOutcomeUnknownError || error instanceof ZohoDeadlineError) {
-        throw new ZohoNetworkError(`The token request to ${options.accountsUrl} failed: ${error.message}`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
-  }
 
   return {
     async current(signal) {
@@ -214,11 +178,56 @@ export function createTokenProvider(options: TokenProviderOptions): TokenProvide
   };
 }
 
+function settingsOf(options: TokenProviderOptions) {
+  return {
+    refreshSkewMs: options.refreshSkewMs ?? DEFAULTS.refreshSkewMs,
+    throttleDelayMs: options.throttleDelayMs ?? DEFAULTS.throttleDelayMs,
+    leaseTtlMs: options.leaseTtlMs ?? DEFAULTS.leaseTtlMs,
+    leaseWaitMs: options.leaseWaitMs ?? DEFAULTS.leaseWaitMs,
+    leasePollMs: options.leasePollMs ?? DEFAULTS.leasePollMs,
+    mintTimeoutMs: options.mintTimeoutMs ?? DEFAULTS.mintTimeoutMs,
+  };
+}
+
+/** One token request to the accounts server. */
+async function mint(
+  options: TokenProviderOptions,
+  timeoutMs: number,
+  now: () => number,
+): Promise<AccessToken> {
+  const credentials =
+    typeof options.credentials === 'function' ? await options.credentials() : options.credentials;
+  const outgoing = {
+    method: 'POST' as const,
+    url: `${options.accountsUrl}/oauth/v2/token`,
+    body: formBody({
+      grant_type: 'refresh_token',
+      client_id: credentials.clientId,
+      client_secret: credentials.clientSecret,
+      refresh_token: credentials.refreshToken,
+    }),
+    signal: AbortSignal.timeout(timeoutMs),
+  };
+  try {
+    const incoming = await send(options.dispatcher, outgoing);
+    const text = await readText(incoming, outgoing);
+    return parseTokenAnswer(incoming.status, text, now(), options.defaultApiDomain);
+  } catch (error) {
+    // A token request lost on the way is simply asked again: no state at Zoho to look for.
+    if (error instanceof ZohoOutcomeUnknownError || error instanceof ZohoDeadlineError) {
+      throw new ZohoNetworkError(`The token request to ${options.accountsUrl} failed: ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
 /** The accounts server's answer to a refresh → a token. */
 function parseTokenAnswer(status: number, text: string, now: number, defaultApiDomain: string): AccessToken {
   const { accessToken, json } = readTokenAnswer(status, text);
   const apiDomain = stringOf(json.api_domain) ?? defaultApiDomain;
-  return { accessToken, apiDomain: apiDomain.replace(/\/+$/, ''), expiresAt: now + lifetimeMs(json) };
+  return { accessToken, apiDomain: trimSlash(apiDomain), expiresAt: now + lifetimeMs(json) };
 }
 
 /**

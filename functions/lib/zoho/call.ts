@@ -1,7 +1,7 @@
 /**
  * One Zoho call, end to end: take a shared access token, wait for a pacing turn, send once, read
- * the answer, and send again only when Zoho cannot have done it (retry.ts). A 401 that is not a
- * scope or permission refusal replaces the token once (unless another caller already did) and
+ * the answer, and send again only when Zoho cannot have done it (failures.ts, the call's column).
+ * A 401 about the token itself replaces the token once (unless another caller already did) and
  * sends the call once more.
  *
  * Streamed uploads are read once: the call owns the body from the start and disposes of it at
@@ -10,15 +10,16 @@
  * to send the file again.
  */
 import type { Log } from '../log.ts';
-import { parseAnswer } from './answers.ts';
+import { parseAnswer } from './answer-errors.ts';
 import type { createTokenProvider } from './auth.ts';
-import { isZohoError, ZohoAuthError, ZohoServerError } from './errors.ts';
+import { isZohoError, type ZohoError, ZohoServerError } from './errors.ts';
 import { type Incoming, type Outgoing, type RequestBody, readText, send } from './http.ts';
 import type { createPacer } from './pacing.ts';
 import {
   type CallPhase,
   deadlineError,
   decideRetry,
+  failureClass,
   type RetryPolicy,
   type Sleep,
   sleepWithin,
@@ -79,7 +80,7 @@ export function createCaller(parts: CallerParts): Caller {
           return await attemptOnce(spec, token, signal, read);
         } catch (error) {
           lastError = error;
-          if (phase === 'call' && token && !tokenReplaced && isTokenRefused(error)) {
+          if (token && !tokenReplaced && failureClass(error, phase) === 'token-refused') {
             tokenReplaced = true;
             if (!spec.body || spec.body.canResend()) {
               refusedToken = token;
@@ -87,7 +88,7 @@ export function createCaller(parts: CallerParts): Caller {
               continue;
             }
             await tokens.replace(token, signal).catch(() => undefined);
-            throw tokenRefusedMidUpload(spec.name, error);
+            throw tokenRefusedMidUpload(spec.name, error as ZohoError);
           }
           const canResend = spec.body ? spec.body.canResend() : true;
           const decision = decideRetry(policy, { error, phase, attempt, canResend }, random);
@@ -141,18 +142,7 @@ export async function readJson(incoming: Incoming, outgoing: Outgoing): Promise<
   return parseAnswer({ status: incoming.status, headers: incoming.headers, text });
 }
 
-/** 401s that are about what the token may do, not about the token: a new token would not help. */
-const NOT_THE_TOKEN = new Set(['OAUTH_SCOPE_MISMATCH', 'NO_PERMISSION', 'AUTHORIZATION_FAILED']);
-
-/**
- * A 401 that is not a scope or permission refusal: INVALID_TOKEN, AUTHENTICATION_FAILURE (the API
- * host answers it for a revoked token too), the file host's `{"ERROR_CODE":401}`, a bare 401.
- */
-function isTokenRefused(error: unknown): error is ZohoAuthError {
-  return error instanceof ZohoAuthError && error.status === 401 && !NOT_THE_TOKEN.has(error.zohoCode ?? '');
-}
-
-function tokenRefusedMidUpload(call: string, error: ZohoAuthError): ZohoServerError {
+function tokenRefusedMidUpload(call: string, error: ZohoError): ZohoServerError {
   return new ZohoServerError(
     `${call}: Zoho refused the access token during a streamed upload; a new token is in place, send the file again`,
     {

@@ -1,7 +1,7 @@
-/** Zoho's data centres and their hosts (zoho-api.md, "Hosts"). */
-
-export const DATA_CENTRES = ['us', 'eu', 'uk', 'in', 'au', 'jp', 'ca', 'sa', 'cn'] as const;
-export type DataCentre = (typeof DATA_CENTRES)[number];
+/**
+ * Zoho's data centres and their hosts (zoho-api.md, "Hosts"): HOSTS is the one list; the data
+ * centres' names and the domains a download may come from are read from it.
+ */
 
 export interface ZohoHosts {
   /** OAuth token host, e.g. `https://accounts.zoho.com`. */
@@ -12,7 +12,7 @@ export interface ZohoHosts {
   uploadUrl: string;
 }
 
-const HOSTS: Record<DataCentre, ZohoHosts> = {
+const HOSTS = {
   us: {
     accountsUrl: 'https://accounts.zoho.com',
     apiUrl: 'https://www.zohoapis.com',
@@ -61,10 +61,26 @@ const HOSTS: Record<DataCentre, ZohoHosts> = {
     apiUrl: 'https://www.zohoapis.com.cn',
     uploadUrl: 'https://content.zohoapis.com.cn',
   },
-};
+} as const satisfies Record<string, ZohoHosts>;
+
+export type DataCentre = keyof typeof HOSTS;
+export const DATA_CENTRES = Object.keys(HOSTS) as readonly DataCentre[];
+
+/**
+ * The domains of Zoho's hosts, every data centre's (`zoho.com`, `zohoapis.com.au`,
+ * `zohocloud.ca`…): each host from its `zoho…` label on. A download URL Zoho gives may point at
+ * any host within them (e.g. `download-accl.zoho.com`).
+ */
+export const ZOHO_DOMAINS: readonly string[] = [
+  ...new Set(
+    Object.values(HOSTS).flatMap((hosts: ZohoHosts) =>
+      Object.values(hosts).map((url) => new URL(url).hostname.replace(/^([^.]+\.)*?(?=zoho)/, '')),
+    ),
+  ),
+];
 
 export function isDataCentre(value: string): value is DataCentre {
-  return (DATA_CENTRES as readonly string[]).includes(value);
+  return Object.hasOwn(HOSTS, value);
 }
 
 /** The hosts of a data centre, each replaced by an explicit URL when one is given (a sandbox, a proxy). */

@@ -100,3 +100,23 @@ export function createPacer(options: PacerOptions = {}): Pacer {
     },
   };
 }
+
+/** Both turns, the first one first (e.g. the container's own pacer, then a fleet slot). */
+export function combinePacers(first: Pacer, second: Pacer | undefined): Pacer {
+  if (!second) return first;
+  return {
+    async acquire(signal) {
+      const releaseFirst = await first.acquire(signal);
+      try {
+        const releaseSecond = await second.acquire(signal);
+        return () => {
+          releaseSecond();
+          releaseFirst();
+        };
+      } catch (error) {
+        releaseFirst();
+        throw error;
+      }
+    },
+  };
+}

@@ -3,11 +3,8 @@
  * strings strictly encoded, and the hosts a download URL may point at before our token goes there.
  */
 import { ZohoRequestError } from './errors.ts';
-import type { ZohoHosts } from './hosts.ts';
+import { ZOHO_DOMAINS, type ZohoHosts } from './hosts.ts';
 import { type AccessToken, API_NAME, type RecordRef, ZOHO_ID } from './types.ts';
-
-/** Hosts a download URL may point at before our access token goes with it: Zoho's domains in its DCs' TLDs. */
-const ZOHO_HOST = /(^|\.)zoho(apis|cloud|public)?\.(com|eu|uk|in|com\.au|jp|ca|sa|com\.cn)$/i;
 
 /** `{module}/{recordId}` after checking both: nothing unchecked goes into a URL. */
 export function recordPath(target: RecordRef): string {
@@ -74,10 +71,16 @@ export function trustedDownloadUrl(
   const trusted = [token.apiDomain, hosts.apiUrl, hosts.uploadUrl, hosts.accountsUrl].some(
     (base) => new URL(base).origin === url.origin,
   );
-  if (!trusted && !(url.protocol === 'https:' && ZOHO_HOST.test(url.hostname))) {
+  if (!trusted && !(url.protocol === 'https:' && isZohoHost(url.hostname))) {
     throw new ZohoRequestError(
       `${call}: ${url.origin} is not a Zoho host; the access token is not sent there`,
     );
   }
   return url.href;
+}
+
+/** A host within one of Zoho's domains (hosts.ts): our access token may go there. */
+function isZohoHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return ZOHO_DOMAINS.some((domain) => host === domain || host.endsWith(`.${domain}`));
 }

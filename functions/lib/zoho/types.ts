@@ -127,19 +127,26 @@ export interface DefaultValue {
   value?: unknown;
 }
 
+/**
+ * A bulk write job's resource, its keys as Zoho spells them (crm-oas v8.0 bulk_write.json
+ * `Resource`); the client adds `type: "data"` and sends `module` as `{"api_name": …}`.
+ */
 export interface BulkWriteResource {
+  /** The module's API name. */
   module: string;
-  fileId: string;
-  /** The CSV of this resource inside the uploaded ZIP (`file_names`): needed when it holds several. */
-  fileNames?: string[];
-  findBy?: string;
-  fieldMappings?: FieldMapping[];
+  file_id: string;
+  /** The CSV of this resource inside the uploaded ZIP: needed when it holds several. */
+  file_names?: string[];
+  /** The unique field that identifies the record (update, upsert). */
+  find_by?: string;
+  field_mappings?: FieldMapping[];
 }
 
+/** A bulk write job, its keys as Zoho spells them (crm-oas v8.0 bulk_write.json `Request_Wrapper`). */
 export interface BulkWriteJobSpec {
   operation: BulkOperation;
-  ignoreEmpty?: boolean;
-  resources: BulkWriteResource[];
+  ignore_empty?: boolean;
+  resource: BulkWriteResource[];
 }
 
 /** The four Zoho documents; others (`SKIPPED`, later ones) come through as sent, upper case. */

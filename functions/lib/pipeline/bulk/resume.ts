@@ -44,7 +44,7 @@ export async function lookAgain(
       try {
         jobs.push(await lookAtJob(deps, index, jobId, signal));
       } catch (error) {
-        // The client answers RESOURCE_NOT_FOUND with a not-found error (zoho/answers.ts).
+        // The client answers RESOURCE_NOT_FOUND with a not-found error (zoho/answer-errors.ts).
         if (!(error instanceof ZohoNotFoundError)) throw error;
         gone.push(index);
       }

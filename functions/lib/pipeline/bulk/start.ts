@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobOptions } from '#lib/inspect/bulk.ts';
 import { type InspectedBulkSource, inspectBulkSource } from '#lib/inspect/bulk-source.ts';
+import { placeJobOptions } from '#lib/inspect/job-options.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { type CsvPart, splitCsvToZips } from '#lib/inspect/split.ts';
 import { familyLinks, splitFamilyToZips } from '#lib/inspect/split-family.ts';
@@ -20,6 +21,7 @@ import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { type Outcome, PipelineError } from '../outcome.ts';
+import { withRetries } from '../push-file.ts';
 import { advance, failureEvent, type ImportContext } from './advance.ts';
 import { type ImportPart, type ImportState, isKept, jobIds, next } from './machine.ts';
 import { createPool, partsAtOnce } from './pool.ts';
@@ -207,23 +209,24 @@ async function createJob(ctx: StartContext, run: Run, index: number, options: Jo
   if (part?.state !== 'pending' || !part.fileId) return;
   await run.update(setPart(index, { ...part, state: 'creating' }));
   try {
+    const fileId = part.fileId;
+    const { job, resource, children } = placeJobOptions(options);
     const { jobId } = await deps.zoho.createBulkWriteJob(
       {
         operation: run.state.operation,
-        ...(options.ignore_empty === undefined ? {} : { ignoreEmpty: options.ignore_empty }),
-        resources: [
+        ...job,
+        resource: [
           {
             module: run.state.module,
-            fileId: part.fileId,
-            ...(options.children ? { fileNames: [run.state.csv] } : {}),
-            ...(options.find_by ? { findBy: options.find_by } : {}),
-            ...(options.field_mappings ? { fieldMappings: options.field_mappings } : {}),
+            file_id: fileId,
+            ...(children.length > 0 ? { file_names: [run.state.csv] } : {}),
+            ...resource,
           },
-          ...(options.children ?? []).map((child) => ({
+          ...children.map((child) => ({
             module: child.module,
-            fileId: part.fileId as string,
-            fileNames: [child.file],
-            fieldMappings: child.field_mappings,
+            file_id: fileId,
+            file_names: [child.file],
+            field_mappings: child.field_mappings,
           })),
         ],
       },
@@ -249,14 +252,18 @@ async function uploadPart(ctx: StartContext, run: Run, part: CsvPart, index: num
   const { deps, object, signal } = ctx;
   try {
     if (keptPart(run.state, index, part)) return;
-    const { fileId } = await deps.zoho.uploadBulkFile(
-      {
-        body: createReadStream(part.path),
-        fileName: `${baseName(object.key)}-part${index + 1}.zip`,
-        size: part.size,
-        contentType: 'application/zip',
-      },
-      { signal },
+    // Tried again from the file as #zoho/failures.ts says; an upload whose outcome is unknown is
+    // sent again without looking: it writes no record (only the job does), a lost copy is unused.
+    const { fileId } = await withRetries(deps, { signal }, () =>
+      deps.zoho.uploadBulkFile(
+        {
+          body: createReadStream(part.path),
+          fileName: `${baseName(object.key)}-part${index + 1}.zip`,
+          size: part.size,
+          contentType: 'application/zip',
+        },
+        { signal },
+      ),
     );
     await run.update(setPart(index, { rows: part.rows, state: 'pending', fileId }));
   } finally {

@@ -1,5 +1,6 @@
 /**
- * Reading Zoho's answers. Errors come in several envelopes and sometimes with HTTP 200, so the
+ * The error a Zoho answer holds, if any (answer-data.ts reads what a successful one holds), and
+ * its JSON read with large ids kept exact. Errors come in several envelopes and sometimes with HTTP 200, so the
  * body decides, not the status:
  * - flat `{"code","details","message","status":"error"}` (most APIs);
  * - `{"data":[{"code",…,"status":"error"}]}` (attachments, record APIs);

@@ -3,28 +3,24 @@
  * table the access token already lives in, so the calls in flight across every container of every
  * kind never pass the org's budget, while one busy kind may use every slot the others leave free.
  *
- * One item per slot: `slot#floor#{kind}#{i}` (each kind's floor: slots it takes first) and
- * `slot#shared#{i}` (the rest of the budget). A slot is held by a conditional write of
- * { holder, until }; a lease ends at `until` (renewed every third of it while held), so the slots
- * of a container that dies come free by themselves. A kind takes its own floor, then shared
- * slots, then another kind's idle floor slot. A container hands a slot it is done with straight
- * to its own next waiting call, with no write. A kind whose calls wait marks its floor slots that
+ * One item per slot (keys.ts), held by a conditional write (table.ts); a lease is renewed every
+ * third of it while held, so the slots of a container that dies come free by themselves. A kind
+ * takes its own floor, then shared slots, then another kind's idle floor slot. A container hands
+ * a slot it is done with straight to its own next waiting call, with no write. A kind whose calls wait marks its floor slots that
  * another kind holds `wanted` (holders are `{kind}#{uuid}`); a borrower's poller (it looks while
  * its own calls wait) sees the mark and gives the slot back after the call in progress. So a
  * flood of one kind keeps another from its floor for a call and a look or two, and a kind alone
  * keeps every slot busy.
  *
- * Implements the pacer's interface, so the client takes it beside its own per-container pacer.
+ * This file is the scheduler: who waits, which slot goes to whom, when one goes back. It implements
+ * the pacer's interface, so the client takes it beside its own per-container pacer.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  BatchGetItemCommand,
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import type { Pacer, Release } from './pacing.ts';
-import { deadlineError, realSleep, type Sleep } from './retry.ts';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Pacer, Release } from '../pacing.ts';
+import { deadlineError, realSleep, type Sleep } from '../retry.ts';
+import { slotKeys } from './keys.ts';
+import { type SlotTable, slotTable } from './table.ts';
 
 export interface FleetSlotsOptions {
   client: DynamoDBClient;
@@ -47,8 +43,6 @@ export interface FleetSlotsOptions {
   onError?: (error: unknown) => void;
 }
 
-/** BatchGetItem reads at most 100 keys. */
-export const MAX_FLEET_BUDGET = 100;
 const FIRST_POLL_MS = 20;
 const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_LINGER_MS = 20;
@@ -67,119 +61,9 @@ interface Waiter {
   grant(slot: Slot): void;
 }
 
-/** The slot keys in the order `kind` takes them: its floor, the shared ones, other kinds' floors. */
-export function slotKeys(
-  kind: string,
-  budget: number,
-  floors: Record<string, number>,
-): { own: string[]; shared: string[]; others: string[] } {
-  const floorKeys = (k: string) => Array.from({ length: floors[k] ?? 0 }, (_, i) => `slot#floor#${k}#${i}`);
-  const floorTotal = Object.values(floors).reduce((sum, n) => sum + n, 0);
-  if (!Number.isInteger(budget) || budget < 1 || budget > MAX_FLEET_BUDGET) {
-    throw new RangeError(
-      `The fleet's Zoho budget must be a whole number from 1 to ${MAX_FLEET_BUDGET}, got ${budget}`,
-    );
-  }
-  if (floorTotal > budget) {
-    throw new RangeError(
-      `The kinds' floors (${floorTotal} slots in all) exceed the fleet's budget of ${budget}`,
-    );
-  }
-  return {
-    own: floorKeys(kind),
-    shared: Array.from({ length: budget - floorTotal }, (_, i) => `slot#shared#${i}`),
-    others: Object.keys(floors)
-      .filter((k) => k !== kind)
-      .flatMap(floorKeys),
-  };
-}
-
-/** The slot items of the table, as this container (`holder`) reads and writes them. */
-function slotTable(options: FleetSlotsOptions, holder: string, keys: string[]) {
-  const { client, tableName, kind } = options;
-  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-  const now = options.now ?? Date.now;
-  const update = async (
-    key: string,
-    expression: string,
-    condition: string,
-    values: Record<string, string>,
-  ) => {
-    // `until` is a reserved word; DynamoDB refuses a name the expressions do not use.
-    const usesUntil = `${expression} ${condition}`.includes('#until');
-    try {
-      await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { pk: { S: key } },
-          UpdateExpression: expression,
-          ConditionExpression: condition,
-          ...(usesUntil ? { ExpressionAttributeNames: { '#until': 'until' } } : {}),
-          ExpressionAttributeValues: Object.fromEntries(
-            Object.entries({ ':holder': holder, ...values }).map(([name, value]) => [
-              name,
-              name === ':holder' ? { S: value } : { N: value },
-            ]),
-          ),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
-  };
-  return {
-    /**
-     * The keys no live lease holds, those their kind wants back, and those held by a container of
-     * another kind (holders are `{kind}#{uuid}`). Keys DynamoDB did not get to count as held: the
-     * next look reads them.
-     */
-    async look(): Promise<{ free: Set<string>; wanted: Set<string>; borrowed: Set<string> }> {
-      const answer = await client.send(
-        new BatchGetItemCommand({
-          RequestItems: {
-            [tableName]: { Keys: keys.map((pk) => ({ pk: { S: pk } })), ConsistentRead: true },
-          },
-        }),
-      );
-      const held = new Set<string>();
-      const wanted = new Set<string>();
-      const borrowed = new Set<string>();
-      const at = now();
-      for (const item of answer.Responses?.[tableName] ?? []) {
-        const key = item.pk?.S;
-        if (!key) continue;
-        const until = Number(item.until?.N);
-        if (!(Number.isFinite(until) && until >= at)) continue;
-        held.add(key);
-        if (item.wanted) wanted.add(key);
-        if (!item.holder?.S?.startsWith(`${kind}#`)) borrowed.add(key);
-      }
-      for (const key of answer.UnprocessedKeys?.[tableName]?.Keys ?? []) if (key.pk?.S) held.add(key.pk.S);
-      return { free: new Set(keys.filter((key) => !held.has(key))), wanted, borrowed };
-    },
-    take: (key: string) =>
-      update(
-        key,
-        'SET holder = :holder, #until = :until REMOVE wanted',
-        'attribute_not_exists(#until) OR #until < :now',
-        { ':until': String(now() + leaseMs), ':now': String(now()) },
-      ),
-    renew: (key: string) =>
-      update(key, 'SET #until = :until', 'holder = :holder', { ':until': String(now() + leaseMs) }),
-    /** Tells whoever holds one of this kind's floor slots that the kind wants it back. */
-    want: (key: string) =>
-      update(key, 'SET wanted = :holder', 'attribute_exists(holder) AND holder <> :holder', {}),
-    giveBack: (key: string) => update(key, 'REMOVE holder, #until', 'holder = :holder', {}),
-  };
-}
-
 export function createFleetSlots(options: FleetSlotsOptions): Pacer {
   return new FleetSlots(options);
 }
-
-type SlotTable = ReturnType<typeof slotTable>;
 
 class FleetSlots implements Pacer {
   private readonly keys: ReturnType<typeof slotKeys>;
@@ -199,12 +83,16 @@ class FleetSlots implements Pacer {
 
   constructor(options: FleetSlotsOptions) {
     this.keys = slotKeys(options.kind, options.budget, options.floors);
-    this.table = slotTable(options, `${options.kind}#${randomUUID()}`, [
-      ...this.keys.own,
-      ...this.keys.shared,
-      ...this.keys.others,
-    ]);
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    this.table = slotTable({
+      client: options.client,
+      tableName: options.tableName,
+      kind: options.kind,
+      holder: `${options.kind}#${randomUUID()}`,
+      keys: [...this.keys.own, ...this.keys.shared, ...this.keys.others],
+      leaseMs: this.leaseMs,
+      now: options.now ?? Date.now,
+    });
     this.lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS;
     this.maxPollMs = options.maxPollMs ?? 250;
     this.sleep = options.sleep ?? realSleep;
@@ -341,24 +229,4 @@ class FleetSlots implements Pacer {
       }
     }
   }
-}
-
-/** Both turns, the first one first (e.g. the container's own pacer, then a fleet slot). */
-export function combinePacers(first: Pacer, second: Pacer | undefined): Pacer {
-  if (!second) return first;
-  return {
-    async acquire(signal) {
-      const releaseFirst = await first.acquire(signal);
-      try {
-        const releaseSecond = await second.acquire(signal);
-        return () => {
-          releaseSecond();
-          releaseFirst();
-        };
-      } catch (error) {
-        releaseFirst();
-        throw error;
-      }
-    },
-  };
 }

@@ -1,9 +1,10 @@
 /**
- * What Zoho's successful answers hold, read into the client's types. An answer that is not the
- * documented shape is a ZohoProtocolError carrying the answer cut short.
+ * What Zoho's successful answers hold, read into the client's types (answer-errors.ts finds the
+ * error an answer holds), and the bulk write job's body. An answer that is not the documented
+ * shape is a ZohoProtocolError carrying the answer cut short.
  */
 import { isObject } from '../json.ts';
-import { findFault, stringOf } from './answers.ts';
+import { findFault, stringOf } from './answer-errors.ts';
 import { ZohoProtocolError, ZohoRequestError } from './errors.ts';
 import { apiName } from './paths.ts';
 import {
@@ -16,24 +17,18 @@ import {
   type FieldFiles,
 } from './types.ts';
 
+/** The job as Zoho takes it: the spec's keys go as they are, checked. */
 export function bulkJobBody(spec: BulkWriteJobSpec): Record<string, unknown> {
   if (!BULK_OPERATIONS.includes(spec.operation)) {
     throw new ZohoRequestError(`Invalid bulk write operation ${JSON.stringify(spec.operation)}`);
   }
-  if (spec.resources.length === 0) throw new ZohoRequestError('A bulk write job needs at least one resource');
+  if (spec.resource.length === 0) throw new ZohoRequestError('A bulk write job needs at least one resource');
   return {
-    operation: spec.operation,
-    ...(spec.ignoreEmpty === undefined ? {} : { ignore_empty: spec.ignoreEmpty }),
-    resource: spec.resources.map((resource) => {
-      if (!resource.fileId) throw new ZohoRequestError('A bulk write resource needs the uploaded file id');
-      return {
-        type: 'data',
-        module: { api_name: apiName('module', resource.module) },
-        file_id: resource.fileId,
-        ...(resource.fileNames ? { file_names: resource.fileNames } : {}),
-        ...(resource.findBy ? { find_by: apiName('find_by field', resource.findBy) } : {}),
-        ...(resource.fieldMappings ? { field_mappings: resource.fieldMappings } : {}),
-      };
+    ...spec,
+    resource: spec.resource.map((resource) => {
+      if (!resource.file_id) throw new ZohoRequestError('A bulk write resource needs the uploaded file id');
+      if (resource.find_by !== undefined) apiName('find_by field', resource.find_by);
+      return { type: 'data', ...resource, module: { api_name: apiName('module', resource.module) } };
     }),
   };
 }
