@@ -16,7 +16,7 @@ import { keepFullReason } from './full-reason.ts';
 import { failedOutcome, isRetryable, type Outcome, PipelineError } from './outcome.ts';
 import { pushFieldFile } from './push-field-file.ts';
 import { pushAttachment, pushPhoto } from './push-file.ts';
-import { record, writing } from './record.ts';
+import { record, writing } from './record-outcome.ts';
 
 export async function processObject(
   deps: PipelineDeps,

@@ -7,7 +7,7 @@
 import type { StoredObject } from '#lib/s3/object.ts';
 import type { PipelineDeps } from '../deps.ts';
 import { failedOutcome, isRetryable } from '../outcome.ts';
-import { record } from '../record.ts';
+import { record } from '../record-outcome.ts';
 import { type ImportEvent, type ImportState, next } from './machine.ts';
 import { collectResults } from './results.ts';
 import type { ImportStore } from './store.ts';

@@ -25,7 +25,7 @@ import type { PipelineDeps } from '../deps.ts';
 import { PipelineError } from '../outcome.ts';
 import { collectChildResults } from './family-results.ts';
 import { type ImportPart, type ImportResults, type ImportState, sumCounts } from './machine.ts';
-import { partsAtOnce } from './pool.ts';
+import { partsAtOnce } from './parts-at-once.ts';
 
 export const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
 const LANDED = new Set(['ADDED', 'UPDATED']);

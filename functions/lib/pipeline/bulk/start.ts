@@ -22,7 +22,7 @@ import type { PipelineDeps } from '../deps.ts';
 import { type Outcome, PipelineError } from '../outcome.ts';
 import { advance, failureEvent, type ImportContext } from './advance.ts';
 import { type ImportPart, type ImportState, isKept, jobIds, next } from './machine.ts';
-import { createPool, partsAtOnce } from './pool.ts';
+import { createPool, partsAtOnce } from './parts-at-once.ts';
 import { lookAgain, replayedWrite } from './resume.ts';
 import type { ImportStore } from './store.ts';
 
