@@ -36,7 +36,7 @@ export async function processObject(
     return { status: 'skipped', code: 'SUPERSEDED' };
   }
 
-  const routed = routeKey(deps.routes, object.key, object.metadata);
+  const routed = routeKey(deps.config.routes, object.key, object.metadata);
   if (!routed.ok) {
     return record(deps, object, {
       status: routed.error.code === 'UNROUTED' ? 'skipped' : 'failed',

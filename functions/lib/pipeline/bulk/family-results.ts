@@ -16,9 +16,16 @@ import {
   partsByValue,
 } from '#lib/inspect/split-family.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
-import type { PipelineDeps } from '../deps.ts';
 import type { ImportState } from './machine.ts';
-import { notProcessed, partResults, put, RESULT_COLUMNS, resultsKey, rowFailed } from './results.ts';
+import {
+  notProcessed,
+  partResults,
+  put,
+  RESULT_COLUMNS,
+  type ResultFilesDeps,
+  resultsKey,
+  rowFailed,
+} from './result-files.ts';
 
 export interface ChildResults {
   rows: number;
@@ -30,7 +37,7 @@ export interface ChildResults {
 }
 
 export interface ChildResultsRequest {
-  deps: PipelineDeps;
+  deps: ResultFilesDeps;
   state: ImportState;
   object: StoredObject;
   source: BulkSource;

@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Config } from '#lib/config.ts';
 import type { JobOptions } from '#lib/inspect/bulk.ts';
 import { type InspectedBulkSource, inspectBulkSource } from '#lib/inspect/bulk-source.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
@@ -18,9 +19,10 @@ import { familyLinks, splitFamilyToZips } from '#lib/inspect/split-family.ts';
 import type { RouteMatch } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
-import type { PipelineDeps } from '../deps.ts';
+import type { ZohoClient } from '#zoho/types.ts';
 import { type Outcome, PipelineError } from '../outcome.ts';
 import { advance, failureEvent, type ImportContext } from './advance.ts';
+import type { FollowDeps } from './follow.ts';
 import { type ImportPart, type ImportState, isKept, jobIds, next } from './machine.ts';
 import { createPool, partsAtOnce } from './parts-at-once.ts';
 import { lookAgain, replayedWrite } from './resume.ts';
@@ -37,8 +39,19 @@ export interface StartRequest {
   signal: AbortSignal;
 }
 
+/** What starting an import takes, besides what following it does. */
+export type StartDeps = FollowDeps & {
+  /** Runs the start of one attempt at most once across the fleet (deps.ts). */
+  once: (write: string, start: () => Promise<Outcome>) => Promise<Outcome>;
+  zoho: Pick<ZohoClient, 'uploadBulkFile' | 'createBulkWriteJob'>;
+  config: Pick<
+    Config,
+    'bulkMaxFollowSeconds' | 'bulkRowsPerPart' | 'bulkMaxRows' | 'bulkMaxInflatedBytes' | 'zohoMaxInFlight'
+  >;
+};
+
 export async function startBulkImport(
-  deps: PipelineDeps,
+  deps: StartDeps,
   store: ImportStore,
   request: StartRequest,
 ): Promise<Outcome> {
@@ -91,6 +104,7 @@ export async function startBulkImport(
 
 /** The start knows its object: the event's, just looked at. */
 interface StartContext extends ImportContext {
+  deps: StartDeps;
   object: StoredObject;
 }
 
@@ -286,7 +300,7 @@ async function uploadFamily(ctx: StartContext, run: Run, source: InspectedBulkSo
   }
 }
 
-function bulkLimits(deps: PipelineDeps) {
+function bulkLimits(deps: StartDeps) {
   return { maxRows: deps.config.bulkMaxRows, maxInflatedBytes: deps.config.bulkMaxInflatedBytes };
 }
 
