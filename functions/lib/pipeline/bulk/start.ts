@@ -16,7 +16,7 @@ import { type InspectedBulkSource, inspectBulkSource } from '#lib/inspect/bulk-s
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { type CsvPart, splitCsvToZips } from '#lib/inspect/split.ts';
 import { familyLinks, splitFamilyToZips } from '#lib/inspect/split-family.ts';
-import type { RouteMatch } from '#lib/routing/route.ts';
+import type { BulkDestination } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
 import type { ZohoClient } from '#zoho/types.ts';
@@ -35,7 +35,7 @@ export interface StartRequest {
   replay: boolean;
   /** The event came from `npm run replay -- --force`: an ended import, a done one too, is sent again whole. */
   forced: boolean;
-  route: RouteMatch;
+  destination: BulkDestination;
   signal: AbortSignal;
 }
 
@@ -55,8 +55,7 @@ export async function startBulkImport(
   store: ImportStore,
   request: StartRequest,
 ): Promise<Outcome> {
-  const { object, route } = request;
-  if (!route.operation) throw new PipelineError('INVALID_KEY', 'A bulk write key must name its operation.');
+  const { object, destination } = request;
   const now = deps.now().getTime();
   const maxFollowMs = deps.config.bulkMaxFollowSeconds * 1000;
   const source = { bucket: object.bucket, key: object.key, versionId: object.versionId, eTag: object.eTag };
@@ -69,8 +68,8 @@ export async function startBulkImport(
       attempt: 1,
       status: 'creating',
       source,
-      module: route.module,
-      operation: route.operation,
+      module: destination.module,
+      operation: destination.operation,
       csv: '',
       startedAt: now,
       deadline: now + maxFollowMs,
