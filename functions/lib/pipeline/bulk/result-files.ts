@@ -1,7 +1,8 @@
 /**
  * The pieces of an import's results files, shared by the parent's (results.ts) and the children's
- * (family-results.ts): the columns joined to each input row, which rows count as failed, where a
- * results file goes, a part's result rows read from its result ZIP, and the upload to S3.
+ * (family-results.ts): the columns joined to each input row and which rows count as failed (the
+ * writer of both files), where a results file goes, a part's result rows read from its result ZIP,
+ * and the upload to S3.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import { basename } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse';
 import type { Config } from '#lib/config.ts';
+import { csvFileWriter } from '#lib/inspect/csv-writer.ts';
 import { fileRangeReader } from '#lib/inspect/range-reader.ts';
 import { listZipEntries, openEntry } from '#lib/inspect/zip.ts';
 import { PipelineError } from '../outcome.ts';
@@ -20,15 +22,43 @@ export interface ResultFilesDeps {
   config: Pick<Config, 'resultsPrefix'>;
 }
 
-export const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
+const RESULT_COLUMNS = ['STATUS', 'RECORD_ID', 'ERRORS'];
 const LANDED = new Set(['ADDED', 'UPDATED']);
 
 /** A row that did not land: neither added nor updated, or with errors. */
-export const rowFailed = (result: string[]) => !LANDED.has(result[0] ?? '') || (result[2] ?? '') !== '';
+const rowFailed = (result: string[]) => !LANDED.has(result[0] ?? '') || (result[2] ?? '') !== '';
 
 /** `bulk-write/Leads/insert/a.zip` → `bulk-write-results/bulk-write/Leads/insert/a.zip.results.csv`. */
 export const resultsKey = (deps: ResultFilesDeps, sourceKey: string, suffix: string) =>
   `${deps.config.resultsPrefix}${sourceKey}${suffix}`;
+
+/** One CSV's two results files as they are written: every row with its result, and the rows that failed. */
+export interface ResultsWriter {
+  /** The rows added, and how many of them failed. */
+  readonly counts: { rows: number; failedRows: number };
+  add(row: string[], result: string[]): Promise<void>;
+  end(): Promise<void>;
+}
+
+export function resultsWriter(paths: { all: string; failed: string }, header: string[]): ResultsWriter {
+  const all = csvFileWriter(paths.all, [...header, ...RESULT_COLUMNS]);
+  const failed = csvFileWriter(paths.failed, header);
+  const counts = { rows: 0, failedRows: 0 };
+  return {
+    counts,
+    async add(row, result) {
+      counts.rows += 1;
+      await all.write([...row, ...result]);
+      if (rowFailed(result)) {
+        counts.failedRows += 1;
+        await failed.write(row);
+      }
+    },
+    async end() {
+      await Promise.all([all.end(), failed.end()]);
+    },
+  };
+}
 
 /**
  * A part's result rows for the CSV `csvName` (the kept columns dropped: the input row is joined

@@ -16,7 +16,6 @@ import { ZipFile } from 'yazl';
 import type { Config } from '#lib/config.ts';
 import { type BulkSource, openBulkSource } from '#lib/inspect/bulk-source.ts';
 import { csvParseOptions, DEFAULT_MAX_RECORD_BYTES } from '#lib/inspect/csv.ts';
-import { csvFileWriter } from '#lib/inspect/csv-writer.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { createPacer, type Pacer } from '#zoho/pacing.ts';
@@ -29,10 +28,9 @@ import {
   notProcessed,
   partResults,
   put,
-  RESULT_COLUMNS,
   type ResultFilesDeps,
   resultsKey,
-  rowFailed,
+  resultsWriter,
 } from './result-files.ts';
 
 /** What collecting an import's results takes: its result ZIPs from Zoho, its files to S3. */
@@ -57,10 +55,8 @@ export async function collectResults(
     ) as AsyncIterable<string[]>;
     const rows = records[Symbol.asyncIterator]();
     const header = (await rows.next()).value as string[] | undefined;
-    const all = csvFileWriter(join(dir, 'results.csv'), [...(header ?? []), ...RESULT_COLUMNS]);
-    const failed = csvFileWriter(join(dir, 'failed.csv'), header ?? []);
-    let failedRows = 0;
-    let total = 0;
+    const files = { all: join(dir, 'results.csv'), failed: join(dir, 'failed.csv') };
+    const written = resultsWriter(files, header ?? []);
     // The result ZIPs download side by side, started in part order, each through a file; rows join
     // in order. The client's pacer alone would let one import take its whole budget: a pacer of
     // their own keeps them to partsAtOnce.
@@ -73,24 +69,16 @@ export async function collectResults(
         const row = (await rows.next()).value as string[] | undefined;
         if (!row)
           throw new PipelineError('BULK_SOURCE_CHANGED', 'The source CSV has fewer rows than were sent.');
-        const result = (await results.next()).value ?? notProcessed(part);
-        total += 1;
-        await all.write([...row, ...result]);
-        if (rowFailed(result)) {
-          failedRows += 1;
-          await failed.write(row);
-        }
+        await written.add(row, (await results.next()).value ?? notProcessed(part));
       }
     }
-    await Promise.all([all.end(), failed.end()]);
+    await written.end();
+    const { rows: total, failedRows } = written.counts;
     const key = resultsKey(deps, object.key, '.results.csv');
-    await put(deps, object.bucket, key, join(dir, 'results.csv'), 'text/csv; charset=utf-8');
+    await put(deps, object.bucket, key, files.all, 'text/csv; charset=utf-8');
     const resultZips = await Promise.all(downloads);
     const children = await collectChildResults({ deps, state, object, source, dir, resultZips });
-    const failedFiles = [
-      { name: basename(state.csv), path: join(dir, 'failed.csv') },
-      ...children.failedFiles,
-    ];
+    const failedFiles = [{ name: basename(state.csv), path: files.failed }, ...children.failedFiles];
     const failedRowsKey =
       failedRows + children.failedRows > 0
         ? await putFailedRows(deps, object, source, failedFiles)
