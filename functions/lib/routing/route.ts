@@ -1,6 +1,7 @@
 /**
- * Object key (+ its metadata) → what to push where. Pure: no S3, no Zoho. Everything taken from
- * the key is checked here, so nothing unchecked reaches a URL.
+ * Object key (+ its metadata and content type) → its destination: what to push where, one member
+ * of the `Destination` union per way of pushing. Pure: no S3, no Zoho. Everything taken from the
+ * key is checked here, so nothing unchecked reaches a URL.
  */
 import { isLinkObject } from '#lib/inspect/link.ts';
 import { BULK_OPERATIONS, type BulkOperation } from '#zoho/types.ts';
