@@ -7,9 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { S3Event, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '#lib/config.ts';
+import { followUpMessage } from '#lib/pipeline/bulk/follow-up.ts';
 import { createDeps } from '#lib/pipeline/deps.ts';
 import { createHandler } from '#lib/pipeline/handler.ts';
-import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
 import { createLambdaContext, toSqsRecord } from '#tools/local/event-source.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
@@ -73,8 +73,7 @@ async function run(job: BulkJob): Promise<BulkResult> {
   const handler = createHandler('bulk-write', {
     ...deps,
     async followUp(payload) {
-      const message = { kind: FOLLOW_UP_KIND, payload };
-      setTimeout(() => void invoke(sqsRecord(message)), config.bulkPollSeconds * 1000);
+      setTimeout(() => void invoke(sqsRecord(followUpMessage(payload))), config.bulkPollSeconds * 1000);
     },
   });
   const invoke = (record: SQSRecord) =>

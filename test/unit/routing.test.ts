@@ -3,7 +3,7 @@ import {
   type CompiledRoutes,
   compileRoutes,
   DEFAULT_ROUTES,
-  type RouteMatch,
+  type Destination,
   RouteTableError,
   type RoutingError,
   routeKey,
@@ -12,8 +12,8 @@ import { decodeS3EventKey } from '#lib/s3/event.ts';
 
 const routes = compileRoutes(DEFAULT_ROUTES);
 
-function routed(key: string, metadata?: Record<string, string>, table: CompiledRoutes = routes): RouteMatch {
-  const result = routeKey(table, key, metadata);
+function routed(key: string, metadata?: Record<string, string>, table: CompiledRoutes = routes): Destination {
+  const result = routeKey(table, key, { metadata });
   if (!result.ok)
     throw new Error(`expected ${key} to route, got ${result.error.code}: ${result.error.message}`);
   return result.value;
@@ -24,7 +24,7 @@ function refused(
   metadata?: Record<string, string>,
   table: CompiledRoutes = routes,
 ): RoutingError {
-  const result = routeKey(table, key, metadata);
+  const result = routeKey(table, key, { metadata });
   if (result.ok) throw new Error(`expected ${key} to be refused, got ${JSON.stringify(result.value)}`);
   return result.error;
 }
@@ -43,6 +43,7 @@ describe('routeKey with the default routes', () => {
   it('routes an attachment to its record', () => {
     expect(routed('attachments/Leads/4876876000000624001/contract.pdf')).toEqual({
       kind: 'attachment',
+      to: 'attachment',
       route: 'attachment',
       module: 'Leads',
       target: { recordId: '4876876000000624001' },
@@ -64,6 +65,7 @@ describe('routeKey with the default routes', () => {
   it('routes a lookup by field and value', () => {
     expect(routed('attachments/Contacts/by/Email/jane@example.com/cv.pdf')).toEqual({
       kind: 'attachment',
+      to: 'attachment',
       route: 'attachment-lookup',
       module: 'Contacts',
       target: { lookup: { field: 'Email', value: 'jane@example.com' } },
@@ -78,6 +80,7 @@ describe('routeKey with the default routes', () => {
   it('routes photos named by their record, and photos in a record folder', () => {
     expect(routed('photos/Contacts/123.png')).toEqual({
       kind: 'photo',
+      to: 'photo',
       route: 'photo',
       module: 'Contacts',
       target: { recordId: '123' },
@@ -95,6 +98,7 @@ describe('routeKey with the default routes', () => {
     for (const operation of ['insert', 'update', 'upsert'] as const) {
       expect(routed(`bulk-write/Leads/${operation}/batch 1.zip`)).toEqual({
         kind: 'bulk-write',
+        to: 'bulk',
         route: 'bulk-write',
         module: 'Leads',
         operation,
@@ -113,6 +117,7 @@ describe('routeKey with the default routes', () => {
   it("routes a file for a record's file-upload field through the attachment kind", () => {
     expect(routed('fields/Leads/5725767000000412001/Documents/Signed contract.pdf')).toEqual({
       kind: 'attachment',
+      to: 'field',
       route: 'field-file',
       module: 'Leads',
       target: { recordId: '5725767000000412001' },
@@ -121,6 +126,7 @@ describe('routeKey with the default routes', () => {
     });
     expect(routed('fields/Contacts/by/Email/ana@example.com/CV_Files/cv.pdf')).toEqual({
       kind: 'attachment',
+      to: 'field',
       route: 'field-file-lookup',
       module: 'Contacts',
       target: { lookup: { field: 'Email', value: 'ana@example.com' } },
@@ -129,6 +135,30 @@ describe('routeKey with the default routes', () => {
     });
     // An attachment names no field.
     expect(routed('attachments/Leads/5725767000000412001/a.pdf')).not.toHaveProperty('uploadField');
+  });
+
+  it('says a link file is a link: by its name (.url, .webloc) or its content type (text/uri-list)', () => {
+    const to = (key: string, contentType?: string) => {
+      const result = routeKey(routes, key, { contentType });
+      return result.ok ? result.value.to : result.error.code;
+    };
+    expect(routeKey(routes, 'attachments/Leads/1/site.url')).toEqual({
+      ok: true,
+      value: {
+        kind: 'attachment',
+        to: 'link',
+        route: 'attachment',
+        module: 'Leads',
+        target: { recordId: '1' },
+        fileName: 'site.url',
+      },
+    });
+    expect(to('attachments/Leads/1/Site.WEBLOC')).toBe('link');
+    expect(to('attachments/Leads/by/Email/a@b.c/links.txt', 'text/uri-list; charset=utf-8')).toBe('link');
+    expect(to('attachments/Leads/1/links.txt', 'text/plain')).toBe('attachment');
+    // A file-upload field takes the file itself, and a photo is never a link.
+    expect(to('fields/Leads/1/Documents/site.url')).toBe('field');
+    expect(to('photos/Leads/1/site.url', 'text/uri-list')).toBe('photo');
   });
 
   it('checks the field of a file-upload route like a module name, before anything reaches a URL', () => {
@@ -259,6 +289,7 @@ describe('routeKey with object metadata', () => {
       routed('bulk-write/Leads/insert/a.zip', { 'zoho-module': 'Contacts', 'zoho-record-id': '1' }),
     ).toEqual({
       kind: 'bulk-write',
+      to: 'bulk',
       route: 'bulk-write',
       module: 'Contacts',
       operation: 'insert',
@@ -294,6 +325,7 @@ describe('custom route tables', () => {
   it('fixes module, field and operation as data', () => {
     expect(routed('inbox/deals/5/offer.pdf', undefined, custom)).toEqual({
       kind: 'attachment',
+      to: 'attachment',
       route: 'deal-docs',
       module: 'Deals',
       target: { recordId: '5' },
@@ -305,6 +337,7 @@ describe('custom route tables', () => {
     });
     expect(routed('imports/leads/2026-11.zip', undefined, custom)).toEqual({
       kind: 'bulk-write',
+      to: 'bulk',
       route: 'leads-import',
       module: 'Leads',
       operation: 'upsert',

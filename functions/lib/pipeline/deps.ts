@@ -1,6 +1,9 @@
 /**
  * Everything a handler needs, built once per container from the validated config. The local
  * runner builds the same thing pointed at its embedded S3, DynamoDB, queue and Zoho sandbox.
+ * The modules below the handler each name the narrow part they use (record-outcome.ts
+ * `OutcomeRecording`, bulk/start.ts `StartDeps`, bulk/follow.ts `FollowDeps`, full-reason.ts…);
+ * `PipelineDeps` holds them all, and only the handler, process.ts and the pushers take it whole.
  */
 
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -10,18 +13,17 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { Config } from '#lib/config.ts';
-import type { CompiledRoutes, Kind } from '#lib/routing/route.ts';
-import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
+import type { Kind } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { isZohoError } from '#zoho/errors.ts';
 import { createFleetSlots } from '#zoho/fleet/slots.ts';
 import { createDynamoDbTokenStore } from '#zoho/token-store-dynamodb.ts';
 import type { OAuthCredentials, ZohoClient } from '#zoho/types.ts';
-import type { FollowUpPayload } from './bulk/advance.ts';
+import { type SendFollowUp, sqsFollowUps } from './bulk/follow-up.ts';
 import { createImportStore, type ImportStore } from './bulk/store.ts';
 import type { LedgerTable } from './full-reason.ts';
 import type { Outcome } from './outcome.ts';
@@ -30,8 +32,8 @@ export type { Kind };
 
 export interface PipelineDeps {
   kind: Kind;
+  /** The validated configuration; its `routes` decide where a key goes. */
   config: Config;
-  routes: CompiledRoutes;
   s3: S3Client;
   zoho: ZohoClient;
   log: Logger;
@@ -43,7 +45,7 @@ export interface PipelineDeps {
   /** Bulk imports' records (IMPORTS_TABLE); bulk-write only. */
   imports: ImportStore | undefined;
   /** Sends a bulk write follow-up back onto the function's own queue, delayed. */
-  followUp: (payload: FollowUpPayload) => Promise<void>;
+  followUp: SendFollowUp;
   /** Counts an outcome in the metrics. */
   count: (outcome: Outcome, bytes: number) => void;
   countRetry: (error: unknown) => void;
@@ -82,8 +84,6 @@ export async function createDeps(
   config: Config,
   overrides: DepsOverrides = {},
 ): Promise<PipelineDeps> {
-  const region = config.region;
-  const aws = { region, ...(overrides.awsCredentials ? { credentials: overrides.awsCredentials } : {}) };
   const log = overrides.log ?? new Logger({ serviceName: `s3-to-zoho-${kind}` });
   const metrics = new Metrics({
     logger: log,
@@ -91,6 +91,32 @@ export async function createDeps(
     serviceName: `s3-to-zoho-${kind}`,
     defaultDimensions: { kind },
   });
+  const { s3, dynamo, sqs } = awsClients(config, overrides);
+  const zoho = await createZoho(kind, config, { dynamo, log, metrics, credentials: overrides.credentials });
+  const ledger = createLedger(kind, config, dynamo);
+  return {
+    kind,
+    config,
+    s3,
+    zoho,
+    log,
+    metrics,
+    once: ledger.once,
+    ledger: { client: dynamo, tableName: config.idempotencyTable },
+    imports: config.importsTable ? createImportStore(dynamo, config.importsTable) : undefined,
+    followUp: sqsFollowUps(sqs, config.followUpQueueUrl, config.bulkPollSeconds),
+    ...counters(metrics),
+    registerContext: ledger.registerContext,
+    now: () => new Date(),
+    onRecorded: overrides.onRecorded,
+    onRetrying: overrides.onRetrying,
+  };
+}
+
+/** The AWS clients, pointed at local endpoints when the config names them. */
+function awsClients(config: Config, overrides: DepsOverrides) {
+  const region = config.region;
+  const aws = { region, ...(overrides.awsCredentials ? { credentials: overrides.awsCredentials } : {}) };
   const s3 = new S3Client({
     ...aws,
     // Local S3 servers (s3rver) do not decode the aws-chunked bodies the SDK sends to checksum a stream.
@@ -107,10 +133,19 @@ export async function createDeps(
     ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
   });
   const sqs = new SQSClient({ ...aws, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
+  return { s3, dynamo, sqs };
+}
 
-  const credentials = overrides.credentials ?? secretCredentials(config, region);
+/** The Zoho client: its token in the token table, its share of the fleet's slots when a budget is set. */
+async function createZoho(
+  kind: Kind,
+  config: Config,
+  use: { dynamo: DynamoDBClient; log: Logger; metrics: Metrics; credentials: OAuthCredentials | undefined },
+): Promise<ZohoClient> {
+  const { dynamo, log, metrics } = use;
+  const credentials = use.credentials ?? secretCredentials(config, config.region);
   const firstCredentials = typeof credentials === 'function' ? await credentials() : credentials;
-  const zoho = createZohoClient({
+  return createZohoClient({
     hosts: config.zohoHosts,
     apiVersion: config.zohoApiVersion,
     credentials,
@@ -134,7 +169,10 @@ export async function createDeps(
     log,
     onTokenRefresh: () => metrics.addMetric('TokenRefreshes', MetricUnit.Count, 1),
   });
+}
 
+/** Powertools idempotency over the ledger table: `once`, and the invocation whose deadline bounds its marks. */
+function createLedger(kind: Kind, config: Config, dynamo: DynamoDBClient) {
   const idempotencyConfig = new IdempotencyConfig({ expiresAfterSeconds: LEDGER_TTL_SECONDS });
   const once = makeIdempotent(async (_write: { write: string }, push: () => Promise<Outcome>) => push(), {
     persistenceStore: new DynamoDBPersistenceLayer({
@@ -145,29 +183,15 @@ export async function createDeps(
     dataIndexArgument: 0,
     keyPrefix: `s3-to-zoho-${kind}`,
   });
-
   return {
-    kind,
-    config,
-    routes: config.routes,
-    s3,
-    zoho,
-    log,
-    metrics,
-    once: (write, push) => once({ write }, push),
-    ledger: { client: dynamo, tableName: config.idempotencyTable },
-    imports: config.importsTable ? createImportStore(dynamo, config.importsTable) : undefined,
-    async followUp(payload) {
-      if (!config.followUpQueueUrl)
-        throw new Error('FOLLOW_UP_QUEUE_URL is not set: bulk write jobs cannot be followed');
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: config.followUpQueueUrl,
-          MessageBody: JSON.stringify({ kind: FOLLOW_UP_KIND, payload }),
-          DelaySeconds: config.bulkPollSeconds,
-        }),
-      );
-    },
+    once: (write: string, push: () => Promise<Outcome>) => once({ write }, push),
+    registerContext: (context: Context) => idempotencyConfig.registerLambdaContext(context),
+  };
+}
+
+/** The metrics an outcome, a retry and dropped tags count in. */
+function counters(metrics: Metrics): Pick<PipelineDeps, 'count' | 'countRetry' | 'countDroppedTags'> {
+  return {
     count(outcome, bytes) {
       const name = {
         done: 'FilesPushed',
@@ -183,10 +207,6 @@ export async function createDeps(
       countError(metrics, isZohoError(error) ? error.code : 'RETRY');
     },
     countDroppedTags: () => metrics.addMetric('OutcomeTagsDropped', MetricUnit.Count, 1),
-    registerContext: (context) => idempotencyConfig.registerLambdaContext(context),
-    now: () => new Date(),
-    onRecorded: overrides.onRecorded,
-    onRetrying: overrides.onRetrying,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import type { Tag } from '@aws-sdk/client-s3';
-import { type FileRouteMatch, routeKey } from '#lib/routing/route.ts';
+import { type FileDestination, routeKey } from '#lib/routing/route.ts';
 import type { ObjectEvent } from '#lib/s3/event.ts';
 import { bareETag, headObject, overwrittenSince, type StoredObject } from '#lib/s3/object.ts';
 import { readTags, tagMap, writeOutcome } from '#lib/s3/tags.ts';
@@ -14,9 +14,8 @@ import { importStore } from './bulk/store.ts';
 import type { PipelineDeps } from './deps.ts';
 import { keepFullReason } from './full-reason.ts';
 import { failedOutcome, isRetryable, type Outcome, PipelineError } from './outcome.ts';
-import { pushFieldFile } from './push-field-file.ts';
-import { pushAttachment, pushPhoto } from './push-file.ts';
-import { record, writing } from './record.ts';
+import { pusherOf } from './pushers.ts';
+import { record, writing } from './record-outcome.ts';
 
 export async function processObject(
   deps: PipelineDeps,
@@ -36,7 +35,7 @@ export async function processObject(
     return { status: 'skipped', code: 'SUPERSEDED' };
   }
 
-  const routed = routeKey(deps.routes, object.key, object.metadata);
+  const routed = routeKey(deps.config.routes, object.key, object);
   if (!routed.ok) {
     return record(deps, object, {
       status: routed.error.code === 'UNROUTED' ? 'skipped' : 'failed',
@@ -44,31 +43,32 @@ export async function processObject(
       reason: routed.error.message,
     });
   }
-  const route = routed.value;
-  if (route.kind !== deps.kind) {
+  const destination = routed.value;
+  if (destination.kind !== deps.kind) {
     return record(deps, object, {
       status: 'skipped',
       code: 'WRONG_KIND',
-      reason: `The key routes to ${route.kind} pushes but reached the ${deps.kind} function: check the bucket notification prefixes and ROUTES.`,
+      reason: `The key routes to ${destination.kind} pushes but reached the ${deps.kind} function: check the bucket notification prefixes and ROUTES.`,
     });
   }
 
   try {
     const write = writeId(object, event);
-    if (route.kind === 'bulk-write') {
+    if (destination.to === 'bulk') {
       // The import's own record decides, and records its outcome itself (bulk/machine.ts).
       const request = {
         object,
         write,
         replay: event.replay === true,
         forced: event.forced === true,
-        route,
+        destination,
         signal,
       };
       return await startBulkImport(deps, importStore(deps), request);
     }
-    // Attachments: the same bytes under the same key to the same record are one push (contentId).
-    const push = route.kind === 'attachment' && !event.forced ? contentId(object, event, route) : write;
+    // The same bytes under the same key to the same record may be one push (pushers.ts, contentId).
+    const perContent = pusherOf(destination).once === 'content' && !event.forced;
+    const push = perContent ? contentId(object, event, destination) : write;
     let ran = false;
     const outcome = await deps.once(push, async () => {
       ran = true;
@@ -78,7 +78,7 @@ export async function processObject(
         deps.log.info('Already pushed (zoho-status=done); not pushing again');
         return doneBy(previous.own);
       }
-      return await record(deps, object, await pushFile(deps, object, route, previous, signal));
+      return await record(deps, object, await pushFile(deps, object, destination, previous, signal));
     });
     return ran ? outcome : await answerRepeat(deps, object, outcome);
   } catch (error) {
@@ -149,21 +149,21 @@ function isOwnDone(tags: Record<string, string>, object: StoredObject): boolean 
 async function pushFile(
   deps: PipelineDeps,
   object: StoredObject,
-  route: FileRouteMatch,
+  destination: FileDestination,
   previous: ObjectTags,
   signal: AbortSignal,
 ): Promise<Outcome> {
-  const target = await resolveTarget(deps, route, signal);
+  const target = await resolveTarget(deps, destination, signal);
   const earlierAttempt = previous.own['zoho-attempt'];
   const earlierAttemptAt = earlierAttempt ? parseDate(earlierAttempt) : undefined;
   let attemptAt = earlierAttemptAt;
   // A first attempt straight to a named record makes no call between the read of the tags and its
   // `pushing` mark: that read serves the mark. Later marks (after a look-up, a retry) read again.
-  let freshTags = earlierAttempt || !('recordId' in route.target) ? undefined : previous.read;
+  let freshTags = earlierAttempt || !('recordId' in destination.target) ? undefined : previous.read;
   const push = {
     object,
     target,
-    fileName: route.fileName,
+    fileName: destination.fileName,
     earlierAttemptAt,
     signal,
     async beforeUpload() {
@@ -183,10 +183,7 @@ async function pushFile(
     beforeRetry: (error: unknown, retryAt: Date) => noteRetry(deps, object, error, retryAt),
   };
   try {
-    if (route.kind === 'photo') return await pushPhoto(deps, push);
-    return await (route.uploadField
-      ? pushFieldFile(deps, push, route.uploadField)
-      : pushAttachment(deps, push));
+    return await pusherOf(destination).push(deps, push, destination);
   } catch (error) {
     if (!(error instanceof PipelineError && error.code === SETTLED)) throw error;
     deps.log.info('Another delivery pushed this object meanwhile; not pushing again');
@@ -200,27 +197,27 @@ const SETTLED = 'SETTLED_ELSEWHERE';
 /** A record named by a field's value: exactly one exact match, never a guess. */
 async function resolveTarget(
   deps: PipelineDeps,
-  route: FileRouteMatch,
+  { module, target }: FileDestination,
   signal: AbortSignal,
 ): Promise<RecordRef> {
-  if ('recordId' in route.target) return { module: route.module, recordId: route.target.recordId };
-  const { field, value } = route.target.lookup;
-  const matches = await deps.zoho.searchRecords({ module: route.module, field, value }, { signal });
+  if ('recordId' in target) return { module, recordId: target.recordId };
+  const { field, value } = target.lookup;
+  const matches = await deps.zoho.searchRecords({ module, field, value }, { signal });
   if (matches.length === 0) {
     throw new PipelineError(
       'LOOKUP_NO_MATCH',
-      `No ${route.module} record has ${field} equal to "${value}": create it, or name the record id in the key.`,
+      `No ${module} record has ${field} equal to "${value}": create it, or name the record id in the key.`,
     );
   }
   if (matches.length > 1) {
     const ids = matches.slice(0, 5).map((m) => m.id);
     throw new PipelineError(
       'LOOKUP_AMBIGUOUS',
-      `${matches.length} ${route.module} records have ${field} equal to "${value}" (${ids.join(', ')}): name the record id in the key.`,
+      `${matches.length} ${module} records have ${field} equal to "${value}" (${ids.join(', ')}): name the record id in the key.`,
     );
   }
   const [match] = matches as [{ id: string }];
-  return { module: route.module, recordId: match.id };
+  return { module, recordId: match.id };
 }
 
 /**
@@ -242,13 +239,11 @@ const METADATA_PUSH = 'zoho-push';
  * attachment, however often they are put. Metadata `zoho-push: again` makes the write a push of
  * its own (see `writeId`).
  */
-function contentId(object: StoredObject, event: ObjectEvent, route: FileRouteMatch): string {
+function contentId(object: StoredObject, event: ObjectEvent, destination: FileDestination): string {
   if (object.metadata[METADATA_PUSH]?.trim().toLowerCase() === 'again') return writeId(object, event);
-  const record =
-    'recordId' in route.target
-      ? route.target.recordId
-      : `by/${route.target.lookup.field}/${route.target.lookup.value}`;
-  return `${object.bucket}/${object.key}#${bareETag(object.eTag)}#${route.module}/${record}`;
+  const { module, target } = destination;
+  const record = 'recordId' in target ? target.recordId : `by/${target.lookup.field}/${target.lookup.value}`;
+  return `${object.bucket}/${object.key}#${bareETag(object.eTag)}#${module}/${record}`;
 }
 
 interface ObjectTags {

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { checkAttachment } from '#lib/inspect/attachment.ts';
 import { inspectImage } from '#lib/inspect/image.ts';
-import { isLinkObject, LINK_MAX_BYTES, parseLink } from '#lib/inspect/link.ts';
+import { LINK_MAX_BYTES, parseLink } from '#lib/inspect/link.ts';
 import { checkPhotoModule } from '#lib/inspect/photo-module.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { openObject, type StoredObject } from '#lib/s3/object.ts';
@@ -41,7 +41,6 @@ const CLOCK_SLACK_MS = 60_000;
 
 export async function pushAttachment(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
   const { object, target, fileName, signal } = push;
-  if (isLinkObject(fileName, object.contentType)) return pushLink(deps, push);
   checkAttachment({ fileName, size: object.size, maxBytes: deps.config.attachmentMaxBytes });
 
   return withRetries(deps, push, async (mayHaveLandedSince) => {
@@ -90,7 +89,7 @@ export async function pushPhoto(deps: PipelineDeps, push: FilePush): Promise<Out
  * refusal (INVALID_DATA): that is `skipped` with the existing attachment's id, and after an
  * unknown outcome the link found on the record is this push's.
  */
-async function pushLink(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
+export async function pushLink(deps: PipelineDeps, push: FilePush): Promise<Outcome> {
   const { object, target, fileName, signal } = push;
   const bytes =
     object.size <= LINK_MAX_BYTES ? await buffer(await openObject(deps.s3, object, signal)) : Buffer.alloc(0);

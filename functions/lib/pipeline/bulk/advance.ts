@@ -5,22 +5,20 @@
  * repeat: tags, a results object under a fixed key, a follow-up that is stale once its version is).
  */
 import type { StoredObject } from '#lib/s3/object.ts';
-import type { PipelineDeps } from '../deps.ts';
 import { failedOutcome, isRetryable } from '../outcome.ts';
-import { record } from '../record.ts';
+import { type OutcomeRecording, record } from '../record-outcome.ts';
+import { followUpOf, type SendFollowUp } from './follow-up.ts';
 import { type ImportEvent, type ImportState, next } from './machine.ts';
-import { collectResults } from './results.ts';
+import { collectResults, type ResultsDeps } from './results.ts';
 import type { ImportStore } from './store.ts';
 
-export interface FollowUpPayload {
-  write: string;
-  attempt: number;
-  /** The version of the import record this look is for: an older one is a duplicate, dropped. */
-  version: number;
+/** What running the machine's effects takes: recording outcomes, collecting results, following up. */
+export interface AdvanceDeps extends OutcomeRecording, ResultsDeps {
+  followUp: SendFollowUp;
 }
 
 export interface ImportContext {
-  deps: PipelineDeps;
+  deps: AdvanceDeps;
   store: ImportStore;
   /**
    * The import's object, read only when an effect writes on it or reads it (a look that finds the
@@ -55,7 +53,7 @@ export async function advance(
     current = transition.state;
     for (const effect of transition.effects) {
       if (effect.type === 'follow-up') {
-        await deps.followUp({ write: current.write, attempt: current.attempt, version: current.version + 1 });
+        await deps.followUp(followUpOf(current));
         continue;
       }
       const object = await ctx.source();

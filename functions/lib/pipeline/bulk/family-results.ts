@@ -7,7 +7,6 @@
  */
 import { join } from 'node:path';
 import type { BulkSource } from '#lib/inspect/bulk-source.ts';
-import { csvFileWriter } from '#lib/inspect/csv-writer.ts';
 import {
   csvRecords,
   type FamilyLink,
@@ -16,9 +15,16 @@ import {
   partsByValue,
 } from '#lib/inspect/split-family.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
-import type { PipelineDeps } from '../deps.ts';
 import type { ImportState } from './machine.ts';
-import { notProcessed, partResults, put, RESULT_COLUMNS, resultsKey, rowFailed } from './results.ts';
+import {
+  notProcessed,
+  partResults,
+  put,
+  type ResultFilesDeps,
+  type ResultsWriter,
+  resultsKey,
+  resultsWriter,
+} from './result-files.ts';
 
 export interface ChildResults {
   rows: number;
@@ -30,7 +36,7 @@ export interface ChildResults {
 }
 
 export interface ChildResultsRequest {
-  deps: PipelineDeps;
+  deps: ResultFilesDeps;
   state: ImportState;
   object: StoredObject;
   source: BulkSource;
@@ -87,33 +93,26 @@ async function joinChild(
   const { deps, state, object, source, dir, resultZips } = request;
   const last = state.parts.length - 1;
   const results = await Promise.all(resultZips.map((path) => partResults(link.file, path, false)));
-  const allPath = join(dir, `child-${position}.results.csv`);
-  const failedPath = join(dir, `child-${position}.failed.csv`);
-  let all: ReturnType<typeof csvFileWriter> | undefined;
-  let failed: ReturnType<typeof csvFileWriter> | undefined;
-  let rows = 0;
-  let failedRows = 0;
+  const files = {
+    all: join(dir, `child-${position}.results.csv`),
+    failed: join(dir, `child-${position}.failed.csv`),
+  };
+  let written: ResultsWriter | undefined;
   try {
     for await (const row of csvRecords(await source.open(link.file), link.file)) {
-      if (!all || !failed) {
-        all = csvFileWriter(allPath, [...row, ...RESULT_COLUMNS]);
-        failed = csvFileWriter(failedPath, row);
+      if (!written) {
+        written = resultsWriter(files, row);
         continue;
       }
       const index = partOf(linkValue(row, link.childColumn)) ?? last;
       const part = state.parts[index];
-      const result = (await results[index]?.next())?.value ?? (part ? notProcessed(part) : []);
-      rows += 1;
-      await all.write([...row, ...result]);
-      if (rowFailed(result)) {
-        failedRows += 1;
-        await failed.write(row);
-      }
+      await written.add(row, (await results[index]?.next())?.value ?? (part ? notProcessed(part) : []));
     }
   } finally {
-    await Promise.all([all?.end(), failed?.end()]);
+    await written?.end();
   }
   const key = resultsKey(deps, object.key, `.${link.file}.results.csv`);
-  await put(deps, object.bucket, key, allPath, 'text/csv; charset=utf-8');
-  return { rows, failedRows, failedPath, key };
+  await put(deps, object.bucket, key, files.all, 'text/csv; charset=utf-8');
+  const { rows, failedRows } = written?.counts ?? { rows: 0, failedRows: 0 };
+  return { rows, failedRows, failedPath: files.failed, key };
 }

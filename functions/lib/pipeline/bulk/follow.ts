@@ -8,25 +8,23 @@
  * A permanent error (not found, auth, protocol) ends the import `failed`; a retryable one is
  * thrown for the queue to retry.
  */
-import { isObject } from '#lib/json.ts';
 import { headObject, overwrittenSince, type StoredObject } from '#lib/s3/object.ts';
-import type { PipelineDeps } from '../deps.ts';
-import { advance, type FollowUpPayload, failureEvent } from './advance.ts';
+import type { ZohoClient } from '#zoho/types.ts';
+import { type AdvanceDeps, advance, failureEvent } from './advance.ts';
+import { parseFollowUp } from './follow-up.ts';
 import { type ImportEvent, type ImportState, type JobLook, sumCounts } from './machine.ts';
 import type { ImportStore } from './store.ts';
 
-/** The follow-up message's payload, or why it is not one of ours. */
-function parseFollowUp(payload: unknown): FollowUpPayload | string {
-  if (!isObject(payload)) return 'the payload is not an object';
-  const { write, attempt, version } = payload;
-  if (typeof write !== 'string' || write === '' || write.length > 2048) return 'no write id';
-  if (!Number.isSafeInteger(attempt) || (attempt as number) < 1) return 'no attempt';
-  if (!Number.isSafeInteger(version) || (version as number) < 1) return 'no version';
-  return { write, attempt: attempt as number, version: version as number };
+/** What a look at a job takes: Zoho's Get Bulk Write Job Details. */
+export interface JobLookDeps {
+  zoho: Pick<ZohoClient, 'getBulkWriteJob'>;
 }
 
+/** What following an import takes. */
+export type FollowDeps = AdvanceDeps & JobLookDeps;
+
 export async function followBulkImport(
-  deps: PipelineDeps,
+  deps: FollowDeps,
   store: ImportStore,
   message: unknown,
   signal: AbortSignal,
@@ -63,7 +61,7 @@ export async function followBulkImport(
  * undefined when it is gone, or when an unversioned bucket holds other bytes under its key now
  * (that write's own event imports them; this import's outcome must not land on them).
  */
-async function findSource(deps: PipelineDeps, state: ImportState): Promise<StoredObject | undefined> {
+async function findSource(deps: FollowDeps, state: ImportState): Promise<StoredObject | undefined> {
   const { source } = state;
   const object = await headObject(deps.s3, source);
   if (!object) {
@@ -79,7 +77,7 @@ async function findSource(deps: PipelineDeps, state: ImportState): Promise<Store
   return object;
 }
 
-async function look(deps: PipelineDeps, state: ImportState, signal: AbortSignal): Promise<ImportEvent> {
+async function look(deps: FollowDeps, state: ImportState, signal: AbortSignal): Promise<ImportEvent> {
   const at = deps.now().getTime();
   try {
     const jobs = await Promise.all(
@@ -96,7 +94,7 @@ async function look(deps: PipelineDeps, state: ImportState, signal: AbortSignal)
 
 /** What Zoho says of one part's job now. */
 export async function lookAtJob(
-  deps: PipelineDeps,
+  deps: JobLookDeps,
   index: number,
   jobId: string,
   signal: AbortSignal,

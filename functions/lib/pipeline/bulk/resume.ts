@@ -2,9 +2,9 @@
  * What a replay of a bulk import needs before it makes any job (machine.ts says what it keeps):
  * the import it resumes, and a fresh look at the jobs an earlier attempt made.
  */
+import type { Log } from '#lib/log.ts';
 import { ZohoNotFoundError } from '#zoho/errors.ts';
-import type { PipelineDeps } from '../deps.ts';
-import { lookAtJob } from './follow.ts';
+import { type JobLookDeps, lookAtJob } from './follow.ts';
 import type { ImportEvent, ImportState, JobLook } from './machine.ts';
 import type { ImportStore } from './store.ts';
 
@@ -29,7 +29,7 @@ export async function replayedWrite(
  * error is thrown, and the replay fails or is retried as any start is.
  */
 export async function lookAgain(
-  deps: PipelineDeps,
+  deps: JobLookDeps & { log: Log },
   state: ImportState,
   signal: AbortSignal,
 ): Promise<ImportEvent | undefined> {

@@ -10,21 +10,23 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Config } from '#lib/config.ts';
 import type { JobOptions } from '#lib/inspect/bulk.ts';
 import { type InspectedBulkSource, inspectBulkSource } from '#lib/inspect/bulk-source.ts';
 import { placeJobOptions } from '#lib/inspect/job-options.ts';
 import { s3RangeReader } from '#lib/inspect/range-reader.ts';
 import { type CsvPart, splitCsvToZips } from '#lib/inspect/split.ts';
 import { familyLinks, splitFamilyToZips } from '#lib/inspect/split-family.ts';
-import type { RouteMatch } from '#lib/routing/route.ts';
+import type { BulkDestination } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
-import type { PipelineDeps } from '../deps.ts';
+import type { ZohoClient } from '#zoho/types.ts';
 import { type Outcome, PipelineError } from '../outcome.ts';
 import { withRetries } from '../push-file.ts';
 import { advance, failureEvent, type ImportContext } from './advance.ts';
+import type { FollowDeps } from './follow.ts';
 import { type ImportPart, type ImportState, isKept, jobIds, next } from './machine.ts';
-import { createPool, partsAtOnce } from './pool.ts';
+import { createPool, partsAtOnce } from './parts-at-once.ts';
 import { lookAgain, replayedWrite } from './resume.ts';
 import type { ImportStore } from './store.ts';
 
@@ -35,17 +37,27 @@ export interface StartRequest {
   replay: boolean;
   /** The event came from `npm run replay -- --force`: an ended import, a done one too, is sent again whole. */
   forced: boolean;
-  route: RouteMatch;
+  destination: BulkDestination;
   signal: AbortSignal;
 }
 
+/** What starting an import takes, besides what following it does. */
+export type StartDeps = FollowDeps & {
+  /** Runs the start of one attempt at most once across the fleet (deps.ts). */
+  once: (write: string, start: () => Promise<Outcome>) => Promise<Outcome>;
+  zoho: Pick<ZohoClient, 'uploadBulkFile' | 'createBulkWriteJob'>;
+  config: Pick<
+    Config,
+    'bulkMaxFollowSeconds' | 'bulkRowsPerPart' | 'bulkMaxRows' | 'bulkMaxInflatedBytes' | 'zohoMaxInFlight'
+  >;
+};
+
 export async function startBulkImport(
-  deps: PipelineDeps,
+  deps: StartDeps,
   store: ImportStore,
   request: StartRequest,
 ): Promise<Outcome> {
-  const { object, route } = request;
-  if (!route.operation) throw new PipelineError('INVALID_KEY', 'A bulk write key must name its operation.');
+  const { object, destination } = request;
   const now = deps.now().getTime();
   const maxFollowMs = deps.config.bulkMaxFollowSeconds * 1000;
   const source = { bucket: object.bucket, key: object.key, versionId: object.versionId, eTag: object.eTag };
@@ -58,8 +70,8 @@ export async function startBulkImport(
       attempt: 1,
       status: 'creating',
       source,
-      module: route.module,
-      operation: route.operation,
+      module: destination.module,
+      operation: destination.operation,
       csv: '',
       startedAt: now,
       deadline: now + maxFollowMs,
@@ -93,6 +105,7 @@ export async function startBulkImport(
 
 /** The start knows its object: the event's, just looked at. */
 interface StartContext extends ImportContext {
+  deps: StartDeps;
   object: StoredObject;
 }
 
@@ -293,7 +306,7 @@ async function uploadFamily(ctx: StartContext, run: Run, source: InspectedBulkSo
   }
 }
 
-function bulkLimits(deps: PipelineDeps) {
+function bulkLimits(deps: StartDeps) {
   return { maxRows: deps.config.bulkMaxRows, maxInflatedBytes: deps.config.bulkMaxInflatedBytes };
 }
 

@@ -1,3 +1,8 @@
+/**
+ * How many parts of one bulk import are handled at once (uploads, result downloads), and the pool
+ * that keeps the part uploads to that number.
+ */
+
 /** At most `limit` tasks at once: `add` waits for a free slot (backpressure), `drain` for all and their first error. */
 export function createPool(limit: number) {
   const running = new Set<Promise<void>>();
