@@ -9,6 +9,7 @@ import type { S3Event, SQSRecord } from 'aws-lambda';
 import { loadConfig } from '#lib/config.ts';
 import { createDeps } from '#lib/pipeline/deps.ts';
 import { createHandler } from '#lib/pipeline/handler.ts';
+import { readOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
 import { createLambdaContext, toSqsRecord } from '#tools/local/event-source.ts';
@@ -95,7 +96,8 @@ async function run(job: BulkJob): Promise<BulkResult> {
   await invoke(sqsRecord(s3Event(job)));
   for (;;) {
     const current = await tags();
-    if (current['zoho-status'] !== 'pushing' && current['zoho-status'] !== undefined) {
+    const { status } = readOutcome(current);
+    if (status !== 'pushing' && status !== undefined) {
       clearInterval(timer);
       return {
         seconds: (performance.now() - started) / 1000,

@@ -11,6 +11,7 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { readOutcome, type TaggedOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { encodeS3EventKey, FORCED_REPLAY_ID, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from '../../infra/timeouts.ts';
 import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
@@ -155,7 +156,8 @@ export function replayTarget(
   stuckBefore = Number.NEGATIVE_INFINITY,
   force = false,
 ): ReplayTarget | undefined {
-  const reason = force ? 'forced' : reasonOf(object.tags, stuckBefore);
+  const outcome = readOutcome(object.tags);
+  const reason = force ? 'forced' : reasonOf(outcome, stuckBefore);
   if (!reason || (reason !== 'forced' && select !== 'all' && select !== reason)) return undefined;
   return {
     key: object.key,
@@ -163,7 +165,7 @@ export function replayTarget(
     eTag: object.eTag,
     versionId: object.versionId,
     reason,
-    error: object.tags['zoho-error'],
+    error: outcome.code,
   };
 }
 
@@ -265,17 +267,17 @@ export async function listRedrives(sqs: SQSClient, dlqArn: string): Promise<Redr
   }));
 }
 
-function reasonOf(tags: Record<string, string>, stuckBefore: number): ReplayTarget['reason'] | undefined {
-  const status = tags['zoho-status'];
+function reasonOf(outcome: TaggedOutcome, stuckBefore: number): ReplayTarget['reason'] | undefined {
+  const { status } = outcome;
   if (!status) return 'unprocessed';
   // `retrying` is a failure too once its message is dead-lettered (or past the DLQ's 14 days).
   if (status === 'failed' || status === 'retrying') return 'failed';
-  if (status === 'pushing' && stuckSince(tags) < stuckBefore) return 'stuck';
+  if (status === 'pushing' && stuckSince(outcome) < stuckBefore) return 'stuck';
   return undefined;
 }
 
 /** When the attempt under way started; an attempt without a time counts as now (never stuck). */
-function stuckSince(tags: Record<string, string>): number {
-  const at = Date.parse(tags['zoho-attempt'] ?? tags['zoho-at'] ?? '');
+function stuckSince(outcome: TaggedOutcome): number {
+  const at = Date.parse(outcome.attempt ?? outcome.at ?? '');
   return Number.isNaN(at) ? Number.POSITIVE_INFINITY : at;
 }

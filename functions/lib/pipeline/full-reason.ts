@@ -12,6 +12,7 @@
 import { BatchGetItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Log } from '#lib/log.ts';
 import { tagValue } from '#lib/s3/tags.ts';
+import { readOutcome } from './outcome-tags.ts';
 
 /**
  * As long as the functions' logs are kept by default (the stack's `logRetention`, one month),
@@ -51,10 +52,8 @@ export async function keepFullReason(
   object: { bucket: string; key: string },
   tags: Record<string, string>,
 ): Promise<void> {
-  const reason = tags['zoho-reason'];
-  const at = tags['zoho-at'];
+  const { reason, at, code, status } = readOutcome(tags);
   if (!reason || !at || tagValue(reason) === reason) return;
-  const code = tags['zoho-error'];
   try {
     await deps.ledger.client.send(
       new PutItemCommand({
@@ -62,7 +61,7 @@ export async function keepFullReason(
         Item: {
           id: { S: fullReasonId(object.bucket, object.key) },
           at: { S: at },
-          status: { S: tags['zoho-status'] ?? '' },
+          status: { S: status ?? '' },
           ...(code ? { code: { S: code } } : {}),
           reason: { S: reason },
           expiration: { N: String(Math.floor(deps.now().getTime() / 1000) + FULL_REASON_TTL_SECONDS) },

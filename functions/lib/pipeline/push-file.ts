@@ -21,6 +21,7 @@ import { backoffDelay, type RetryPolicy, realSleep } from '#zoho/retry.ts';
 import type { AttachmentInfo, RecordRef } from '#zoho/types.ts';
 import type { PipelineDeps } from './deps.ts';
 import { isRetryable, type Outcome } from './outcome.ts';
+import { tagsOf } from './outcome-tags.ts';
 
 export interface FilePush {
   object: StoredObject;
@@ -82,7 +83,7 @@ export async function pushPhoto(deps: PipelineDeps, push: FilePush): Promise<Out
       { body, fileName, size: object.size, contentType: image.contentType },
       { signal, restrictTriggers: deps.config.photoRestrictTriggers },
     );
-    return { status: 'done', tags: { 'zoho-photo': `${image.format} ${image.width}x${image.height}` } };
+    return { status: 'done', tags: tagsOf({ photo: `${image.format} ${image.width}x${image.height}` }) };
   });
 }
 
