@@ -14,7 +14,7 @@ import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
 import { createLambdaContext, toSqsRecord } from '#tools/local/event-source.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
-import { s3EventFor } from '#tools/ops/replay.ts';
+import { s3EventFor } from '#tools/ops/requeue.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 
 export interface BulkJob {

@@ -21,7 +21,7 @@ import { decodeS3EventKey } from '#lib/s3/event.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
 import { startLocalPipeline } from '#tools/local/pipeline.ts';
 import { createLocalS3Client } from '#tools/local/s3.ts';
-import { s3EventFor } from '#tools/ops/replay.ts';
+import { s3EventFor } from '#tools/ops/requeue.ts';
 import { machine, writeSection } from './common.ts';
 
 const FILES = Number(process.env.FAULT_FILES ?? 1000);

@@ -13,7 +13,7 @@ import {
   PIPELINE_SCOPES,
   shellExports,
   storeCredentials,
-} from '#tools/ops/auth.ts';
+} from '#tools/ops/grant-code.ts';
 import { optionOrOutput } from '#tools/ops/stack-outputs.ts';
 import { DATA_CENTRES, isDataCentre, resolveHosts } from '#zoho/hosts.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';

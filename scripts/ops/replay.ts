@@ -6,14 +6,13 @@ import { parseArgs } from 'node:util';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
+import { listRedrives, startRedrive } from '#tools/ops/dlq-redrive.ts';
 import {
   DEFAULT_STUCK_AFTER_MS,
-  listRedrives,
   type ReplaySelection,
   type ReplayTarget,
   replayObjects,
-  startRedrive,
-} from '#tools/ops/replay.ts';
+} from '#tools/ops/requeue.ts';
 import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
 import { kindOfPrefix, optionOrOutput } from '#tools/ops/stack-outputs.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';

@@ -4,14 +4,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { KINDS } from '#lib/routing/route.ts';
-import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
-import { optionOrOutput, stackWatchedPrefixes } from '#tools/ops/stack-outputs.ts';
 import {
   bucketStatus,
   DEFAULT_FAILURE_LIMIT,
   DEFAULT_STATUS_PREFIXES,
   formatStatus,
-} from '#tools/ops/status.ts';
+} from '#tools/ops/bucket-status.ts';
+import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
+import { optionOrOutput, stackWatchedPrefixes } from '#tools/ops/stack-outputs.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import {
   awsClientConfig,

@@ -2,7 +2,7 @@
  * The full text of an outcome's reason, when the `zoho-reason` tag could hold only a short form
  * (S3 tag values take no quotes, commas or brackets and at most 256 characters: tags.ts
  * `tagValue`). It is kept in the idempotency ledger table (IDEMPOTENCY_TABLE), one item per
- * object, for `npm run status` (tools/ops/status.ts) to show; a reason its tag holds as it is
+ * object, for `npm run status` (tools/ops/bucket-status.ts) to show; a reason its tag holds as it is
  * costs no write at all.
  *
  * Item: { id: `reason#{bucket}/{key}`, at (the outcome's `zoho-at`), status, code?, reason,

@@ -1,15 +1,11 @@
 /**
- * Pushing objects again: those whose push failed, and those that were in the bucket before the
- * stack (no `zoho-status` at all). Each goes back on its kind's queue as the very event S3 would
- * have sent, so the pipeline treats it like any other. And the dead-letter queue's redrive.
+ * Pushing objects again (`npm run replay`): those whose push failed, those stuck in `pushing`,
+ * and those that were in the bucket before the stack (no `zoho-status` at all). Each goes back on
+ * its kind's queue as the very event S3 would have sent, so the pipeline treats it like any other.
+ * The dead-letter queue's redrive is dlq-redrive.ts.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  ListMessageMoveTasksCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-  StartMessageMoveTaskCommand,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { readOutcome, type TaggedOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { encodeS3EventKey, FORCED_REPLAY_ID, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
@@ -213,58 +209,6 @@ function createSequencer(now: () => Date): () => string {
     last = fromClock > last ? fromClock : last + 1n;
     return last.toString(16).toUpperCase().padStart(18, '0');
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Dead-letter queue redrive (SQS StartMessageMoveTask / ListMessageMoveTasks).
-
-export interface RedriveOptions {
-  /** The dead-letter queue whose messages move. */
-  dlqArn: string;
-  /** Where they go; default: each message back to the queue it came from. */
-  destinationArn?: string | undefined;
-  /** SQS: at most 500 a second; default: SQS picks the rate. */
-  maxPerSecond?: number | undefined;
-}
-
-/** Starts moving the DLQ's messages back; SQS allows one active move task per queue. */
-export async function startRedrive(sqs: SQSClient, options: RedriveOptions): Promise<{ taskHandle: string }> {
-  const answer = await sqs.send(
-    new StartMessageMoveTaskCommand({
-      SourceArn: options.dlqArn,
-      ...(options.destinationArn ? { DestinationArn: options.destinationArn } : {}),
-      ...(options.maxPerSecond ? { MaxNumberOfMessagesPerSecond: options.maxPerSecond } : {}),
-    }),
-  );
-  if (!answer.TaskHandle) throw new Error(`SQS started no move task for ${options.dlqArn}`);
-  return { taskHandle: answer.TaskHandle };
-}
-
-export interface RedriveTask {
-  taskHandle: string | undefined;
-  status: string;
-  sourceArn: string | undefined;
-  destinationArn: string | undefined;
-  moved: number | undefined;
-  toMove: number | undefined;
-  failureReason: string | undefined;
-  startedAt: string | undefined;
-}
-
-/** The DLQ's most recent move tasks (SQS keeps up to 10), newest first. */
-export async function listRedrives(sqs: SQSClient, dlqArn: string): Promise<RedriveTask[]> {
-  const answer = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 10 }));
-  return (answer.Results ?? []).map((task) => ({
-    taskHandle: task.TaskHandle,
-    status: task.Status ?? 'UNKNOWN',
-    sourceArn: task.SourceArn,
-    destinationArn: task.DestinationArn,
-    moved: task.ApproximateNumberOfMessagesMoved,
-    toMove: task.ApproximateNumberOfMessagesToMove,
-    failureReason: task.FailureReason,
-    startedAt:
-      task.StartedTimestamp === undefined ? undefined : new Date(task.StartedTimestamp).toISOString(),
-  }));
 }
 
 function reasonOf(outcome: TaggedOutcome, stuckBefore: number): ReplayTarget['reason'] | undefined {
