@@ -10,7 +10,7 @@
 
 /** What our tags on an object say, each field one tag; a field left out is a tag not written. */
 export interface TaggedOutcome {
-  /** `zoho-status`: one of STATUSES, or whatever a person wrote there. */
+  /** `zoho-status`: a TagStatus, or whatever a person wrote there. */
   status?: string | undefined;
   /** `zoho-attempt`: when the upload under way (or the last one) began, ISO 8601. */
   attempt?: string | undefined;
@@ -78,8 +78,7 @@ export const OUR_TAG_PREFIX = 'zoho-';
 export const OUTCOME_TAG_PRIORITY: readonly string[] = FIELDS.map((field) => TAG_OF[field]);
 
 /** The `zoho-status` values the pipeline writes. */
-export const STATUSES = ['done', 'failed', 'skipped', 'pushing', 'retrying'] as const;
-export type TagStatus = (typeof STATUSES)[number];
+type TagStatus = 'done' | 'failed' | 'skipped' | 'pushing' | 'retrying';
 
 /** After these the pipeline writes nothing more on the object (but for a replay). */
 const FINAL_STATUSES: ReadonlySet<string> = new Set<TagStatus>(['done', 'failed', 'skipped']);
