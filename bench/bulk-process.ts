@@ -10,10 +10,11 @@ import { loadConfig } from '#lib/config.ts';
 import { followUpMessage } from '#lib/pipeline/bulk/follow-up.ts';
 import { createDeps } from '#lib/pipeline/deps.ts';
 import { createHandler } from '#lib/pipeline/handler.ts';
+import { readOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
 import { createLambdaContext, toSqsRecord } from '#tools/local/event-source.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
-import { s3EventFor } from '#tools/ops/replay.ts';
+import { s3EventFor } from '#tools/ops/requeue.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 
 export interface BulkJob {
@@ -94,7 +95,8 @@ async function run(job: BulkJob): Promise<BulkResult> {
   await invoke(sqsRecord(s3Event(job)));
   for (;;) {
     const current = await tags();
-    if (current['zoho-status'] !== 'pushing' && current['zoho-status'] !== undefined) {
+    const { status } = readOutcome(current);
+    if (status !== 'pushing' && status !== undefined) {
       clearInterval(timer);
       return {
         seconds: (performance.now() - started) / 1000,

@@ -8,6 +8,7 @@
  * same latency; peak RSS of the bulk process ≤ 128 MiB above idle in every run. Writes its
  * section of BENCHMARKS.md.
  */
+import { readOutcome } from '#lib/pipeline/outcome-tags.ts';
 import type { OAuthCredentials } from '#zoho/types.ts';
 import type { BulkFormat } from './bulk-infra.ts';
 import type { BulkJob, BulkResult } from './bulk-process.ts';
@@ -74,13 +75,17 @@ function report(results: Run[], started: number) {
   };
   const above = (r: BulkResult) => (r.peakRssBytes - r.idleRssBytes) / MiB;
   const once = (r: Run) =>
-    r.landed.total === ROWS && r.landed.distinct === ROWS && r.tags['zoho-added'] === String(ROWS);
+    r.landed.total === ROWS && r.landed.distinct === ROWS && readOutcome(r.tags).added === ROWS;
+  const outcome = (r: BulkResult) => {
+    const { status, added, failed } = readOutcome(r.tags);
+    return `${status}, ${added} added, ${failed} failed`;
+  };
   const table = [
     '| file dropped | sandbox latency per call | wall time | peak RSS above idle | idle RSS | rows landed (distinct) | outcome |',
     '|---|---|---|---|---|---|---|',
     ...results.map(
       (r) =>
-        `| ${r.format === 'zip' ? 'ZIP' : 'bare CSV'} (${(r.size / MiB).toFixed(1)} MiB) | ${r.latency} ms | ${r.seconds.toFixed(1)} s | **${above(r).toFixed(1)} MiB** | ${(r.idleRssBytes / MiB).toFixed(1)} MiB | ${r.landed.total.toLocaleString('en-US')} (${r.landed.distinct.toLocaleString('en-US')}) | ${r.tags['zoho-status']}, ${r.tags['zoho-added']} added, ${r.tags['zoho-failed']} failed |`,
+        `| ${r.format === 'zip' ? 'ZIP' : 'bare CSV'} (${(r.size / MiB).toFixed(1)} MiB) | ${r.latency} ms | ${r.seconds.toFixed(1)} s | **${above(r).toFixed(1)} MiB** | ${(r.idleRssBytes / MiB).toFixed(1)} MiB | ${r.landed.total.toLocaleString('en-US')} (${r.landed.distinct.toLocaleString('en-US')}) | ${outcome(r)} |`,
     ),
   ].join('\n');
   const allOnce = results.every(once);

@@ -17,6 +17,8 @@ import type { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { GetObjectTaggingCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { isFinal, readOutcome, type TaggedOutcome } from '#lib/pipeline/outcome-tags.ts';
+import { tagMap } from '#lib/s3/tags.ts';
 import { createLocalS3Client } from '#tools/local/s3.ts';
 import { child, nextMessage, sandboxAsZoho } from './common.ts';
 import type { SandboxUrls } from './sandbox-process.ts';
@@ -72,7 +74,6 @@ interface SandboxAttachment {
 }
 
 const START_SCRIPT = fileURLToPath(new URL('../scripts/start.ts', import.meta.url));
-const FINAL = new Set(['done', 'failed', 'skipped']);
 const PUT_CONCURRENCY = 4;
 const READ_CONCURRENCY = 16;
 
@@ -110,7 +111,7 @@ export async function runCrash(options: CrashOptions): Promise<CrashResult> {
     const goalMs = 2 * options.functionTimeoutSeconds * 1000;
     const settledAt = await waitForFinalTags(s3, files, from + 2 * goalMs);
     const attachments = await sandboxAttachments(sandbox);
-    const result = judge(files, await readTags(s3, files), attachments);
+    const result = judge(files, await readOutcomes(s3, files), attachments);
     s3.destroy();
     return {
       files: files.length,
@@ -216,27 +217,27 @@ async function waitForFinalTags(
 ): Promise<number | undefined> {
   let pending = files;
   while (Date.now() < deadline) {
-    const tags = await readTags(s3, pending);
-    pending = pending.filter((file) => !FINAL.has(tags.get(file.key)?.['zoho-status'] ?? ''));
+    const outcomes = await readOutcomes(s3, pending);
+    pending = pending.filter((file) => !isFinal(outcomes.get(file.key)?.status));
     if (pending.length === 0) return Date.now();
     await sleep(200);
   }
   return undefined;
 }
 
-async function readTags(s3: S3Client, files: Dropped[]): Promise<Map<string, Record<string, string>>> {
-  const tags = new Map<string, Record<string, string>>();
+async function readOutcomes(s3: S3Client, files: Dropped[]): Promise<Map<string, TaggedOutcome>> {
+  const outcomes = new Map<string, TaggedOutcome>();
   for (let start = 0; start < files.length; start += READ_CONCURRENCY) {
     await Promise.all(
       files.slice(start, start + READ_CONCURRENCY).map(async (file) => {
         const { TagSet = [] } = await s3.send(
           new GetObjectTaggingCommand({ Bucket: 'inbox', Key: file.key }),
         );
-        tags.set(file.key, Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? ''])));
+        outcomes.set(file.key, readOutcome(tagMap(TagSet)));
       }),
     );
   }
-  return tags;
+  return outcomes;
 }
 
 async function sandboxAttachments(sandbox: ChildProcess): Promise<SandboxAttachment[]> {
@@ -247,7 +248,7 @@ async function sandboxAttachments(sandbox: ChildProcess): Promise<SandboxAttachm
 
 function judge(
   files: Dropped[],
-  tags: Map<string, Record<string, string>>,
+  outcomes: Map<string, TaggedOutcome>,
   attachments: SandboxAttachment[],
 ): Pick<CrashResult, 'lost' | 'duplicated' | 'notFinal' | 'wrongId'> {
   const result = {
@@ -260,11 +261,11 @@ function judge(
     const held = attachments.filter(
       (a) => a.module === file.module && a.recordId === file.recordId && a.sha256 === file.sha256,
     );
-    const own = tags.get(file.key) ?? {};
+    const own = outcomes.get(file.key) ?? {};
     if (held.length === 0) result.lost.push(file.key);
     if (held.length > 1) result.duplicated.push(file.key);
-    if (own['zoho-status'] !== 'done') result.notFinal.push(file.key);
-    else if (held.length === 1 && own['zoho-id'] !== held[0]?.id) result.wrongId.push(file.key);
+    if (own.status !== 'done') result.notFinal.push(file.key);
+    else if (held.length === 1 && own.zohoId !== held[0]?.id) result.wrongId.push(file.key);
   }
   return result;
 }

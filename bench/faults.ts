@@ -16,11 +16,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, GetObjectTaggingCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { isFinal, readOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { decodeS3EventKey } from '#lib/s3/event.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
 import { startLocalPipeline } from '#tools/local/pipeline.ts';
 import { createLocalS3Client } from '#tools/local/s3.ts';
-import { s3EventFor } from '#tools/ops/replay.ts';
+import { s3EventFor } from '#tools/ops/requeue.ts';
 import { machine, writeSection } from './common.ts';
 
 const FILES = Number(process.env.FAULT_FILES ?? 1000);
@@ -128,13 +129,12 @@ await Promise.all(
   }),
 );
 
-const FINAL = new Set(['done', 'skipped', 'failed']);
 /** The keys an S3 event (a queue message's body) names. */
 const keysOf = (body: string): string[] =>
   ((JSON.parse(body) as { Records?: Array<{ s3: { object: { key: string } } }> }).Records ?? []).map((r) =>
     decodeS3EventKey(r.s3.object.key),
   );
-const statusOf = async (file: Dropped) => (await readTagMap(s3, pipeline.bucket, file.key))['zoho-status'];
+const statusOf = async (file: Dropped) => readOutcome(await readTagMap(s3, pipeline.bucket, file.key)).status;
 let statuses: Array<string | undefined> = [];
 let settledMs = Number.NaN;
 while (Date.now() - started < SETTLE_LIMIT_MS) {
@@ -142,7 +142,7 @@ while (Date.now() - started < SETTLE_LIMIT_MS) {
   statuses = [];
   for (const file of files) statuses.push(await statusOf(file));
   const dead = new Set(pipeline.queues.attachment.deadLetters.flatMap((d) => keysOf(d.body)));
-  const pending = files.filter((file, i) => !FINAL.has(statuses[i] ?? '') && !dead.has(file.key)).length;
+  const pending = files.filter((file, i) => !isFinal(statuses[i]) && !dead.has(file.key)).length;
   const counts = pipeline.queues.attachment.counts();
   if (pending === 0 && counts.visible === 0 && counts.inFlight === 0) {
     settledMs = Date.now() - started;
@@ -177,7 +177,7 @@ for (const letter of deadLetters) {
   );
 }
 for (const [i, file] of files.entries()) {
-  if (FINAL.has(statuses[i] ?? '')) continue;
+  if (isFinal(statuses[i])) continue;
   const { TagSet = [] } = await s3.send(
     new GetObjectTaggingCommand({ Bucket: pipeline.bucket, Key: file.key }),
   );

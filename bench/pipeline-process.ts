@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { isFinal } from '#lib/pipeline/outcome-tags.ts';
 import { startLocalPipeline } from '#tools/local/pipeline.ts';
 import { sandboxAsZoho } from './common.ts';
 import type { SandboxUrls } from './sandbox-process.ts';
@@ -39,14 +40,13 @@ const pipeline = await startLocalPipeline({
   env: { ...process.env, ...sandboxAsZoho(zoho) },
 });
 
-const FINAL = new Set(['done', 'failed', 'skipped']);
 const statuses: Record<string, number> = {};
 let landed = 0;
 let expected = Number.POSITIVE_INFINITY;
 let lastLandedAt = 0;
 
 pipeline.on('landed', (landing) => {
-  if (!FINAL.has(landing.status)) return;
+  if (!isFinal(landing.status)) return;
   statuses[landing.status] = (statuses[landing.status] ?? 0) + 1;
   landed += 1;
   lastLandedAt = Date.now();

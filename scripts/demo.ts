@@ -5,13 +5,13 @@
  * object's tags and prints them. With the real Zoho, DEMO_LEAD_ID names the Lead to use.
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { isFinal, readOutcome, type TaggedOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
 import { localDir, readLocalRun } from '#tools/local/local-dir.ts';
 import { DEFAULT_BUCKET, DEFAULT_S3_PORT, DEFAULT_SANDBOX_PORT } from '#tools/local/pipeline.ts';
 import { createLocalS3Client } from '#tools/local/s3.ts';
 import { sampleBulkZip, samplePdf, samplePng } from '#tools/local/samples.ts';
 
-const FINAL = new Set(['done', 'failed', 'skipped']);
 // With the real Zoho a bulk job is looked at every BULK_POLL_SECONDS (default 60 s), not every 2 s.
 const timeoutSeconds = Number(process.env.DEMO_TIMEOUT_SECONDS ?? (process.env.DEMO_LEAD_ID ? 180 : 60));
 const local = await readLocalRun(localDir()).then(
@@ -77,14 +77,13 @@ try {
 }
 
 console.log(`\nwaiting for the outcomes (up to ${timeoutSeconds} s)…\n`);
-const results = new Map<string, { tags: Record<string, string>; seconds: number }>();
+const results = new Map<string, { outcome: TaggedOutcome; seconds: number }>();
 const deadline = startedAt + timeoutSeconds * 1000;
 while (results.size < drops.length && Date.now() < deadline) {
   for (const drop of drops) {
     if (results.has(drop.key)) continue;
-    const tags = await readTags(drop.key);
-    if (FINAL.has(tags['zoho-status'] ?? ''))
-      results.set(drop.key, { tags, seconds: (Date.now() - startedAt) / 1000 });
+    const outcome = await readOutcomeOf(drop.key);
+    if (isFinal(outcome.status)) results.set(drop.key, { outcome, seconds: (Date.now() - startedAt) / 1000 });
   }
   if (results.size < drops.length) await new Promise((resolve) => setTimeout(resolve, 500));
 }
@@ -92,13 +91,13 @@ while (results.size < drops.length && Date.now() < deadline) {
 const rows = await Promise.all(
   drops.map(async (drop) => {
     const result = results.get(drop.key);
-    const tags = result?.tags ?? (await readTags(drop.key));
+    const outcome = result?.outcome ?? (await readOutcomeOf(drop.key));
     return [
       drop.kind,
       drop.key,
-      result ? (tags['zoho-status'] ?? '') : `${tags['zoho-status'] ?? 'no outcome'} (timed out)`,
-      tags['zoho-id'] ?? '',
-      [tags['zoho-error'], tags['zoho-reason']].filter(Boolean).join(': '),
+      result ? (outcome.status ?? '') : `${outcome.status ?? 'no outcome'} (timed out)`,
+      outcome.zohoId ?? '',
+      [outcome.code, outcome.reason].filter(Boolean).join(': '),
       result ? result.seconds.toFixed(1) : '',
     ];
   }),
@@ -107,8 +106,8 @@ printTable(['kind', 'key', 'status', 'zoho id', 'error', 'seconds'], rows);
 s3.destroy();
 process.exit(rows.every((row) => row[2] === 'done') ? 0 : 1);
 
-function readTags(key: string): Promise<Record<string, string>> {
-  return readTagMap(s3, bucket, key);
+async function readOutcomeOf(key: string): Promise<TaggedOutcome> {
+  return readOutcome(await readTagMap(s3, bucket, key));
 }
 
 /** The first seeded Lead of the running sandbox. */

@@ -4,7 +4,6 @@
  * `--print` it as shell exports for a local run).
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   checkSecret,
@@ -13,20 +12,12 @@ import {
   PIPELINE_SCOPES,
   shellExports,
   storeCredentials,
-} from '#tools/ops/auth.ts';
+} from '#tools/ops/grant-code.ts';
 import { optionOrOutput } from '#tools/ops/stack-outputs.ts';
 import { DATA_CENTRES, isDataCentre, resolveHosts } from '#zoho/hosts.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
-import {
-  awsClientConfig,
-  parseOrUsage,
-  promptHidden,
-  runCli,
-  STACK_HELP,
-  STACK_OPTIONS,
-  stackOutputs,
-  UsageError,
-} from './cli.ts';
+import { type CommandValues, promptHidden, runCommand, UsageError } from './command.ts';
+import { awsClientConfig, STACK_HELP, STACK_OPTIONS, stackOutputs } from './stack-options.ts';
 
 const HELP = `Usage: npm run auth -- --code <grant code> --client-id <id> (--secret-id <arn or name> | --print) [options]
 
@@ -55,32 +46,21 @@ ${STACK_HELP}
   --endpoint <url>              a Secrets Manager endpoint other than AWS's
   -h, --help                    this text`;
 
-async function main(): Promise<number> {
-  const { values } = parseOrUsage(() =>
-    parseArgs({
-      options: {
-        code: { type: 'string' },
-        'client-id': { type: 'string' },
-        'client-secret-file': { type: 'string' },
-        'client-secret': { type: 'string' },
-        dc: { type: 'string' },
-        'accounts-url': { type: 'string' },
-        'secret-id': { type: 'string' },
-        print: { type: 'boolean', default: false },
-        region: { type: 'string' },
-        endpoint: { type: 'string' },
-        ...STACK_OPTIONS,
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }),
-  );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+const OPTIONS = {
+  code: { type: 'string' },
+  'client-id': { type: 'string' },
+  'client-secret-file': { type: 'string' },
+  'client-secret': { type: 'string' },
+  dc: { type: 'string' },
+  'accounts-url': { type: 'string' },
+  'secret-id': { type: 'string' },
+  print: { type: 'boolean', default: false },
+  region: { type: 'string' },
+  endpoint: { type: 'string' },
+  ...STACK_OPTIONS,
+} as const;
 
+async function main(values: CommandValues<typeof OPTIONS>): Promise<number> {
   // Everything is checked before the code is spent (it works once), the secret included.
   const outputs = await stackOutputs(values);
   const secretId = optionOrOutput(values['secret-id'], outputs, OUTPUT_NAMES.secretArn);
@@ -145,4 +125,4 @@ async function readClientSecret(values: {
   return promptHidden('Client secret: ');
 }
 
-runCli(main, HELP);
+runCommand(HELP, OPTIONS, main);

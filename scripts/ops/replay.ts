@@ -2,33 +2,19 @@
  * `npm run replay -- --bucket <name> --prefix attachments/ --queue-url <url>`: push again what failed
  * or was never processed. `npm run replay -- --redrive --dlq-arn <arn>`: move the DLQ's messages back.
  */
-import { parseArgs } from 'node:util';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
+import { listRedrives, startRedrive } from '#tools/ops/dlq-redrive.ts';
 import {
   DEFAULT_STUCK_AFTER_MS,
-  listRedrives,
   type ReplaySelection,
   type ReplayTarget,
   replayObjects,
-  startRedrive,
-} from '#tools/ops/replay.ts';
-import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
+} from '#tools/ops/requeue.ts';
 import { kindOfPrefix, optionOrOutput } from '#tools/ops/stack-outputs.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
-import {
-  awsClientConfig,
-  commandOutputs,
-  integerOption,
-  LOCAL_HELP,
-  parseOrUsage,
-  runCli,
-  STACK_HELP,
-  STACK_OR_LOCAL_OPTIONS,
-  stackOutputs,
-  UsageError,
-} from './cli.ts';
+import { type CommandValues, integerOption, runCommand, UsageError } from './command.ts';
+import { SCAN_OPTIONS, scanHelp, scanSettings, scanTarget } from './scan-options.ts';
+import { awsClientConfig, LOCAL_HELP, STACK_HELP, stackOutputs } from './stack-options.ts';
 
 const HELP = `Usage:
   npm run replay -- --bucket <name> --prefix <prefix> --queue-url <url> [--failed | --unprocessed | --stuck | --all | --force] [--dry-run] [--start-after <key>]
@@ -56,8 +42,7 @@ the prefix's kind (attachments/ → the attachments queue, and so on).
                            again whole, rows already in Zoho included: the only way to write a
                            done import's rows a second time (narrow the prefix to the key)
   --dry-run                list what would be re-queued, send nothing
-  --results-prefix <p>     bulk write results, never replayed (default: $RESULTS_PREFIX or ${DEFAULT_RESULTS_PREFIX})
-  --concurrency <n>        tag reads at once (default ${DEFAULT_TAG_CONCURRENCY})
+${scanHelp('replayed')}
 
 Redrive the dead-letter queue (SQS StartMessageMoveTask; one task per queue at a time):
   --redrive                move the DLQ's messages back to their source queue
@@ -89,7 +74,7 @@ Its results then cover every row once, with the outcome of the attempt that sett
 import is left as it is, unless --force.`;
 
 const OPTIONS = {
-  bucket: { type: 'string' },
+  ...SCAN_OPTIONS,
   prefix: { type: 'string' },
   'queue-url': { type: 'string' },
   failed: { type: 'boolean', default: false },
@@ -100,39 +85,24 @@ const OPTIONS = {
   stuck: { type: 'boolean', default: false },
   'stuck-after': { type: 'string' },
   'start-after': { type: 'string' },
-  'results-prefix': { type: 'string' },
-  concurrency: { type: 'string' },
   redrive: { type: 'boolean', default: false },
   'dlq-arn': { type: 'string' },
   'queue-arn': { type: 'string' },
   'max-per-second': { type: 'string' },
   status: { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  region: { type: 'string' },
-  endpoint: { type: 'string' },
   'sqs-endpoint': { type: 'string' },
-  ...STACK_OR_LOCAL_OPTIONS,
-  help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+type Values = CommandValues<typeof OPTIONS>;
 
-async function main(): Promise<number> {
-  const { values } = parseOrUsage(() =>
-    parseArgs({ options: OPTIONS, strict: true, allowPositionals: false }),
-  );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
+async function main(values: Values): Promise<number> {
   return values.redrive || values.status ? redrive(values) : replay(values);
 }
 
 async function replay(values: Values): Promise<number> {
   const { prefix } = values;
-  const { outputs, local } = await commandOutputs(values);
+  const { outputs, local, bucket } = await scanTarget(values);
   const kind = outputs && prefix !== undefined ? kindOfPrefix(outputs, prefix) : undefined;
-  const bucket = optionOrOutput(values.bucket, outputs, OUTPUT_NAMES.bucket);
   const queueUrl = kind
     ? optionOrOutput(values['queue-url'], outputs, OUTPUT_NAMES.queueUrl(kind))
     : values['queue-url'];
@@ -147,12 +117,17 @@ async function replay(values: Values): Promise<number> {
     );
   }
   const select = selection(values);
-  const endpoint = values.endpoint ?? local?.s3Endpoint;
-  const s3 = new S3Client({ ...awsClientConfig({ ...values, endpoint }), forcePathStyle: Boolean(endpoint) });
+  const stuckAfterSeconds = integerOption(
+    '--stuck-after',
+    values['stuck-after'],
+    DEFAULT_STUCK_AFTER_MS / 1000,
+    0,
+  );
+  const { s3, ...scan } = scanSettings(values, local);
   const sqs = new SQSClient(
     awsClientConfig({
       region: values.region,
-      endpoint: values['sqs-endpoint'] ?? local?.sqsEndpoint ?? endpoint,
+      endpoint: values['sqs-endpoint'] ?? local?.sqsEndpoint ?? values.endpoint ?? local?.s3Endpoint,
     }),
   );
   const dryRun = values['dry-run'];
@@ -166,10 +141,8 @@ async function replay(values: Values): Promise<number> {
       select,
       dryRun,
       force: values.force,
-      resultsPrefix: values['results-prefix'] ?? process.env.RESULTS_PREFIX,
-      concurrency: integerOption('--concurrency', values.concurrency, DEFAULT_TAG_CONCURRENCY),
-      stuckAfterMs:
-        integerOption('--stuck-after', values['stuck-after'], DEFAULT_STUCK_AFTER_MS / 1000, 0) * 1000,
+      ...scan,
+      stuckAfterMs: stuckAfterSeconds * 1000,
       startAfter: values['start-after'],
       onSelected: values.json ? undefined : (target) => process.stdout.write(`${describe(target, dryRun)}\n`),
     });
@@ -258,4 +231,4 @@ async function redrive(values: Values): Promise<number> {
   }
 }
 
-runCli(main, HELP);
+runCommand(HELP, OPTIONS, main);

@@ -1,29 +1,17 @@
 /** `npm run status -- --bucket <name>`: how many objects are done, failed, skipped, pushing, never processed. */
-import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
 import { KINDS } from '#lib/routing/route.ts';
-import { DEFAULT_TAG_CONCURRENCY } from '#tools/ops/scan.ts';
-import { optionOrOutput, stackWatchedPrefixes } from '#tools/ops/stack-outputs.ts';
 import {
   bucketStatus,
   DEFAULT_FAILURE_LIMIT,
   DEFAULT_STATUS_PREFIXES,
   formatStatus,
-} from '#tools/ops/status.ts';
+} from '#tools/ops/bucket-status.ts';
+import { stackWatchedPrefixes } from '#tools/ops/stack-outputs.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
-import {
-  awsClientConfig,
-  commandOutputs,
-  integerOption,
-  LOCAL_HELP,
-  parseOrUsage,
-  runCli,
-  STACK_HELP,
-  STACK_OR_LOCAL_OPTIONS,
-  UsageError,
-} from './cli.ts';
+import { type CommandValues, integerOption, runCommand, UsageError } from './command.ts';
+import { SCAN_OPTIONS, scanHelp, scanSettings, scanTarget } from './scan-options.ts';
+import { awsClientConfig, LOCAL_HELP, STACK_HELP } from './stack-options.ts';
 
 const HELP = `Usage: npm run status -- (--bucket <name> | --stack <name> | --local) [options]
 
@@ -39,8 +27,7 @@ ${LOCAL_HELP}
   --prefix <prefix>        a prefix to count; repeat for several
                            (default: ${DEFAULT_STATUS_PREFIXES.join(' ')})
   --failures <n>           how many of the latest failures to list (default ${DEFAULT_FAILURE_LIMIT})
-  --results-prefix <p>     bulk write results, never counted (default: $RESULTS_PREFIX or ${DEFAULT_RESULTS_PREFIX})
-  --concurrency <n>        tag reads at once (default ${DEFAULT_TAG_CONCURRENCY})
+${scanHelp('counted')}
   --ledger-table <name>    the idempotency ledger table (IDEMPOTENCY_TABLE), where the functions
                            keep the full reasons (default with --stack: its LedgerTableName output)
   --json                   print the report as JSON
@@ -50,35 +37,17 @@ ${LOCAL_HELP}
                            a local DynamoDB, for --ledger-table (--local: npm start's)
   -h, --help               this text`;
 
-async function main(): Promise<number> {
-  const { values } = parseOrUsage(() =>
-    parseArgs({
-      options: {
-        bucket: { type: 'string' },
-        prefix: { type: 'string', multiple: true },
-        failures: { type: 'string' },
-        'results-prefix': { type: 'string' },
-        concurrency: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        region: { type: 'string' },
-        endpoint: { type: 'string' },
-        'ledger-table': { type: 'string' },
-        'dynamodb-endpoint': { type: 'string' },
-        ...STACK_OR_LOCAL_OPTIONS,
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }),
-  );
-  if (values.help) {
-    process.stdout.write(`${HELP}\n`);
-    return 0;
-  }
-  const { outputs, local } = await commandOutputs(values);
-  const endpoint = values.endpoint ?? local?.s3Endpoint;
+const OPTIONS = {
+  ...SCAN_OPTIONS,
+  prefix: { type: 'string', multiple: true },
+  failures: { type: 'string' },
+  'ledger-table': { type: 'string' },
+  'dynamodb-endpoint': { type: 'string' },
+} as const;
+
+async function main(values: CommandValues<typeof OPTIONS>): Promise<number> {
+  const { outputs, local, bucket } = await scanTarget(values);
   const dynamodbEndpoint = values['dynamodb-endpoint'] ?? local?.dynamodbEndpoint;
-  const bucket = optionOrOutput(values.bucket, outputs, OUTPUT_NAMES.bucket);
   if (!bucket) throw new UsageError('--bucket, --stack or --local is required');
   const watched = outputs && KINDS.flatMap((kind) => stackWatchedPrefixes(outputs, kind));
 
@@ -86,7 +55,8 @@ async function main(): Promise<number> {
   if (dynamodbEndpoint && !ledgerTable)
     throw new UsageError('--dynamodb-endpoint needs --ledger-table (or --stack) to name the table');
 
-  const s3 = new S3Client({ ...awsClientConfig({ ...values, endpoint }), forcePathStyle: Boolean(endpoint) });
+  const failureLimit = integerOption('--failures', values.failures, DEFAULT_FAILURE_LIMIT, 0);
+  const { s3, ...scan } = scanSettings(values, local);
   const ledger = ledgerTable
     ? {
         client: new DynamoDBClient(awsClientConfig({ region: values.region, endpoint: dynamodbEndpoint })),
@@ -98,9 +68,8 @@ async function main(): Promise<number> {
       s3,
       bucket,
       prefixes: values.prefix ?? (watched?.length ? watched : undefined),
-      failureLimit: integerOption('--failures', values.failures, DEFAULT_FAILURE_LIMIT, 0),
-      resultsPrefix: values['results-prefix'] ?? process.env.RESULTS_PREFIX,
-      concurrency: integerOption('--concurrency', values.concurrency, DEFAULT_TAG_CONCURRENCY),
+      failureLimit,
+      ...scan,
       ledger,
     });
     process.stdout.write(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatStatus(report)}\n`);
@@ -111,4 +80,4 @@ async function main(): Promise<number> {
   }
 }
 
-runCli(main, HELP);
+runCommand(HELP, OPTIONS, main);

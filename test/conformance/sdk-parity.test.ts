@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZipFile } from 'yazl';
 import type { RequestLogEntry, Sandbox } from '#sandbox/server.ts';
 import { startSandbox } from '#sandbox/server.ts';
-import { exchangeGrantCode } from '#tools/ops/auth.ts';
+import { exchangeGrantCode } from '#tools/ops/grant-code.ts';
 import { createZohoClient } from '#zoho/client.ts';
 import { ZohoNotFoundError, ZohoRequestError } from '#zoho/errors.ts';
 import type { ZohoClient } from '#zoho/types.ts';

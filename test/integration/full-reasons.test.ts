@@ -10,7 +10,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { silentLog } from '#lib/log.ts';
 import { fullReasonId, keepFullReason, readFullReasons } from '#lib/pipeline/full-reason.ts';
-import { bucketStatus, formatStatus } from '#tools/ops/status.ts';
+import { bucketStatus, formatStatus } from '#tools/ops/bucket-status.ts';
 import { type Harness, startHarness } from './pipeline-harness.ts';
 
 const run = promisify(execFile);

@@ -23,8 +23,8 @@ import { describeLocalRun, writeLocalRun } from '#tools/local/local-dir.ts';
 import { createLocalS3Client, PIPELINE_NOTIFICATIONS } from '#tools/local/s3.ts';
 import { taggingResource } from '#tools/local/s3rver-tags.ts';
 import { type LocalStorage, startLocalStorage } from '#tools/local/storage-worker.ts';
-import type { ReplayResult } from '#tools/ops/replay.ts';
-import type { StatusReport } from '#tools/ops/status.ts';
+import type { StatusReport } from '#tools/ops/bucket-status.ts';
+import type { ReplayResult } from '#tools/ops/requeue.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');

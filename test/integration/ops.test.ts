@@ -27,6 +27,8 @@ import { type Sandbox, startSandbox } from '#sandbox/server.ts';
 import { toSqsRecord } from '#tools/local/event-source.ts';
 import { createLocalQueue, type LocalQueue } from '#tools/local/queue.ts';
 import { type SqsEndpoint, startSqsEndpoint } from '#tools/local/sqs-endpoint.ts';
+import { bucketStatus, formatStatus } from '#tools/ops/bucket-status.ts';
+import { listRedrives, startRedrive } from '#tools/ops/dlq-redrive.ts';
 import {
   checkSecret,
   exchangeGrantCode,
@@ -34,9 +36,8 @@ import {
   PIPELINE_SCOPES,
   shellExports,
   storeCredentials,
-} from '#tools/ops/auth.ts';
-import { listRedrives, replayObjects, replayTarget, startRedrive } from '#tools/ops/replay.ts';
-import { bucketStatus, formatStatus } from '#tools/ops/status.ts';
+} from '#tools/ops/grant-code.ts';
+import { replayObjects, replayTarget } from '#tools/ops/requeue.ts';
 import { ZohoAuthError } from '#zoho/errors.ts';
 import {
   type MoveTaskStub,

@@ -8,7 +8,7 @@ import { PutObjectTaggingCommand } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLambdaContext } from '#tools/local/event-source.ts';
-import { s3EventFor } from '#tools/ops/replay.ts';
+import { s3EventFor } from '#tools/ops/requeue.ts';
 import type { ZohoClient } from '#zoho/types.ts';
 import { adminClient, type Harness, markPushing, startHarness } from './pipeline-harness.ts';
 

@@ -15,7 +15,7 @@ import { FORCED_REPLAY_ID } from '#lib/s3/event.ts';
 import { headObject } from '#lib/s3/object.ts';
 import { createLambdaContext, toSqsRecord } from '#tools/local/event-source.ts';
 import { S3RVER_CREDENTIALS } from '#tools/local/s3.ts';
-import { replayObjects, s3EventFor } from '#tools/ops/replay.ts';
+import { replayObjects, s3EventFor } from '#tools/ops/requeue.ts';
 import { buildZip } from '../unit/inspect-fixtures.ts';
 import { type Harness, startHarness } from './pipeline-harness.ts';
 

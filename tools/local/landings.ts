@@ -11,6 +11,7 @@ import type { SQSRecord } from 'aws-lambda';
 import type { RetryNote } from '#lib/pipeline/deps.ts';
 import type { Kind } from '#lib/pipeline/handler.ts';
 import type { Outcome } from '#lib/pipeline/outcome.ts';
+import { isFinal, readOutcome, type TaggedOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { decodeS3EventKey, FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import { readTagMap } from '#lib/s3/tags.ts';
 import type { Invocation } from './event-source.ts';
@@ -58,8 +59,6 @@ export interface DeadLetterReport {
   deadLetter: DeadLetter;
 }
 
-const FINAL_STATUSES = ['done', 'failed', 'skipped'];
-
 /** What the queue does with a failed message: shows it again after `afterMs`, dead-letters it after `maxReceives`. */
 export interface Requeue {
   afterMs: number;
@@ -93,7 +92,7 @@ export function createLandingReporter(s3Client: S3Client, emit: (landing: Landin
   const land = (kind: Kind, object: ObjectRef, facts: LandingFacts) => {
     const receipt = receipts.get(`${object.bucket}/${object.key}`);
     const since = writtenAt.get(object.key) ?? receipt?.at ?? Date.now();
-    if (FINAL_STATUSES.includes(facts.status)) writtenAt.delete(object.key);
+    if (isFinal(facts.status)) writtenAt.delete(object.key);
     emit({
       kind,
       bucket: object.bucket,
@@ -123,7 +122,7 @@ export function createLandingReporter(s3Client: S3Client, emit: (landing: Landin
       const id = `${bucket}/${key}`;
       // Only an object a message named is looked for after its invocation (a follow-up names none).
       if (receipts.has(id)) recordedAt.set(id, Date.now());
-      land(kind, { bucket, key }, { ...told(outcome), bulk: bulkCounts(outcome.tags) });
+      land(kind, { bucket, key }, { ...told(outcome), bulk: bulkCounts(readOutcome(outcome.tags ?? {})) });
     },
     retrying(kind, bucket, key, note) {
       const retryInMs = Math.max(note.retryAt.getTime() - Date.now(), 0);
@@ -142,8 +141,8 @@ export function createLandingReporter(s3Client: S3Client, emit: (landing: Landin
           } else if ((recordedAt.get(id) ?? 0) >= startedAt) {
             recordedAt.delete(id);
           } else {
-            const tags = await readTags(s3Client, object.bucket, object.key);
-            land(kind, object, { ...(fromTags(tags) ?? { status: 'unknown' }), bulk: bulkCounts(tags) });
+            const tagged = readOutcome(await readTags(s3Client, object.bucket, object.key));
+            land(kind, object, { ...(fromTags(tagged) ?? { status: 'unknown' }), bulk: bulkCounts(tagged) });
           }
           receipts.delete(id);
         }
@@ -216,23 +215,15 @@ function told(outcome: Outcome): LandingFacts {
   return { status: outcome.status, zohoId: outcome.zohoId, error: outcome.code, reason: outcome.reason };
 }
 
-/** The outcome our tags tell (`zoho-status`, id, error, the reason's short form), if any. */
-function fromTags(tags: Record<string, string>): LandingFacts | undefined {
-  const status = tags['zoho-status'];
+/** The outcome our tags tell (status, id, error, the reason's short form), if any. */
+function fromTags({ status, zohoId, code, reason }: TaggedOutcome): LandingFacts | undefined {
   if (!status) return undefined;
-  return { status, zohoId: tags['zoho-id'], error: tags['zoho-error'], reason: tags['zoho-reason'] };
+  return { status, zohoId, error: code, reason };
 }
 
 /** A bulk import's counts, from its outcome's tags (machine.ts `finished`), when it has them. */
-function bulkCounts(tags: Record<string, string> | undefined): BulkCounts | undefined {
-  if (tags?.['zoho-added'] === undefined) return undefined;
-  const count = (name: string) => Number(tags[name] ?? 0);
-  return {
-    added: count('zoho-added'),
-    updated: count('zoho-updated'),
-    skipped: count('zoho-skipped'),
-    failed: count('zoho-failed'),
-    results: tags['zoho-results'],
-    failedRows: tags['zoho-failed-rows'],
-  };
+function bulkCounts(tagged: TaggedOutcome): BulkCounts | undefined {
+  if (tagged.added === undefined) return undefined;
+  const { added, updated = 0, skipped = 0, failed = 0, results, failedRows } = tagged;
+  return { added, updated, skipped, failed, results, failedRows };
 }

@@ -2,7 +2,7 @@
  * The full text of an outcome's reason, when the `zoho-reason` tag could hold only a short form
  * (S3 tag values take no quotes, commas or brackets and at most 256 characters: tags.ts
  * `tagValue`). It is kept in the idempotency ledger table (IDEMPOTENCY_TABLE), one item per
- * object, for `npm run status` (tools/ops/status.ts) to show; a reason its tag holds as it is
+ * object, for `npm run status` (tools/ops/bucket-status.ts) to show; a reason its tag holds as it is
  * costs no write at all.
  *
  * Item: { id: `reason#{bucket}/{key}`, at (the outcome's `zoho-at`), status, code?, reason,
@@ -13,6 +13,7 @@ import { BatchGetItemCommand, type DynamoDBClient, PutItemCommand } from '@aws-s
 import { BATCH_GET_MAX_KEYS } from '#lib/dynamodb-limits.ts';
 import type { Log } from '#lib/log.ts';
 import { tagValue } from '#lib/s3/tags.ts';
+import { readOutcome } from './outcome-tags.ts';
 
 /**
  * As long as the functions' logs are kept by default (the stack's `logRetention`, one month),
@@ -50,10 +51,8 @@ export async function keepFullReason(
   object: { bucket: string; key: string },
   tags: Record<string, string>,
 ): Promise<void> {
-  const reason = tags['zoho-reason'];
-  const at = tags['zoho-at'];
+  const { reason, at, code, status } = readOutcome(tags);
   if (!reason || !at || tagValue(reason) === reason) return;
-  const code = tags['zoho-error'];
   try {
     await deps.ledger.client.send(
       new PutItemCommand({
@@ -61,7 +60,7 @@ export async function keepFullReason(
         Item: {
           id: { S: fullReasonId(object.bucket, object.key) },
           at: { S: at },
-          status: { S: tags['zoho-status'] ?? '' },
+          status: { S: status ?? '' },
           ...(code ? { code: { S: code } } : {}),
           reason: { S: reason },
           expiration: { N: String(Math.floor(deps.now().getTime() / 1000) + FULL_REASON_TTL_SECONDS) },

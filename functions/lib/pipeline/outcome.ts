@@ -5,6 +5,7 @@
  */
 import { isZohoError } from '#zoho/errors.ts';
 import { failureHandling } from '#zoho/retry.ts';
+import { tagsOf } from './outcome-tags.ts';
 
 export type OutcomeStatus = 'done' | 'failed' | 'skipped' | 'pushing';
 
@@ -16,7 +17,7 @@ export interface Outcome {
   code?: string;
   /** One sentence saying what was wrong and what to do. */
   reason?: string;
-  /** Extra tags, e.g. bulk counts (`zoho-added`). */
+  /** Extra tags (outcome-tags.ts `tagsOf`), e.g. bulk counts (`zoho-added`). */
   tags?: Record<string, string>;
 }
 
@@ -71,9 +72,7 @@ export function failedOutcome(error: unknown): Outcome {
 
 /** The tags that say an outcome on the object. */
 export function outcomeTags(outcome: Outcome, at: Date): Record<string, string> {
-  const tags: Record<string, string> = { 'zoho-status': outcome.status, 'zoho-at': at.toISOString() };
-  if (outcome.zohoId) tags['zoho-id'] = outcome.zohoId;
-  if (outcome.code) tags['zoho-error'] = outcome.code;
-  if (outcome.reason) tags['zoho-reason'] = outcome.reason;
-  return { ...tags, ...outcome.tags };
+  const { status, zohoId, code, reason } = outcome;
+  const said = { zohoId: zohoId || undefined, code: code || undefined, reason: reason || undefined };
+  return { ...tagsOf({ status, at: at.toISOString(), ...said }), ...outcome.tags };
 }

@@ -14,6 +14,7 @@ import { importStore } from './bulk/store.ts';
 import type { PipelineDeps } from './deps.ts';
 import { keepFullReason } from './full-reason.ts';
 import { failedOutcome, isRetryable, type Outcome, PipelineError } from './outcome.ts';
+import { readOutcome, type TaggedOutcome, tagsOf } from './outcome-tags.ts';
 import { pusherOf } from './pushers.ts';
 import { record, writing } from './record-outcome.ts';
 
@@ -74,7 +75,7 @@ export async function processObject(
       ran = true;
       // A new object has no tags (the look said so): nothing to read.
       const previous = object.tagCount === 0 ? NO_TAGS : await readOwnTags(deps, object);
-      if (previous.own['zoho-status'] === 'done' && !event.forced) {
+      if (previous.own.status === 'done' && !event.forced) {
         deps.log.info('Already pushed (zoho-status=done); not pushing again');
         return doneBy(previous.own);
       }
@@ -97,7 +98,7 @@ export async function processObject(
  */
 async function answerRepeat(deps: PipelineDeps, object: StoredObject, stored: Outcome): Promise<Outcome> {
   const { own } = await readOwnTags(deps, object);
-  if (stored.status !== 'done' || !stored.zohoId || own['zoho-id'] === stored.zohoId) return stored;
+  if (stored.status !== 'done' || !stored.zohoId || own.zohoId === stored.zohoId) return stored;
   return record(deps, object, {
     status: 'skipped',
     code: 'ALREADY_PUSHED',
@@ -120,15 +121,14 @@ async function noteRetry(
   const at = deps.now(); // before the read: the note is of now, and `zoho-retry-at` comes after it
   try {
     const previous = await readOwnTags(deps, object);
-    const attempt = previous.own['zoho-attempt'];
-    const note = {
-      'zoho-status': 'retrying',
-      ...(attempt ? { 'zoho-attempt': attempt } : {}),
-      ...(retryAt ? { 'zoho-retry-at': retryAt.toISOString() } : {}),
-      'zoho-at': at.toISOString(),
-      ...(code ? { 'zoho-error': code } : {}),
-      ...(reason ? { 'zoho-reason': reason } : {}),
-    };
+    const note = tagsOf({
+      status: 'retrying',
+      attempt: previous.own.attempt || undefined,
+      retryAt: retryAt?.toISOString(),
+      at: at.toISOString(),
+      code: code || undefined,
+      reason: reason || undefined,
+    });
     const written = await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, note, {
       ...writing(deps),
       existing: previous.read,
@@ -143,7 +143,8 @@ async function noteRetry(
 
 /** A `done` written for this object (not one inherited by a copy): nothing may overwrite it but a new outcome. */
 function isOwnDone(tags: Record<string, string>, object: StoredObject): boolean {
-  return tags['zoho-status'] === 'done' && !inherited(tags, object);
+  const outcome = readOutcome(tags);
+  return outcome.status === 'done' && !inherited(outcome, object);
 }
 
 async function pushFile(
@@ -154,7 +155,7 @@ async function pushFile(
   signal: AbortSignal,
 ): Promise<Outcome> {
   const target = await resolveTarget(deps, destination, signal);
-  const earlierAttempt = previous.own['zoho-attempt'];
+  const earlierAttempt = previous.own.attempt;
   const earlierAttemptAt = earlierAttempt ? parseDate(earlierAttempt) : undefined;
   let attemptAt = earlierAttemptAt;
   // A first attempt straight to a named record makes no call between the read of the tags and its
@@ -168,14 +169,14 @@ async function pushFile(
     signal,
     async beforeUpload() {
       attemptAt ??= deps.now();
-      const pushing = { 'zoho-status': 'pushing', 'zoho-attempt': attemptAt.toISOString() };
+      const pushing = tagsOf({ status: 'pushing', attempt: attemptAt.toISOString() });
       const existing = freshTags;
       freshTags = undefined;
       const written = await writeOutcome(deps.s3, object.bucket, object.key, object.versionId, pushing, {
         ...writing(deps),
         existing,
         // A `done` other than the one there was when this push began (`replay --force` pushes over that one).
-        unless: (tags) => isOwnDone(tags, object) && tags['zoho-at'] !== previous.own['zoho-at'],
+        unless: (tags) => isOwnDone(tags, object) && readOutcome(tags).at !== previous.own.at,
       });
       if (!written) throw new PipelineError(SETTLED, 'another delivery recorded this object done');
       return attemptAt;
@@ -247,8 +248,8 @@ function contentId(object: StoredObject, event: ObjectEvent, destination: FileDe
 }
 
 interface ObjectTags {
-  /** Our tags as this object's own (see readOwnTags). */
-  own: Record<string, string>;
+  /** What our tags say as this object's own (see readOwnTags). */
+  own: TaggedOutcome;
   /** Every tag as read, the user's too: what a write that follows at once merges into. */
   read: Tag[];
 }
@@ -261,17 +262,17 @@ const NO_TAGS: ObjectTags = { own: {}, read: [] };
  */
 async function readOwnTags(deps: PipelineDeps, object: StoredObject): Promise<ObjectTags> {
   const read = await readTags(deps.s3, object.bucket, object.key, object.versionId);
-  const tags = tagMap(read);
-  return { own: inherited(tags, object) ? {} : tags, read };
+  const own = readOutcome(tagMap(read));
+  return { own: inherited(own, object) ? {} : own, read };
 }
 
 /** `done` by an earlier push, with the Zoho id its tags name. */
-function doneBy(own: Record<string, string>): Outcome {
-  return { status: 'done', ...(own['zoho-id'] ? { zohoId: own['zoho-id'] } : {}) };
+function doneBy(own: TaggedOutcome): Outcome {
+  return { status: 'done', ...(own.zohoId ? { zohoId: own.zohoId } : {}) };
 }
 
-function inherited(tags: Record<string, string>, object: StoredObject): boolean {
-  const writtenAt = parseDate(tags['zoho-at'] ?? tags['zoho-attempt']);
+function inherited(own: TaggedOutcome, object: StoredObject): boolean {
+  const writtenAt = parseDate(own.at ?? own.attempt);
   return Boolean(writtenAt && object.lastModified && writtenAt < object.lastModified);
 }
 

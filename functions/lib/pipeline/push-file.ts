@@ -22,6 +22,7 @@ import { decidePushRetry, pushRetryPolicy, realSleep } from '#zoho/retry.ts';
 import type { AttachmentInfo, RecordRef } from '#zoho/types.ts';
 import type { PipelineDeps } from './deps.ts';
 import type { Outcome } from './outcome.ts';
+import { tagsOf } from './outcome-tags.ts';
 
 export interface FilePush {
   object: StoredObject;
@@ -80,7 +81,7 @@ export async function pushPhoto(deps: PipelineDeps, push: FilePush): Promise<Out
       { body, fileName, size: object.size, contentType: image.contentType },
       { signal, restrictTriggers: deps.config.photoRestrictTriggers },
     );
-    return { status: 'done', tags: { 'zoho-photo': `${image.format} ${image.width}x${image.height}` } };
+    return { status: 'done', tags: tagsOf({ photo: `${image.format} ${image.width}x${image.height}` }) };
   });
 }
 
@@ -118,7 +119,9 @@ export async function pushLink(deps: PipelineDeps, push: FilePush): Promise<Outc
 }
 
 /** What the push's retries need of the pipeline. */
-export type RetryDeps = Pick<PipelineDeps, 'config' | 'now' | 'countRetry' | 'log'>;
+export type RetryDeps = Pick<PipelineDeps, 'now' | 'countRetry' | 'log'> & {
+  config: Pick<PipelineDeps['config'], 'pushRetryBaseMs'>;
+};
 
 /** One upload's retries: the deadline, where an earlier attempt may have landed, the note before each wait. */
 export interface RetriedUpload {

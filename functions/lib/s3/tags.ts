@@ -1,6 +1,8 @@
 /**
- * The outcome of a push, written on the object as tags beside the user's own. Our tags are the
- * ones whose key starts with `zoho-`: each outcome replaces all of them, and never a user's tag.
+ * The outcome of a push, written on the object as tags beside the user's own, within what S3
+ * takes (10 tags, their length and characters). Our tags are the ones whose key starts with
+ * `zoho-`: each outcome replaces all of them, and never a user's tag. Which tags there are, and
+ * which go first, is pipeline/outcome-tags.ts.
  */
 import {
   GetObjectTaggingCommand,
@@ -9,8 +11,8 @@ import {
   type Tag,
 } from '@aws-sdk/client-s3';
 import type { Log } from '#lib/log.ts';
+import { OUR_TAG_PREFIX, OUTCOME_TAG_PRIORITY } from '#lib/pipeline/outcome-tags.ts';
 
-const OUR_TAG_PREFIX = 'zoho-';
 /** S3: at most 10 tags per object. */
 export const MAX_TAGS = 10;
 /** S3: tag keys up to 128 characters, values up to 256. */
@@ -19,25 +21,6 @@ const MAX_VALUE_LENGTH = 256;
 /** AWS tag characters: letters, digits, spaces (any UTF-8), and `_ . : / = + - @`. */
 const TAG_CHARACTER = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]$/u;
 
-/**
- * Which of our tags go first when there is no room for all: the status always stays (it is what
- * the pipeline and a person read first); the attempt time next (a `pushing` status is useless
- * without it), then the Zoho id, the error, the reason. Tags not listed come last, in given order.
- */
-const OUTCOME_TAG_PRIORITY: readonly string[] = [
-  'zoho-status',
-  'zoho-attempt',
-  'zoho-retry-at',
-  'zoho-id',
-  'zoho-error',
-  'zoho-reason',
-  'zoho-at',
-  'zoho-failed',
-  'zoho-added',
-  'zoho-updated',
-  'zoho-skipped',
-];
-
 export interface MergedTags {
   tags: Tag[];
   /** Our tags that did not fit. */
@@ -45,10 +28,11 @@ export interface MergedTags {
 }
 
 /**
- * The user's tags, untouched, then our outcome in priority order, as many as fit in 10. Should the
- * user already have 10 of their own, none of ours is written (not even `zoho-status`): deleting a
- * person's tag to make room would surprise more than an outcome found only in the logs, metrics
- * and the idempotency ledger. What is dropped is said (writeOutcome warns).
+ * The user's tags, untouched, then our outcome in priority order (OUTCOME_TAG_PRIORITY; tags not
+ * listed last, in given order), as many as fit in 10. Should the user already have 10 of their
+ * own, none of ours is written (not even `zoho-status`): deleting a person's tag to make room
+ * would surprise more than an outcome found only in the logs, metrics and the idempotency ledger.
+ * What is dropped is said (writeOutcome warns).
  */
 export function planOutcomeTags(existing: readonly Tag[], outcome: Record<string, string>): MergedTags {
   const userTags = existing.filter((tag) => !(tag.Key ?? '').startsWith(OUR_TAG_PREFIX));

@@ -23,6 +23,7 @@
  */
 import type { BulkJobCounts, BulkOperation } from '#zoho/types.ts';
 import type { Outcome } from '../outcome.ts';
+import { tagsOf } from '../outcome-tags.ts';
 
 export const IMPORT_STATUSES = ['creating', 'following', 'collecting', 'done', 'failed', 'expired'] as const;
 export type ImportStatus = (typeof IMPORT_STATUSES)[number];
@@ -226,14 +227,14 @@ function finished(state: ImportState, results: ImportResults): Transition {
           reason: `${failedJobs} of ${state.parts.length} bulk write jobs failed in Zoho: a replay sends their rows again, and only theirs.`,
         }
       : {}),
-    tags: {
-      'zoho-added': String(counts.added),
-      'zoho-updated': String(counts.updated),
-      'zoho-skipped': String(counts.skipped),
-      'zoho-failed': String(results.failedRows),
-      'zoho-results': results.resultsKey,
-      ...(results.failedRowsKey ? { 'zoho-failed-rows': results.failedRowsKey } : {}),
-    },
+    tags: tagsOf({
+      added: counts.added,
+      updated: counts.updated,
+      skipped: counts.skipped,
+      failed: results.failedRows,
+      results: results.resultsKey,
+      failedRows: results.failedRowsKey || undefined,
+    }),
   };
   return {
     state: { ...state, status: failedJobs > 0 ? 'failed' : 'done' },
@@ -250,7 +251,7 @@ function fail(state: ImportState, code: string, reason: string): Transition {
 }
 
 function pushingOutcome(parts: ImportPart[]): Outcome {
-  return { status: 'pushing', zohoId: jobIds(parts), tags: { 'zoho-parts': String(parts.length) } };
+  return { status: 'pushing', zohoId: jobIds(parts), tags: tagsOf({ parts: parts.length }) };
 }
 
 /** The sum of several jobs' (or resources') counts. */

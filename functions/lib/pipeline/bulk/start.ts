@@ -22,7 +22,7 @@ import type { StoredObject } from '#lib/s3/object.ts';
 import { ZohoOutcomeUnknownError } from '#zoho/errors.ts';
 import type { ZohoClient } from '#zoho/types.ts';
 import { type Outcome, PipelineError } from '../outcome.ts';
-import { withRetries } from '../push-file.ts';
+import { type RetryDeps, withRetries } from '../push-file.ts';
 import { advance, failureEvent, type ImportContext } from './advance.ts';
 import type { FollowDeps } from './follow.ts';
 import { type ImportPart, type ImportState, isKept, jobIds, next } from './machine.ts';
@@ -42,15 +42,21 @@ export interface StartRequest {
 }
 
 /** What starting an import takes, besides what following it does. */
-export type StartDeps = FollowDeps & {
-  /** Runs the start of one attempt at most once across the fleet (deps.ts). */
-  once: (write: string, start: () => Promise<Outcome>) => Promise<Outcome>;
-  zoho: Pick<ZohoClient, 'uploadBulkFile' | 'createBulkWriteJob'>;
-  config: Pick<
-    Config,
-    'bulkMaxFollowSeconds' | 'bulkRowsPerPart' | 'bulkMaxRows' | 'bulkMaxInflatedBytes' | 'zohoMaxInFlight'
-  >;
-};
+export type StartDeps = FollowDeps &
+  RetryDeps & {
+    /** Runs the start of one attempt at most once across the fleet (deps.ts). */
+    once: (write: string, start: () => Promise<Outcome>) => Promise<Outcome>;
+    zoho: Pick<ZohoClient, 'uploadBulkFile' | 'createBulkWriteJob'>;
+    config: Pick<
+      Config,
+      | 'bulkMaxFollowSeconds'
+      | 'bulkRowsPerPart'
+      | 'bulkMaxRows'
+      | 'bulkMaxInflatedBytes'
+      | 'zohoMaxInFlight'
+      | 'pushRetryBaseMs'
+    >;
+  };
 
 export async function startBulkImport(
   deps: StartDeps,

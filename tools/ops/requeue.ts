@@ -1,16 +1,13 @@
 /**
- * Pushing objects again: those whose push failed, and those that were in the bucket before the
- * stack (no `zoho-status` at all). Each goes back on its kind's queue as the very event S3 would
- * have sent, so the pipeline treats it like any other. And the dead-letter queue's redrive.
+ * Pushing objects again (`npm run replay`): those whose push failed, those stuck in `pushing`,
+ * and those that were in the bucket before the stack (no `zoho-status` at all). Each goes back on
+ * its kind's queue as the very event S3 would have sent, so the pipeline treats it like any other.
+ * The dead-letter queue's redrive is dlq-redrive.ts.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  ListMessageMoveTasksCommand,
-  SendMessageBatchCommand,
-  type SQSClient,
-  StartMessageMoveTaskCommand,
-} from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { readOutcome, type TaggedOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { encodeS3EventKey, FORCED_REPLAY_ID, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
 import { DEFAULT_TIMEOUT_SECONDS } from '../../infra/timeouts.ts';
 import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
@@ -155,7 +152,8 @@ export function replayTarget(
   stuckBefore = Number.NEGATIVE_INFINITY,
   force = false,
 ): ReplayTarget | undefined {
-  const reason = force ? 'forced' : reasonOf(object.tags, stuckBefore);
+  const outcome = readOutcome(object.tags);
+  const reason = force ? 'forced' : reasonOf(outcome, stuckBefore);
   if (!reason || (reason !== 'forced' && select !== 'all' && select !== reason)) return undefined;
   return {
     key: object.key,
@@ -163,7 +161,7 @@ export function replayTarget(
     eTag: object.eTag,
     versionId: object.versionId,
     reason,
-    error: object.tags['zoho-error'],
+    error: outcome.code,
   };
 }
 
@@ -213,69 +211,17 @@ function createSequencer(now: () => Date): () => string {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Dead-letter queue redrive (SQS StartMessageMoveTask / ListMessageMoveTasks).
-
-export interface RedriveOptions {
-  /** The dead-letter queue whose messages move. */
-  dlqArn: string;
-  /** Where they go; default: each message back to the queue it came from. */
-  destinationArn?: string | undefined;
-  /** SQS: at most 500 a second; default: SQS picks the rate. */
-  maxPerSecond?: number | undefined;
-}
-
-/** Starts moving the DLQ's messages back; SQS allows one active move task per queue. */
-export async function startRedrive(sqs: SQSClient, options: RedriveOptions): Promise<{ taskHandle: string }> {
-  const answer = await sqs.send(
-    new StartMessageMoveTaskCommand({
-      SourceArn: options.dlqArn,
-      ...(options.destinationArn ? { DestinationArn: options.destinationArn } : {}),
-      ...(options.maxPerSecond ? { MaxNumberOfMessagesPerSecond: options.maxPerSecond } : {}),
-    }),
-  );
-  if (!answer.TaskHandle) throw new Error(`SQS started no move task for ${options.dlqArn}`);
-  return { taskHandle: answer.TaskHandle };
-}
-
-export interface RedriveTask {
-  taskHandle: string | undefined;
-  status: string;
-  sourceArn: string | undefined;
-  destinationArn: string | undefined;
-  moved: number | undefined;
-  toMove: number | undefined;
-  failureReason: string | undefined;
-  startedAt: string | undefined;
-}
-
-/** The DLQ's most recent move tasks (SQS keeps up to 10), newest first. */
-export async function listRedrives(sqs: SQSClient, dlqArn: string): Promise<RedriveTask[]> {
-  const answer = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn, MaxResults: 10 }));
-  return (answer.Results ?? []).map((task) => ({
-    taskHandle: task.TaskHandle,
-    status: task.Status ?? 'UNKNOWN',
-    sourceArn: task.SourceArn,
-    destinationArn: task.DestinationArn,
-    moved: task.ApproximateNumberOfMessagesMoved,
-    toMove: task.ApproximateNumberOfMessagesToMove,
-    failureReason: task.FailureReason,
-    startedAt:
-      task.StartedTimestamp === undefined ? undefined : new Date(task.StartedTimestamp).toISOString(),
-  }));
-}
-
-function reasonOf(tags: Record<string, string>, stuckBefore: number): ReplayTarget['reason'] | undefined {
-  const status = tags['zoho-status'];
+function reasonOf(outcome: TaggedOutcome, stuckBefore: number): ReplayTarget['reason'] | undefined {
+  const { status } = outcome;
   if (!status) return 'unprocessed';
   // `retrying` is a failure too once its message is dead-lettered (or past the DLQ's 14 days).
   if (status === 'failed' || status === 'retrying') return 'failed';
-  if (status === 'pushing' && stuckSince(tags) < stuckBefore) return 'stuck';
+  if (status === 'pushing' && stuckSince(outcome) < stuckBefore) return 'stuck';
   return undefined;
 }
 
 /** When the attempt under way started; an attempt without a time counts as now (never stuck). */
-function stuckSince(tags: Record<string, string>): number {
-  const at = Date.parse(tags['zoho-attempt'] ?? tags['zoho-at'] ?? '');
+function stuckSince(outcome: TaggedOutcome): number {
+  const at = Date.parse(outcome.attempt ?? outcome.at ?? '');
   return Number.isNaN(at) ? Number.POSITIVE_INFINITY : at;
 }

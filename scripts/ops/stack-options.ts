@@ -1,43 +1,11 @@
-/** What the operator commands share: AWS client settings, prompts, and how a command ends. */
-import { createInterface } from 'node:readline/promises';
-import { Writable } from 'node:stream';
+/**
+ * Which pipeline an operator command talks to: a stack's outputs (`--stack`), the local run
+ * (`--local`), and the settings of its AWS clients (`--region`, `--endpoint`).
+ */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { type LocalRun, localDir, readLocalRun } from '#tools/local/local-dir.ts';
 import { localRunOutputs, readStackOutputs, type StackOutputs } from '#tools/ops/stack-outputs.ts';
-
-/** A mistake in how the command was called: the message, then the usage. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
-
-/** Runs a command's main: a usage mistake exits 2, any other failure 1, each with one clear line on stderr. */
-export function runCli(main: () => Promise<number | undefined>, help: string): void {
-  main().then(
-    (code) => {
-      process.exitCode = code ?? 0;
-    },
-    (error: unknown) => {
-      if (error instanceof UsageError) {
-        process.stderr.write(`${error.message}\n\n${help}\n`);
-        process.exitCode = 2;
-        return;
-      }
-      const code = (error as { code?: unknown; name?: unknown }).code ?? (error as { name?: unknown }).name;
-      const message = error instanceof Error ? error.message : String(error);
-      process.stderr.write(`Error${typeof code === 'string' ? ` (${code})` : ''}: ${message}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
-
-/** parseArgs' own errors (unknown option, missing value) are usage mistakes too. */
-export function parseOrUsage<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
-  }
-}
+import { UsageError } from './command.ts';
 
 /** Credentials a local endpoint accepts: s3rver takes only its own dummy pair, the local SQS takes any. */
 const LOCAL_ENDPOINT_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -69,42 +37,6 @@ export function awsClientConfig(options: {
     }
   }
   return config;
-}
-
-/**
- * Asks on the terminal without echoing what is typed (a secret); when stdin is a pipe, reads its
- * first line instead (`pass show zoho | npm run auth -- …`). The question goes to stderr, so that
- * stdout stays clean for `eval "$(…)"`.
- */
-export async function promptHidden(question: string): Promise<string> {
-  if (!process.stdin.isTTY) return firstLine(await readStdin());
-  process.stderr.write(question);
-  const silent = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const readline = createInterface({ input: process.stdin, output: silent, terminal: true });
-  try {
-    return (await readline.question('')).trim();
-  } finally {
-    readline.close();
-    process.stderr.write('\n');
-  }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function firstLine(text: string): string {
-  return (text.split(/\r?\n/, 1)[0] ?? '').trim();
-}
-
-export function integerOption(name: string, value: string | undefined, fallback: number, min = 1): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || parsed < min)
-    throw new UsageError(`${name} must be a whole number ≥ ${min}, not "${value}"`);
-  return parsed;
 }
 
 /** The stack's outputs when `--stack` is given (CloudFormation at `--cloudformation-endpoint` in tests). */

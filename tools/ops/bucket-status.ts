@@ -5,6 +5,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type FullReason, type LedgerTable, readFullReasons } from '#lib/pipeline/full-reason.ts';
+import { readOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { KINDS, watchedPrefixes } from '#lib/routing/route.ts';
 import { scanObjects } from './scan.ts';
 
@@ -72,16 +73,17 @@ export async function bucketStatus(options: StatusOptions): Promise<StatusReport
     const counts: Record<string, number> = Object.fromEntries(STATUSES.map((status) => [status, 0]));
     let total = 0;
     for await (const object of scanObjects({ ...options, prefix })) {
-      const status = object.tags['zoho-status'] || 'unprocessed';
+      const outcome = readOutcome(object.tags);
+      const status = outcome.status || 'unprocessed';
       counts[status] = (counts[status] ?? 0) + 1;
       total++;
       if (status === 'failed') {
         failures.push({
           key: object.key,
           lastModified: object.lastModified?.toISOString(),
-          failedAt: object.tags['zoho-at'],
-          error: object.tags['zoho-error'],
-          reason: object.tags['zoho-reason'],
+          failedAt: outcome.at,
+          error: outcome.code,
+          reason: outcome.reason,
         });
       }
     }
