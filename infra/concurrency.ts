@@ -14,11 +14,9 @@
  * one invocation per slot, a measured third of the slots stood idle while the files arrived
  * (bench/throughput.ts). More only wait for slots, which the fleet's slots keep within the budget.
  */
-import { DEFAULT_SLOT_FLOORS, slotFloorsProblem } from '#lib/config.ts';
-import { KINDS, type Kind } from '#lib/routing/route.ts';
+import { slotFloorsProblem } from '#lib/config.ts';
+import { DEFAULT_SLOT_FLOORS, KINDS, type Kind, perKind } from '#lib/kinds.ts';
 import { MAX_FLEET_BUDGET } from '#zoho/fleet-slots.ts';
-
-export { KINDS, type Kind };
 
 /** Zoho CRM Standard edition: 10 concurrent API calls per org (higher editions allow more). */
 export const DEFAULT_ZOHO_CONCURRENCY_BUDGET = 10;
@@ -34,8 +32,6 @@ const SQS_MAX_MAX_CONCURRENCY = 1000;
 
 export type ConcurrencySplit = Record<Kind, number>;
 export type SlotFloors = Record<Kind, number>;
-
-export { DEFAULT_SLOT_FLOORS };
 
 export interface ConcurrencyOptions {
   /** Concurrent Zoho calls the org allows this deployment to use (ZOHO_CONCURRENCY_BUDGET). */
@@ -69,7 +65,7 @@ export function splitConcurrencyBudget(options: ConcurrencyOptions): Concurrency
   if (split) return checkSplit(split);
   const fill = Math.ceil((INVOCATIONS_PER_SLOT * budget) / inFlightPerInvocation);
   const each = Math.min(Math.max(fill, SQS_MIN_MAX_CONCURRENCY), SQS_MAX_MAX_CONCURRENCY);
-  return { attachment: each, photo: each, 'bulk-write': each };
+  return perKind(() => each);
 }
 
 /**

@@ -8,8 +8,9 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, Node } from 'constructs';
+import { KINDS } from '#lib/kinds.ts';
 import { DATA_CENTRES, type DataCentre, isDataCentre } from '#zoho/hosts.ts';
-import { type ConcurrencySplit, KINDS } from './concurrency.ts';
+import type { ConcurrencySplit } from './concurrency.ts';
 import { OUTPUT_NAMES } from './outputs.ts';
 import { S3ToZoho, type S3ToZohoProps } from './s3-to-zoho.ts';
 

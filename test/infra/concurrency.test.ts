@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { callsPerMinutePerInvocation, KINDS, splitConcurrencyBudget } from '../../infra/concurrency.ts';
+import { KINDS } from '#lib/kinds.ts';
+import { callsPerMinutePerInvocation, splitConcurrencyBudget } from '../../infra/concurrency.ts';
 
 describe('splitConcurrencyBudget', () => {
   it('lets each kind run enough invocations to keep the whole budget busy on its own, twice over (the fleet slots cap the calls)', () => {

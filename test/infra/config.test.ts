@@ -82,7 +82,7 @@ describe('the functions read the environment the stack sets', () => {
     const loaded = configs(fresh);
     expect(Object.keys(loaded).sort()).toEqual(['attachment', 'bulk-write', 'photo']);
     for (const [kind, { env, config }] of Object.entries(loaded)) {
-      expect(config.zohoDc, kind).toBe('us');
+      expect(config.zohoHosts.accountsUrl, kind).toBe('https://accounts.zoho.com');
       expect(config.zohoMaxInFlight, kind).toBe(1);
       expect(config.zohoSecretArn, kind).toBe(env.ZOHO_SECRET_ARN);
       expect(config.tokenTable, kind).toBe(env.TOKEN_TABLE);
@@ -129,7 +129,7 @@ describe('the functions read the environment the stack sets', () => {
   it('loads each function config of a stack with its own prefixes, routes and settings', () => {
     const loaded = configs(custom);
     for (const [kind, { config }] of Object.entries(loaded)) {
-      expect(config.zohoDc, kind).toBe('eu');
+      expect(config.zohoHosts.accountsUrl, kind).toBe('https://accounts.zoho.eu');
       expect(config.zohoApiVersion, kind).toBe('v7');
       // 100 a minute over 3 event sources of 20 invocations each (any kind may keep the budget busy alone).
       expect(config.zohoCallsPerMinute, kind).toBe(1);

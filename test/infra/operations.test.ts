@@ -6,7 +6,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KINDS } from '#lib/routing/route.ts';
+import { KINDS } from '#lib/kinds.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import { S3ToZoho } from '../../infra/s3-to-zoho.ts';
 import {

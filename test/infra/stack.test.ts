@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXTRA_PREFIXES, type Kind } from '#lib/routing/route.ts';
+import { EXTRA_PREFIXES, type Kind } from '#lib/kinds.ts';
+import { FILES_BY_STATUS, METRIC } from '#lib/metric-names.ts';
 import { S3ToZoho } from '../../infra/s3-to-zoho.ts';
 import { S3ToZohoStack, stackPropsFromContext } from '../../infra/stack.ts';
 import {
@@ -506,16 +507,21 @@ describe('observability', () => {
   });
 
   it('graphs every metric the pipeline emits, with the dimensions Powertools gives it', () => {
-    // The names the pipeline passes to addMetric, and the outcome names counted in deps.ts.
+    // The names the pipeline passes to addMetric (each from metric-names.ts, none spelt out), and
+    // the outcome names counted in deps.ts.
     const sources = ['deps.ts', 'handler.ts'].map((file) =>
       readFileSync(new URL(`../../functions/lib/pipeline/${file}`, import.meta.url), 'utf8'),
     );
-    const emitted = new Set(
-      sources.flatMap((source) => [
-        ...[...source.matchAll(/addMetric\(\s*'([A-Za-z]+)'/g)].map((m) => m[1]),
-        ...[...source.matchAll(/^\s+(?:done|failed|skipped|pushing): '([A-Za-z]+)'/gm)].map((m) => m[1]),
-      ]),
-    );
+    for (const source of sources) expect(source).not.toMatch(/addMetric\(\s*'/);
+    const named = METRIC as Record<string, string>;
+    const emitted = new Set([
+      ...sources.flatMap((source) =>
+        [...source.matchAll(/addMetric\(\s*METRIC\.([A-Za-z]+)/g)].map((m) => named[m[1] ?? '']),
+      ),
+      ...(sources.some((source) => source.includes('FILES_BY_STATUS['))
+        ? Object.values(FILES_BY_STATUS)
+        : []),
+    ]);
     expect([...emitted].sort()).toEqual(
       expect.arrayContaining(['FilesFailed', 'FilesPushed', 'FilesStarted', 'RecordsReceived', 'ZohoErrors']),
     );

@@ -13,6 +13,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { Config } from '#lib/config.ts';
+import { serviceName } from '#lib/kinds.ts';
+import { FILES_BY_STATUS, METRIC } from '#lib/metric-names.ts';
 import type { CompiledRoutes, Kind } from '#lib/routing/route.ts';
 import { FOLLOW_UP_KIND } from '#lib/s3/event.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
@@ -84,11 +86,11 @@ export async function createDeps(
 ): Promise<PipelineDeps> {
   const region = config.region;
   const aws = { region, ...(overrides.awsCredentials ? { credentials: overrides.awsCredentials } : {}) };
-  const log = overrides.log ?? new Logger({ serviceName: `s3-to-zoho-${kind}` });
+  const log = overrides.log ?? new Logger({ serviceName: serviceName(kind) });
   const metrics = new Metrics({
     logger: log,
     namespace: config.metricsNamespace,
-    serviceName: `s3-to-zoho-${kind}`,
+    serviceName: serviceName(kind),
     defaultDimensions: { kind },
   });
   const s3 = new S3Client({
@@ -132,7 +134,7 @@ export async function createDeps(
       : undefined,
     ...(config.zohoCallsPerMinute ? { callsPerMinute: config.zohoCallsPerMinute } : {}),
     log,
-    onTokenRefresh: () => metrics.addMetric('TokenRefreshes', MetricUnit.Count, 1),
+    onTokenRefresh: () => metrics.addMetric(METRIC.tokenRefreshes, MetricUnit.Count, 1),
   });
 
   const idempotencyConfig = new IdempotencyConfig({ expiresAfterSeconds: LEDGER_TTL_SECONDS });
@@ -143,7 +145,7 @@ export async function createDeps(
     }),
     config: idempotencyConfig,
     dataIndexArgument: 0,
-    keyPrefix: `s3-to-zoho-${kind}`,
+    keyPrefix: serviceName(kind),
   });
 
   return {
@@ -169,20 +171,14 @@ export async function createDeps(
       );
     },
     count(outcome, bytes) {
-      const name = {
-        done: 'FilesPushed',
-        failed: 'FilesFailed',
-        skipped: 'FilesSkipped',
-        pushing: 'FilesStarted',
-      }[outcome.status];
-      metrics.addMetric(name, MetricUnit.Count, 1);
-      if (outcome.status === 'done') metrics.addMetric('BytesPushed', MetricUnit.Bytes, bytes);
+      metrics.addMetric(FILES_BY_STATUS[outcome.status], MetricUnit.Count, 1);
+      if (outcome.status === 'done') metrics.addMetric(METRIC.bytesPushed, MetricUnit.Bytes, bytes);
       if (outcome.status === 'failed' && outcome.code) countError(metrics, outcome.code);
     },
     countRetry(error) {
       countError(metrics, isZohoError(error) ? error.code : 'RETRY');
     },
-    countDroppedTags: () => metrics.addMetric('OutcomeTagsDropped', MetricUnit.Count, 1),
+    countDroppedTags: () => metrics.addMetric(METRIC.outcomeTagsDropped, MetricUnit.Count, 1),
     registerContext: (context) => idempotencyConfig.registerLambdaContext(context),
     now: () => new Date(),
     onRecorded: overrides.onRecorded,
@@ -193,7 +189,7 @@ export async function createDeps(
 function countError(metrics: Metrics, code: string) {
   const single = metrics.singleMetric();
   single.addDimension('code', code);
-  single.addMetric('ZohoErrors', MetricUnit.Count, 1);
+  single.addMetric(METRIC.zohoErrors, MetricUnit.Count, 1);
 }
 
 /** The OAuth client from Secrets Manager, cached for five minutes so a rotated secret is picked up. */
