@@ -52,14 +52,16 @@ export interface ConcurrencyOptions {
 export function splitConcurrencyBudget(options: ConcurrencyOptions): ConcurrencySplit {
   const { budget, inFlightPerInvocation, split } = options;
   if (!Number.isInteger(budget) || budget < 1 || budget > MAX_FLEET_BUDGET) {
-    throw new Error(`zohoConcurrencyBudget must be an integer from 1 to ${MAX_FLEET_BUDGET}, got ${budget}`);
+    throw new Error(`concurrency.budget must be an integer from 1 to ${MAX_FLEET_BUDGET}, got ${budget}`);
   }
   if (!Number.isInteger(inFlightPerInvocation) || inFlightPerInvocation < 1) {
-    throw new Error(`zohoMaxInFlightPerInvocation must be a positive integer, got ${inFlightPerInvocation}`);
+    throw new Error(
+      `concurrency.maxInFlightPerInvocation must be a positive integer, got ${inFlightPerInvocation}`,
+    );
   }
   const floorsProblem = slotFloorsProblem(options.floors ?? DEFAULT_SLOT_FLOORS, budget, {
-    floors: 'zohoSlotFloors',
-    budget: 'zohoConcurrencyBudget',
+    floors: 'concurrency.slotFloors',
+    budget: 'concurrency.budget',
   });
   if (floorsProblem) throw new Error(floorsProblem);
   if (split) return checkSplit(split);
@@ -78,7 +80,7 @@ export function callsPerMinutePerInvocation(
 ): number | undefined {
   if (fleetCallsPerMinute === undefined) return undefined;
   if (!Number.isInteger(fleetCallsPerMinute) || fleetCallsPerMinute < 1) {
-    throw new Error(`zohoCallsPerMinute must be a positive integer, got ${fleetCallsPerMinute}`);
+    throw new Error(`concurrency.callsPerMinute must be a positive integer, got ${fleetCallsPerMinute}`);
   }
   const invocations = KINDS.reduce((sum, kind) => sum + split[kind], 0);
   return Math.max(1, Math.floor(fleetCallsPerMinute / invocations));
@@ -89,7 +91,7 @@ function checkSplit(split: ConcurrencySplit): ConcurrencySplit {
     const value = split[kind];
     if (!Number.isInteger(value) || value < SQS_MIN_MAX_CONCURRENCY || value > SQS_MAX_MAX_CONCURRENCY) {
       throw new Error(
-        `concurrencySplit.${kind} must be an integer between ${SQS_MIN_MAX_CONCURRENCY} and ` +
+        `concurrency.split.${kind} must be an integer between ${SQS_MIN_MAX_CONCURRENCY} and ` +
           `${SQS_MAX_MAX_CONCURRENCY} (the SQS event source limits), got ${value}`,
       );
     }

@@ -12,18 +12,18 @@ import { KINDS, type Kind, prefixesOverlap } from '#lib/kinds.ts';
  * silently replaced (and the dashboard, the alarms and the concurrency arithmetic rely on them).
  */
 const MANAGED_ENVIRONMENT: Record<string, string> = {
-  ZOHO_DC: 'zohoDataCentre',
-  ZOHO_SECRET_ARN: 'zohoSecret',
-  ZOHO_MAX_IN_FLIGHT: 'zohoMaxInFlightPerInvocation',
-  ZOHO_CALLS_PER_MINUTE: 'zohoCallsPerMinute',
-  ZOHO_CONCURRENCY_BUDGET: 'zohoConcurrencyBudget',
-  ZOHO_SLOT_FLOORS: 'zohoSlotFloors',
+  ZOHO_DC: 'zoho.dataCentre',
+  ZOHO_SECRET_ARN: 'zoho.secret',
+  ZOHO_MAX_IN_FLIGHT: 'concurrency.maxInFlightPerInvocation',
+  ZOHO_CALLS_PER_MINUTE: 'concurrency.callsPerMinute',
+  ZOHO_CONCURRENCY_BUDGET: 'concurrency.budget',
+  ZOHO_SLOT_FLOORS: 'concurrency.slotFloors',
   TOKEN_TABLE: 'the construct (its token table)',
   IDEMPOTENCY_TABLE: 'the construct (its idempotency table)',
   FOLLOW_UP_QUEUE_URL: 'the construct (the bulk-write queue)',
-  RESULTS_PREFIX: 'resultsPrefix',
+  RESULTS_PREFIX: 'source.resultsPrefix',
   POWERTOOLS_SERVICE_NAME: 'the construct (the dashboard and alarms read it)',
-  POWERTOOLS_METRICS_NAMESPACE: 'metricsNamespace',
+  POWERTOOLS_METRICS_NAMESPACE: 'monitoring.metricsNamespace',
   NODE_OPTIONS: 'the construct (source maps)',
 };
 

@@ -97,7 +97,8 @@ function createAlarms(scope: Construct, props: MonitoringProps, metric: MetricOf
     'ZohoThrottled',
     `Zoho answered "too many requests" more than ${props.throttleThreshold} times in 5 minutes. The pushes ` +
       "retry by themselves, but something else is using the org's concurrency or API credits: lower " +
-      "zohoConcurrencyBudget or zohoCallsPerMinute, or check the org's API usage in Zoho.",
+      'concurrency.budget or concurrency.callsPerMinute (context concurrencyBudget, callsPerMinute), or check ' +
+      "the org's API usage in Zoho.",
     new MathExpression({
       expression: Object.keys(throttled)
         .map((name) => `FILL(${name}, 0)`)

@@ -102,49 +102,50 @@ export class S3ToZoho extends Construct {
     this.concurrency = settings.concurrency;
     const { removalPolicy } = settings;
 
-    const created = props.bucket
+    const { source = {}, zoho = {}, functions = {}, monitoring = {} } = props;
+    const created = source.bucket
       ? undefined
       : createPipelineBucket(this, {
-          bucketKey: props.bucketKey,
-          serverAccessLogsBucket: props.serverAccessLogsBucket,
-          lifecycle: props.lifecycle ?? {},
+          bucketKey: source.bucketKey,
+          serverAccessLogsBucket: source.serverAccessLogsBucket,
+          lifecycle: source.lifecycle ?? {},
           removalPolicy,
         });
-    this.bucket = props.bucket ?? asInterface<IBucket>(created?.bucket);
+    this.bucket = source.bucket ?? asInterface<IBucket>(created?.bucket);
     if (created?.accessLogsBucket) this.accessLogsBucket = created.accessLogsBucket;
-    if (props.eventBridge) this.bucket.enableEventBridgeNotification();
-    this.secret = props.zohoSecret ?? asInterface<ISecret>(this.createSecret(removalPolicy));
+    if (source.eventBridge) this.bucket.enableEventBridgeNotification();
+    this.secret = zoho.secret ?? asInterface<ISecret>(this.createSecret(removalPolicy));
     this.tokenTable = this.createTable('TokenTable', 'pk', removalPolicy);
     this.idempotencyTable = this.createTable('IdempotencyTable', 'id', removalPolicy, 'expiration');
     this.importsTable = this.createTable('BulkImportsTable', 'id', removalPolicy);
 
     const shared: SharedParts = {
       bucket: this.bucket,
-      bucketKey: props.bucketKey,
+      bucketKey: source.bucketKey,
       secret: this.secret,
-      secretKey: props.zohoSecretKey,
+      secretKey: zoho.secretKey,
       tokenTable: this.tokenTable,
       idempotencyTable: this.idempotencyTable,
       importsTable: this.importsTable,
       resultsPrefix: settings.resultsPrefix,
-      eventBridge: props.eventBridge ?? false,
-      runtime: props.runtime ?? Runtime.NODEJS_24_X,
-      logRetention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      eventBridge: source.eventBridge ?? false,
+      runtime: functions.runtime ?? Runtime.NODEJS_24_X,
+      logRetention: functions.logRetention ?? RetentionDays.ONE_MONTH,
     };
     this.kinds = perKind((kind) => this.createPipeline(kind, settings, shared));
 
-    ({ key: this.alarmTopicKey, topic: this.alarmTopic } = this.createAlarmTopic(props.alarmEmail));
-    const monitoring = createMonitoring(this, {
+    ({ key: this.alarmTopicKey, topic: this.alarmTopic } = this.createAlarmTopic(monitoring.alarmEmail));
+    const built = createMonitoring(this, {
       namespace: settings.namespace,
       topic: this.alarmTopic,
-      failureRateThreshold: props.failureRateThreshold ?? 0.2,
-      throttleThreshold: props.throttleAlarmThreshold ?? 5,
-      dashboardName: props.dashboardName,
-      oldestMessageAlarmAge: props.oldestMessageAlarmAge ?? DEFAULT_OLDEST_MESSAGE_ALARM_AGE,
+      failureRateThreshold: monitoring.failureRateThreshold ?? 0.2,
+      throttleThreshold: monitoring.throttleAlarmThreshold ?? 5,
+      dashboardName: monitoring.dashboardName,
+      oldestMessageAlarmAge: monitoring.oldestMessageAlarmAge ?? DEFAULT_OLDEST_MESSAGE_ALARM_AGE,
       kinds: perKind((kind) => ({ ...this.kinds[kind], fn: this.kinds[kind].function })),
     });
-    this.alarms = monitoring.alarms;
-    this.dashboard = monitoring.dashboard;
+    this.alarms = built.alarms;
+    this.dashboard = built.dashboard;
 
     acknowledgeNotificationsHandler(Stack.of(this));
   }
@@ -166,7 +167,7 @@ export class S3ToZoho extends Construct {
       timeout: props.timeout ?? Duration.seconds(record.timeoutSeconds),
       memorySize: props.memorySize ?? record.memoryMb,
       batchSize: props.batchSize ?? record.batchSize,
-      maxReceiveCount: settings.maxReceiveCount[kind],
+      maxReceiveCount: props.maxReceiveCount ?? record.maxReceiveCount,
       maxConcurrency: settings.concurrency[kind],
       entry: props.entry,
       environment: (queueUrl) => settings.environmentOf(kind, { ...deployTime, queueUrl }),
@@ -225,7 +226,6 @@ interface Settings {
   concurrency: ConcurrencySplit;
   kindProps: Record<Kind, S3ToZohoKindProps>;
   prefixes: Record<Kind, string>;
-  maxReceiveCount: Record<Kind, number>;
   resultsPrefix: string;
   namespace: string;
   /** Each function's environment; the values CloudFormation resolves are passed in. */
@@ -234,38 +234,35 @@ interface Settings {
 
 /** Every setting the functions would refuse fails here, before anything is built (or bundled). */
 function resolveSettings(props: S3ToZohoProps): Settings {
-  const dataCentre = props.zohoDataCentre ?? 'us';
+  const { zoho = {}, concurrency: share = {}, functions = {} } = props;
+  const dataCentre = zoho.dataCentre ?? 'us';
   if (!isDataCentre(dataCentre))
-    throw new Error(`zohoDataCentre must be one of the Zoho DCs, got '${dataCentre}'`);
-  const maxReceiveCount = perKind((_, record) => props.maxReceiveCount ?? record.maxReceiveCount);
-  for (const count of Object.values(maxReceiveCount)) {
+    throw new Error(`zoho.dataCentre must be one of the Zoho DCs, got '${dataCentre}'`);
+  const kindProps = perKind((kind) => props.kinds?.[kind] ?? {});
+  for (const kind of KINDS) {
+    const count = kindProps[kind].maxReceiveCount ?? kindRecord(kind).maxReceiveCount;
     if (!Number.isInteger(count) || count < 1 || count > 1000) {
-      throw new Error(`maxReceiveCount must be an integer from 1 to 1000, got ${count}`);
+      throw new Error(`kinds.${kind}.maxReceiveCount must be an integer from 1 to 1000, got ${count}`);
     }
   }
-  const inFlight = props.zohoMaxInFlightPerInvocation ?? DEFAULT_MAX_IN_FLIGHT;
-  const budget = props.zohoConcurrencyBudget ?? DEFAULT_ZOHO_CONCURRENCY_BUDGET;
-  const floors = props.zohoSlotFloors ?? DEFAULT_SLOT_FLOORS;
+  const inFlight = share.maxInFlightPerInvocation ?? DEFAULT_MAX_IN_FLIGHT;
+  const budget = share.budget ?? DEFAULT_ZOHO_CONCURRENCY_BUDGET;
+  const floors = share.slotFloors ?? DEFAULT_SLOT_FLOORS;
   const concurrency = splitConcurrencyBudget({
     budget,
     inFlightPerInvocation: inFlight,
-    split: props.concurrencySplit,
+    split: share.split,
     floors,
   });
-  const callsPerMinute = callsPerMinutePerInvocation(props.zohoCallsPerMinute, concurrency);
-  const kindProps: Record<Kind, S3ToZohoKindProps> = {
-    attachment: props.attachments ?? {},
-    photo: props.photos ?? {},
-    'bulk-write': props.bulkWrite ?? {},
-  };
+  const callsPerMinute = callsPerMinutePerInvocation(share.callsPerMinute, concurrency);
   const prefixes = perKind((kind) => kindProps[kind].prefix ?? DEFAULT_PREFIXES[kind]);
-  const resultsPrefix = props.resultsPrefix ?? DEFAULT_RESULTS_PREFIX;
+  const resultsPrefix = props.source?.resultsPrefix ?? DEFAULT_RESULTS_PREFIX;
   checkPrefixes(prefixes, resultsPrefix);
-  checkEnvironment(props.environment ?? {});
-  const namespace = props.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
+  checkEnvironment(functions.environment ?? {});
+  const namespace = props.monitoring?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
   const environmentOf = (kind: Kind, deployTime: DeployTimeNames): Record<string, string> =>
     functionEnvironment(kind, {
-      base: props.environment,
+      base: functions.environment,
       zohoDc: dataCentre,
       secretArn: deployTime.secretArn,
       maxInFlight: inFlight,
@@ -289,7 +286,6 @@ function resolveSettings(props: S3ToZohoProps): Settings {
     concurrency,
     kindProps,
     prefixes,
-    maxReceiveCount,
     resultsPrefix,
     namespace,
     environmentOf,
@@ -312,7 +308,7 @@ function checkPrefixes(prefixes: Record<Kind, string>, resultsPrefix: string) {
   for (const [index, { kind, prefix }] of watched.entries()) {
     if (overlap(resultsPrefix, prefix)) {
       throw new Error(
-        `resultsPrefix '${resultsPrefix}' overlaps '${prefix}', watched by the ${kind} function: results would be pushed as new files`,
+        `source.resultsPrefix '${resultsPrefix}' overlaps '${prefix}', watched by the ${kind} function: results would be pushed as new files`,
       );
     }
     const clash = watched.slice(index + 1).find((other) => overlap(prefix, other.prefix));

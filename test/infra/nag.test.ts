@@ -19,7 +19,7 @@ beforeAll(() => {
       bucketArn: 'arn:aws:s3:::acme-crm-drop',
       bucketKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
       zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
-      s3ToZoho: { alarmEmail: 'ops@example.com' },
+      s3ToZoho: { monitoring: { alarmEmail: 'ops@example.com' } },
     },
     // The operator's options: buckets emptied on destroy (a CDK custom resource), done objects expiring,
     // the queues fed by EventBridge rules.
@@ -28,8 +28,7 @@ beforeAll(() => {
       zohoSecretKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/abcd1234-12ab-34cd-56ef-1234567890ab',
       s3ToZoho: {
         removalPolicy: RemovalPolicy.DESTROY,
-        lifecycle: { expireDoneAfter: Duration.days(90) },
-        eventBridge: true,
+        source: { lifecycle: { expireDoneAfter: Duration.days(90) }, eventBridge: true },
       },
     },
   }));

@@ -42,7 +42,7 @@ beforeAll(() => {
       bucketName: 'acme-crm-drop',
       bucketKeyArn: KEY_ARN,
       zohoSecretArn: SECRET_ARN,
-      s3ToZoho: { zohoDataCentre: 'eu', alarmEmail: 'ops@example.com' },
+      s3ToZoho: { zoho: { dataCentre: 'eu' }, monitoring: { alarmEmail: 'ops@example.com' } },
     },
   }));
 }, 120_000);
@@ -94,7 +94,7 @@ describe('S3 notifications', () => {
 
   it('filters on a suffix only when a kind is given one', () => {
     const stack = new Stack(newApp(NO_BUNDLING), 'Suffixed');
-    new S3ToZoho(stack, 'Z', { bulkWrite: { suffix: '.zip' } });
+    new S3ToZoho(stack, 'Z', { kinds: { 'bulk-write': { suffix: '.zip' } } });
     const byPrefix = Object.fromEntries(
       notificationFilters(Template.fromStack(stack)).map((f) => [f.prefix, f]),
     );
@@ -211,10 +211,9 @@ describe('concurrency', () => {
     expect(
       () =>
         new S3ToZoho(new Stack(new App(), 'Small'), 'Z', {
-          zohoConcurrencyBudget: 5,
-          zohoSlotFloors: { attachment: 2, photo: 2, 'bulk-write': 2 },
+          concurrency: { budget: 5, slotFloors: { attachment: 2, photo: 2, 'bulk-write': 2 } },
         }),
-    ).toThrow(/zohoSlotFloors take 6 slots, more than zohoConcurrencyBudget 5/);
+    ).toThrow(/concurrency.slotFloors take 6 slots, more than concurrency.budget 5/);
   });
 });
 
@@ -383,7 +382,9 @@ describe('secrets', () => {
   it('refuses a credential-looking extra environment variable', () => {
     expect(
       () =>
-        new S3ToZoho(new Stack(new App(), 'Leaky'), 'Z', { environment: { ZOHO_REFRESH_TOKEN: 'not-here' } }),
+        new S3ToZoho(new Stack(new App(), 'Leaky'), 'Z', {
+          functions: { environment: { ZOHO_REFRESH_TOKEN: 'not-here' } },
+        }),
     ).toThrow(/Secrets Manager/);
   });
 });
@@ -651,12 +652,14 @@ describe('context', () => {
     const props = stackPropsFromContext(app.node);
     expect(props.bucketArn).toBe('arn:aws:s3:::acme-crm-drop');
     expect(props.s3ToZoho).toMatchObject({
-      zohoDataCentre: 'eu',
-      zohoConcurrencyBudget: 12,
-      concurrencySplit: { attachment: 5, photo: 4, 'bulk-write': 3 },
-      zohoCallsPerMinute: 120,
-      alarmEmail: 'ops@example.com',
-      environment: { ZOHO_API_VERSION: 'v8' },
+      zoho: { dataCentre: 'eu' },
+      concurrency: {
+        budget: 12,
+        split: { attachment: 5, photo: 4, 'bulk-write': 3 },
+        callsPerMinute: 120,
+      },
+      monitoring: { alarmEmail: 'ops@example.com' },
+      functions: { environment: { ZOHO_API_VERSION: 'v8' } },
     });
   });
 
