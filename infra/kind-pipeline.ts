@@ -19,7 +19,7 @@ import { Construct } from 'constructs';
 import { type Kind, kindRecord, watchedPrefixes } from '#lib/kinds.ts';
 import { defaultEntry, LAMBDA_ESBUILD, REPO_ROOT } from './bundling.ts';
 import { flatUniqueId, keepFlatLogicalIds } from './flat-logical-ids.ts';
-import { acknowledgeFunctionRole } from './nag.ts';
+import { acknowledgePrefixArns, acknowledgeTracing } from './nag.ts';
 import { notifyQueue, ruleToQueue } from './queue-policies.ts';
 
 /** AWS: a queue's visibility timeout should be at least 6 × the function timeout for SQS event sources. */
@@ -60,6 +60,15 @@ export interface KindPipelineProps {
   readonly environment: (queueUrl: string) => Record<string, string>;
 }
 
+/** The role's statements that name a source bucket: another bucket adds its ARNs to them. */
+interface BucketStatements {
+  read: PolicyStatement;
+  tag: PolicyStatement;
+  list: PolicyStatement;
+  /** A kind that follows its jobs writes their results beside the source object. */
+  results: PolicyStatement | undefined;
+}
+
 export class KindPipeline extends Construct {
   readonly kind: Kind;
   readonly prefix: string;
@@ -70,6 +79,9 @@ export class KindPipeline extends Construct {
   /** The event source's maximum concurrency. */
   readonly maxConcurrency: number;
   readonly timeout: Duration;
+  private readonly suffix: string | undefined;
+  private readonly shared: SharedParts;
+  private readonly statements: BucketStatements;
 
   constructor(scope: Construct, id: string, props: KindPipelineProps) {
     super(scope, id);
@@ -78,6 +90,8 @@ export class KindPipeline extends Construct {
     this.prefix = props.prefix;
     this.maxConcurrency = props.maxConcurrency;
     this.timeout = props.timeout;
+    this.suffix = props.suffix;
+    this.shared = shared;
     if (!Number.isInteger(props.batchSize) || props.batchSize < 1 || props.batchSize > 10) {
       throw new Error(`${kind} batchSize must be an integer from 1 to 10, got ${props.batchSize}`);
     }
@@ -106,8 +120,8 @@ export class KindPipeline extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    this.watch(shared, props.suffix);
-    this.grantAccess(shared);
+    this.watch(shared.bucket, '');
+    this.statements = this.grantAccess(shared);
     keepFlatLogicalIds(this);
   }
 
@@ -147,60 +161,93 @@ export class KindPipeline extends Construct {
     });
   }
 
+  /**
+   * Another bucket feeds this pipeline (S3ToZoho.addSourceBucket): its new objects under the kind's
+   * prefixes reach the queue, and the role may read and tag them there (and write results there).
+   * `name` sets its rules and queue-policy statements apart from the first bucket's.
+   */
+  addSourceBucket(bucket: IBucket, name: string, bucketKey?: IKey): void {
+    this.watch(bucket, name);
+    const { objects, results } = this.arnsIn(bucket);
+    this.statements.read.addResources(...objects);
+    this.statements.tag.addResources(...objects);
+    this.statements.list.addResources(bucket.bucketArn);
+    this.statements.results?.addResources(results);
+    this.grantKey(bucketKey);
+    this.acknowledgePrefixes(objects, results);
+  }
+
   /** New objects under the kind's own prefix, then those it watches besides (file-upload fields: `fields/`), reach the queue. */
-  private watch(shared: SharedParts, suffix: string | undefined): void {
+  private watch(bucket: IBucket, name: string): void {
     for (const [index, prefix] of watchedPrefixes(this.kind, this.prefix).entries()) {
-      const filter = { prefix, suffix };
-      if (!shared.eventBridge) {
-        notifyQueue(shared.bucket, this.queue, filter);
+      const filter = { prefix, suffix: this.suffix };
+      if (!this.shared.eventBridge) {
+        notifyQueue(bucket, this.queue, filter, `S3SendsObjectCreatedEvents${name}`);
         continue;
       }
-      const name = index === 0 ? '' : `Extra${index}`;
-      const id = `${name}Rule`;
+      const label = `${name}${index === 0 ? '' : `Extra${index}`}`;
+      const id = `${label}Rule`;
       ruleToQueue(
         this,
         {
           id,
-          queue: `${this.node.id}${name}`,
+          queue: `${this.node.id}${label}`,
           sid: `EventBridgeSends${flatUniqueId(this, [id]).slice(-8)}`,
         },
-        shared.bucket,
+        bucket,
         this.queue,
         filter,
       );
     }
   }
 
-  /** Explicit statements: grantRead/grantWrite would hand out s3:GetObject* and s3:List* on the whole bucket. */
-  private grantAccess(shared: SharedParts): void {
-    const { bucket } = shared;
-    const objects = watchedPrefixes(this.kind, this.prefix).map((prefix) =>
-      bucket.arnForObjects(`${prefix}*`),
-    );
-    const results = bucket.arnForObjects(`${shared.resultsPrefix}*`);
-    const followsJobs = kindRecord(this.kind).followsJobs;
-    const statements = [...objectStatements(objects, bucket), tableStatement(shared)];
-    if (followsJobs) statements.push(...jobStatements(results, shared.importsTable, this.queue));
-    for (const statement of statements) this.role.addToPrincipalPolicy(statement);
-    shared.secret.grantRead(this.role);
-    shared.secretKey?.grant(this.role, 'kms:Decrypt');
-    shared.bucketKey?.grant(
-      this.role,
-      ...(followsJobs ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt']),
-    );
+  /** Its prefixes' objects in the bucket, and where its results go there. */
+  private arnsIn(bucket: IBucket) {
+    return {
+      objects: watchedPrefixes(this.kind, this.prefix).map((prefix) => bucket.arnForObjects(`${prefix}*`)),
+      results: bucket.arnForObjects(`${this.shared.resultsPrefix}*`),
+    };
+  }
 
+  /** The KMS key of an SSE-KMS bucket: decrypt to read, and for a kind that writes results, encrypt them. */
+  private grantKey(bucketKey: IKey | undefined): void {
+    const followsJobs = kindRecord(this.kind).followsJobs;
+    bucketKey?.grant(this.role, ...(followsJobs ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt']));
+  }
+
+  private acknowledgePrefixes(objects: string[], results: string): void {
     const stack = Stack.of(this);
-    const prefixed = [...objects, ...(followsJobs ? [results] : [])];
-    acknowledgeFunctionRole(
+    const prefixed = [...objects, ...(kindRecord(this.kind).followsJobs ? [results] : [])];
+    acknowledgePrefixArns(
       this.role,
       this.kind,
       prefixed.map((arn) => stack.resolve(arn)),
     );
   }
+
+  /** Explicit statements: grantRead/grantWrite would hand out s3:GetObject* and s3:List* on the whole bucket. */
+  private grantAccess(shared: SharedParts): BucketStatements {
+    const { objects, results } = this.arnsIn(shared.bucket);
+    const followsJobs = kindRecord(this.kind).followsJobs;
+    const [read, tag, list] = objectStatements(objects, shared.bucket);
+    const jobs = followsJobs ? jobStatements(results, shared.importsTable, this.queue) : [];
+    for (const statement of [read, tag, list, tableStatement(shared), ...jobs]) {
+      this.role.addToPrincipalPolicy(statement);
+    }
+    shared.secret.grantRead(this.role);
+    shared.secretKey?.grant(this.role, 'kms:Decrypt');
+    this.grantKey(shared.bucketKey);
+    this.acknowledgePrefixes(objects, results);
+    acknowledgeTracing(this.role);
+    return { read, tag, list, results: jobs[0] };
+  }
 }
 
 /** Read and tag the objects under its prefixes; list the bucket. */
-function objectStatements(objects: string[], bucket: IBucket): PolicyStatement[] {
+function objectStatements(
+  objects: string[],
+  bucket: IBucket,
+): [PolicyStatement, PolicyStatement, PolicyStatement] {
   return [
     new PolicyStatement({
       sid: 'ReadOwnPrefix',

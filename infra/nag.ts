@@ -12,14 +12,21 @@ function acknowledge(scope: IConstruct, rules: [id: string, reason: string][]) {
   Validations.of(scope).acknowledge(...rules.map(([id, reason]) => ({ id, reason })));
 }
 
-/** A function role's prefix-scoped object ARNs (resolved, as the stack names them) and X-Ray's wildcard. */
-export function acknowledgeFunctionRole(role: IConstruct, kind: Kind, prefixedArns: unknown[]): void {
-  acknowledge(role, [
-    ...prefixedArns.map((arn): [string, string] => [
+/** A function role's prefix-scoped object ARNs in one bucket (resolved, as the stack names them). */
+export function acknowledgePrefixArns(role: IConstruct, kind: Kind, prefixedArns: unknown[]): void {
+  acknowledge(
+    role,
+    prefixedArns.map((arn): [string, string] => [
       `AwsSolutions-IAM5[Resource::${flattenForNag(arn)}]`,
       `The ${kind} function reads and tags only objects under its own key prefix; the trailing ` +
         'wildcard is how IAM names every object under a prefix, and no other keys are reachable.',
     ]),
+  );
+}
+
+/** X-Ray's wildcard on a function role. */
+export function acknowledgeTracing(role: IConstruct): void {
+  acknowledge(role, [
     [
       'AwsSolutions-IAM5[Resource::*]',
       'AWS X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions, so ' +

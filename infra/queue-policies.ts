@@ -24,9 +24,17 @@ export interface KeyFilter {
   suffix: string | undefined;
 }
 
-/** The bucket's S3 notification of new objects under the filter to the queue. */
-export function notifyQueue(bucket: IBucket, queue: IQueue, filter: KeyFilter): void {
-  bucket.addEventNotification(EventType.OBJECT_CREATED, ownAccountQueueDestination(queue), {
+/**
+ * The bucket's S3 notification of new objects under the filter to the queue; `sid` names the
+ * statement that lets this bucket send in the queue's policy (one per bucket).
+ */
+export function notifyQueue(
+  bucket: IBucket,
+  queue: IQueue,
+  filter: KeyFilter,
+  sid = 'S3SendsObjectCreatedEvents',
+): void {
+  bucket.addEventNotification(EventType.OBJECT_CREATED, ownAccountQueueDestination(queue, sid), {
     prefix: filter.prefix,
     ...(filter.suffix ? { suffix: filter.suffix } : {}),
   } satisfies NotificationKeyFilter);
@@ -95,11 +103,11 @@ function allowToSend(
 }
 
 /** A queue as an S3 notification destination, only for the bucket in this account. */
-function ownAccountQueueDestination(queue: IQueue): IBucketNotificationDestination {
+function ownAccountQueueDestination(queue: IQueue, sid: string): IBucketNotificationDestination {
   return {
     bind(_scope: Construct, bucket: IBucket): BucketNotificationDestinationConfig {
       allowToSend(queue, {
-        sid: 'S3SendsObjectCreatedEvents',
+        sid,
         service: 's3.amazonaws.com',
         sourceArn: bucket.bucketArn,
         match: 'ArnLike',

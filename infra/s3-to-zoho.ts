@@ -15,7 +15,7 @@ import { Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import type { Alarm, Dashboard } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -95,6 +95,9 @@ export class S3ToZoho extends Construct {
   readonly alarmTopicKey: Key;
   readonly alarms: Alarm[];
   readonly dashboard: Dashboard;
+  private readonly eventBridge: boolean;
+  /** The buckets added with addSourceBucket, by the name that sets their rules and statements apart. */
+  private readonly addedBuckets = new Set<string>();
 
   constructor(scope: Construct, id: string, props: S3ToZohoProps = {}) {
     super(scope, id);
@@ -132,6 +135,7 @@ export class S3ToZoho extends Construct {
       runtime: functions.runtime ?? Runtime.NODEJS_24_X,
       logRetention: functions.logRetention ?? RetentionDays.ONE_MONTH,
     };
+    this.eventBridge = shared.eventBridge;
     this.kinds = perKind((kind) => this.createPipeline(kind, settings, shared));
 
     ({ key: this.alarmTopicKey, topic: this.alarmTopic } = this.createAlarmTopic(monitoring.alarmEmail));
@@ -148,6 +152,28 @@ export class S3ToZoho extends Construct {
     this.dashboard = built.dashboard;
 
     acknowledgeNotificationsHandler(Stack.of(this));
+  }
+
+  /**
+   * Another bucket whose new objects under the kinds' prefixes are pushed too, through the same
+   * queues and functions (as cdk-serverless-clamscan's addSourceBucket): more than one team's bucket
+   * can feed one deployment. Its S3 notifications (EventBridge rules with `source.eventBridge`) are
+   * added, its queue-policy statements name it, and each function may read and tag objects under
+   * its prefixes there (bulk-write also writes its results there). The bucket is not otherwise
+   * changed and never emptied; the stack outputs name the first bucket only.
+   * @param options.bucketKey the KMS key of an SSE-KMS bucket
+   */
+  addSourceBucket(bucket: IBucket, options: { bucketKey?: IKey | undefined } = {}): void {
+    const name = bucket.node.id.replace(/[^A-Za-z0-9]/g, '');
+    if (bucket === this.bucket) throw new Error('addSourceBucket: this bucket is already the source');
+    if (name === '' || this.addedBuckets.has(name)) {
+      throw new Error(
+        `addSourceBucket: give each bucket its own construct id (letters, digits), got '${bucket.node.id}'`,
+      );
+    }
+    this.addedBuckets.add(name);
+    if (this.eventBridge) bucket.enableEventBridgeNotification();
+    for (const kind of KINDS) this.kinds[kind].addSourceBucket(bucket, name, options.bucketKey);
   }
 
   private createPipeline(kind: Kind, settings: Settings, shared: SharedParts): KindPipeline {

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXTRA_PREFIXES, type Kind } from '#lib/kinds.ts';
 import { FILES_BY_STATUS, METRIC } from '#lib/metric-names.ts';
@@ -111,6 +113,59 @@ describe('S3 notifications', () => {
         [PREFIXES[fn.kind], ...EXTRA_PREFIXES[fn.kind as Kind]].sort(),
       );
     }
+  });
+});
+
+describe('addSourceBucket', () => {
+  it('feeds the same queues from a second bucket: its notifications, its queue-policy statement, its prefixes in each role', () => {
+    const stack = new Stack(newApp(NO_BUNDLING), 'TwoBuckets');
+    const pipeline = new S3ToZoho(stack, 'Z');
+    pipeline.addSourceBucket(Bucket.fromBucketName(stack, 'TeamB', 'team-b-drop'));
+    const template = Template.fromStack(stack);
+
+    const notifications = Object.values(template.findResources('Custom::S3BucketNotifications')).map(
+      (resource) => (resource as Json).Properties as Json,
+    );
+    expect(notifications).toHaveLength(2);
+    const teamB = notifications.find((n) => n.BucketName === 'team-b-drop') as {
+      NotificationConfiguration: { QueueConfigurations: Json[] };
+    };
+    const own = notifications.find((n) => n !== teamB) as typeof teamB;
+    const queuesOf = (n: typeof teamB) =>
+      n.NotificationConfiguration.QueueConfigurations.map((c) => flatten(c.QueueArn)).sort();
+    expect(queuesOf(teamB)).toEqual(queuesOf(own));
+
+    const statements = Object.values(template.findResources('AWS::SQS::QueuePolicy')).flatMap(
+      (policy) =>
+        ((policy as Json).Properties as { PolicyDocument: { Statement: Json[] } }).PolicyDocument.Statement,
+    );
+    const teamBSends = statements.filter((s) => s.Sid === 'S3SendsObjectCreatedEventsTeamB');
+    expect(teamBSends).toHaveLength(3);
+    for (const statement of teamBSends) {
+      expect(flatten((statement.Condition as Json).ArnLike)).toContain('team-b-drop');
+    }
+
+    for (const fn of pipelineFunctions(template)) {
+      const reads = roleStatements(template, fn.roleLogicalId).find((s) => s.Sid === 'ReadOwnPrefix');
+      const resources = reads ? resourcesOf(reads) : [];
+      for (const prefix of [PREFIXES[fn.kind], ...EXTRA_PREFIXES[fn.kind as Kind]]) {
+        expect(resources, fn.kind).toContainEqual(
+          expect.stringMatching(new RegExp(`team-b-drop/${prefix}\\*$`)),
+        );
+      }
+      const lists = roleStatements(template, fn.roleLogicalId).find((s) => s.Sid === 'TellMissingFromDenied');
+      expect(lists ? resourcesOf(lists) : [], fn.kind).toContainEqual(expect.stringMatching(/team-b-drop$/));
+    }
+  });
+
+  it('refuses the bucket it already watches and two buckets of the same id', () => {
+    const stack = new Stack(newApp(NO_BUNDLING), 'Twice');
+    const pipeline = new S3ToZoho(stack, 'Z');
+    expect(() => pipeline.addSourceBucket(pipeline.bucket)).toThrow(/already the source/);
+    pipeline.addSourceBucket(Bucket.fromBucketName(stack, 'TeamB', 'team-b-drop'));
+    expect(() =>
+      pipeline.addSourceBucket(Bucket.fromBucketName(new Construct(stack, 'Other'), 'TeamB', 'team-b-two')),
+    ).toThrow(/its own construct id/);
   });
 });
 
