@@ -8,8 +8,8 @@
  */
 import { gzipSync } from 'node:zlib';
 import type { Metafile } from 'esbuild';
-import { BUNDLE_LIMIT_BYTES, bundleEntry, ENTRY_FOLDERS } from '../infra/bundling.ts';
-import { KINDS, type Kind } from '../infra/concurrency.ts';
+import { KINDS, type Kind, kindRecord } from '#lib/kinds.ts';
+import { BUNDLE_LIMIT_BYTES, bundleEntry } from '../infra/bundling.ts';
 import { writeSection } from './common.ts';
 
 const SECTION_TITLE = '## Lambda bundle sizes';
@@ -70,7 +70,7 @@ function kb(bytes: number): string {
 
 function section(sizes: BundleSize[], esbuildVersion: string): string {
   const rows = sizes.map((s) => [
-    ENTRY_FOLDERS[s.kind],
+    kindRecord(s.kind).folder,
     kb(s.codeBytes),
     kb(s.gzipBytes),
     kb(s.mapBytes),
@@ -89,7 +89,7 @@ function section(sizes: BundleSize[], esbuildVersion: string): string {
   ];
   const packages = sizes.map(
     (s) =>
-      `- ${ENTRY_FOLDERS[s.kind]}: ${s.largestPackages.map(([name, bytes]) => `${name} ${kb(bytes)}`).join(', ')}`,
+      `- ${kindRecord(s.kind).folder}: ${s.largestPackages.map(([name, bytes]) => `${name} ${kb(bytes)}`).join(', ')}`,
   );
   return [
     SECTION_TITLE,

@@ -28,21 +28,13 @@ const median = (values: number[]) => {
 };
 const mib = (bytes: number) => (bytes / MiB).toFixed(1);
 
-async function main() {
-  const started = performance.now();
-  const expectedSha = await sha256Of(generatedStream(SIZE));
+type Plan = Array<{ variant: UploadJob['variant']; size: number; round: number }>;
+
+/** Every upload of the plan, each in a fresh process, each checked byte for byte against the sandbox. */
+async function upload(plan: Plan, expected: Map<number, string>) {
   const sandbox = child(new URL('./sandbox-process.ts', import.meta.url));
   const { sandbox: urls } = await nextMessage<{ sandbox: UploadJob['sandbox'] }>(sandbox, 'ready');
   const results: UploadResult[] = [];
-  const plan: Array<{ variant: UploadJob['variant']; size: number; round: number }> = [];
-  for (let round = 1; round <= ROUNDS; round += 1) {
-    for (const variant of VARIANTS) plan.push({ variant, size: SIZE, round });
-  }
-  plan.push({ variant: 'stream', size: LARGE_SIZE, round: 1 });
-  const expected = new Map([
-    [SIZE, expectedSha],
-    [LARGE_SIZE, await sha256Of(generatedStream(LARGE_SIZE))],
-  ]);
   let large: UploadResult | undefined;
   try {
     for (const { variant, size, round } of plan) {
@@ -75,7 +67,11 @@ async function main() {
   } finally {
     sandbox.send({ type: 'close' });
   }
+  return { results, large };
+}
 
+/** The medians per variant, as a markdown table, and whether the streamed upload met the goal. */
+function summarise(results: UploadResult[], large: UploadResult | undefined) {
   const rows = VARIANTS.map((variant) => {
     const mine = results.filter((r) => r.variant === variant);
     const above = mine.map((r) => r.peakRssBytes - r.idleRssBytes);
@@ -107,6 +103,22 @@ async function main() {
     streamed && streamed.peakMax < GOAL_MIB * MiB
       ? `Goal met: the streamed upload stays under ${GOAL_MIB} MiB above idle in every round; the file is never held.`
       : `Goal NOT met: the streamed upload went over ${GOAL_MIB} MiB above idle.`;
+  return { table, verdict };
+}
+
+async function main() {
+  const started = performance.now();
+  const plan: Plan = [];
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    for (const variant of VARIANTS) plan.push({ variant, size: SIZE, round });
+  }
+  plan.push({ variant: 'stream', size: LARGE_SIZE, round: 1 });
+  const expected = new Map([
+    [SIZE, await sha256Of(generatedStream(SIZE))],
+    [LARGE_SIZE, await sha256Of(generatedStream(LARGE_SIZE))],
+  ]);
+  const { results, large } = await upload(plan, expected);
+  const { table, verdict } = summarise(results, large);
   const section = [
     SECTION,
     '',

@@ -5,20 +5,14 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Kind } from './concurrency.ts';
+import { type Kind, kindRecord } from '#lib/kinds.ts';
 
 /** The repository root: entries, package-lock.json and tsconfig.json live here. */
 export const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-/** The folder under functions/ that holds each kind's entry. */
-export const ENTRY_FOLDERS: Record<Kind, string> = {
-  attachment: 'attachments',
-  photo: 'photos',
-  'bulk-write': 'bulk-write',
-};
-
+/** A kind's entry: `functions/<its folder>/index.ts`. */
 export function defaultEntry(kind: Kind): string {
-  return fileURLToPath(new URL(`../functions/${ENTRY_FOLDERS[kind]}/index.ts`, import.meta.url));
+  return fileURLToPath(new URL(`../functions/${kindRecord(kind).folder}/index.ts`, import.meta.url));
 }
 
 /**
@@ -80,7 +74,7 @@ export async function bundleEntry(kind: Kind, external: readonly string[] = LAMB
     entryPoints: [defaultEntry(kind)],
     bundle: true,
     write: false,
-    outfile: join(REPO_ROOT, 'cdk.out', 'bundle-size', ENTRY_FOLDERS[kind], 'index.mjs'),
+    outfile: join(REPO_ROOT, 'cdk.out', 'bundle-size', kindRecord(kind).folder, 'index.mjs'),
     absWorkingDir: REPO_ROOT,
     format: LAMBDA_ESBUILD.format,
     platform: LAMBDA_ESBUILD.platform,

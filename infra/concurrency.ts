@@ -14,11 +14,9 @@
  * one invocation per slot, a measured third of the slots stood idle while the files arrived
  * (bench/throughput.ts). More only wait for slots, which the fleet's slots keep within the budget.
  */
-import { DEFAULT_SLOT_FLOORS, slotFloorsProblem } from '#lib/config.ts';
-import { KINDS, type Kind } from '#lib/routing/route.ts';
+import { slotFloorsProblem } from '#lib/config.ts';
+import { DEFAULT_SLOT_FLOORS, KINDS, type Kind, perKind } from '#lib/kinds.ts';
 import { fleetBudgetProblem } from '#zoho/fleet/keys.ts';
-
-export { KINDS, type Kind };
 
 /** Zoho CRM Standard edition: 10 concurrent API calls per org (higher editions allow more). */
 export const DEFAULT_ZOHO_CONCURRENCY_BUDGET = 10;
@@ -34,8 +32,6 @@ const SQS_MAX_MAX_CONCURRENCY = 1000;
 
 export type ConcurrencySplit = Record<Kind, number>;
 export type SlotFloors = Record<Kind, number>;
-
-export { DEFAULT_SLOT_FLOORS };
 
 export interface ConcurrencyOptions {
   /** Concurrent Zoho calls the org allows this deployment to use (ZOHO_CONCURRENCY_BUDGET). */
@@ -55,20 +51,22 @@ export interface ConcurrencyOptions {
  */
 export function splitConcurrencyBudget(options: ConcurrencyOptions): ConcurrencySplit {
   const { budget, inFlightPerInvocation, split } = options;
-  const budgetProblem = fleetBudgetProblem(budget, 'zohoConcurrencyBudget');
+  const budgetProblem = fleetBudgetProblem(budget, 'concurrency.budget');
   if (budgetProblem) throw new Error(budgetProblem);
   if (!Number.isInteger(inFlightPerInvocation) || inFlightPerInvocation < 1) {
-    throw new Error(`zohoMaxInFlightPerInvocation must be a positive integer, got ${inFlightPerInvocation}`);
+    throw new Error(
+      `concurrency.maxInFlightPerInvocation must be a positive integer, got ${inFlightPerInvocation}`,
+    );
   }
   const floorsProblem = slotFloorsProblem(options.floors ?? DEFAULT_SLOT_FLOORS, budget, {
-    floors: 'zohoSlotFloors',
-    budget: 'zohoConcurrencyBudget',
+    floors: 'concurrency.slotFloors',
+    budget: 'concurrency.budget',
   });
   if (floorsProblem) throw new Error(floorsProblem);
   if (split) return checkSplit(split);
   const fill = Math.ceil((INVOCATIONS_PER_SLOT * budget) / inFlightPerInvocation);
   const each = Math.min(Math.max(fill, SQS_MIN_MAX_CONCURRENCY), SQS_MAX_MAX_CONCURRENCY);
-  return { attachment: each, photo: each, 'bulk-write': each };
+  return perKind(() => each);
 }
 
 /**
@@ -81,7 +79,7 @@ export function callsPerMinutePerInvocation(
 ): number | undefined {
   if (fleetCallsPerMinute === undefined) return undefined;
   if (!Number.isInteger(fleetCallsPerMinute) || fleetCallsPerMinute < 1) {
-    throw new Error(`zohoCallsPerMinute must be a positive integer, got ${fleetCallsPerMinute}`);
+    throw new Error(`concurrency.callsPerMinute must be a positive integer, got ${fleetCallsPerMinute}`);
   }
   const invocations = KINDS.reduce((sum, kind) => sum + split[kind], 0);
   return Math.max(1, Math.floor(fleetCallsPerMinute / invocations));
@@ -92,7 +90,7 @@ function checkSplit(split: ConcurrencySplit): ConcurrencySplit {
     const value = split[kind];
     if (!Number.isInteger(value) || value < SQS_MIN_MAX_CONCURRENCY || value > SQS_MAX_MAX_CONCURRENCY) {
       throw new Error(
-        `concurrencySplit.${kind} must be an integer between ${SQS_MIN_MAX_CONCURRENCY} and ` +
+        `concurrency.split.${kind} must be an integer between ${SQS_MIN_MAX_CONCURRENCY} and ` +
           `${SQS_MAX_MAX_CONCURRENCY} (the SQS event source limits), got ${value}`,
       );
     }

@@ -5,25 +5,25 @@
  * would have every file skipped as unrouted.
  */
 import { ConfigError, loadConfig } from '#lib/config.ts';
-import { KINDS, type Kind } from './concurrency.ts';
+import { KINDS, type Kind, prefixesOverlap } from '#lib/kinds.ts';
 
 /**
  * Variables the construct sets itself from its props. Given in `environment`, they would be
  * silently replaced (and the dashboard, the alarms and the concurrency arithmetic rely on them).
  */
 const MANAGED_ENVIRONMENT: Record<string, string> = {
-  ZOHO_DC: 'zohoDataCentre',
-  ZOHO_SECRET_ARN: 'zohoSecret',
-  ZOHO_MAX_IN_FLIGHT: 'zohoMaxInFlightPerInvocation',
-  ZOHO_CALLS_PER_MINUTE: 'zohoCallsPerMinute',
-  ZOHO_CONCURRENCY_BUDGET: 'zohoConcurrencyBudget',
-  ZOHO_SLOT_FLOORS: 'zohoSlotFloors',
+  ZOHO_DC: 'zoho.dataCentre',
+  ZOHO_SECRET_ARN: 'zoho.secret',
+  ZOHO_MAX_IN_FLIGHT: 'concurrency.maxInFlightPerInvocation',
+  ZOHO_CALLS_PER_MINUTE: 'concurrency.callsPerMinute',
+  ZOHO_CONCURRENCY_BUDGET: 'concurrency.budget',
+  ZOHO_SLOT_FLOORS: 'concurrency.slotFloors',
   TOKEN_TABLE: 'the construct (its token table)',
   IDEMPOTENCY_TABLE: 'the construct (its idempotency table)',
   FOLLOW_UP_QUEUE_URL: 'the construct (the bulk-write queue)',
-  RESULTS_PREFIX: 'resultsPrefix',
+  RESULTS_PREFIX: 'source.resultsPrefix',
   POWERTOOLS_SERVICE_NAME: 'the construct (the dashboard and alarms read it)',
-  POWERTOOLS_METRICS_NAMESPACE: 'metricsNamespace',
+  POWERTOOLS_METRICS_NAMESPACE: 'monitoring.metricsNamespace',
   NODE_OPTIONS: 'the construct (source maps)',
 };
 
@@ -65,21 +65,19 @@ export function checkFunctionConfigs(
 
 type Route = ReturnType<typeof loadConfig>['routes']['routes'][number];
 
-function overlaps(a: string, b: string): boolean {
-  return a.startsWith(b) || b.startsWith(a);
-}
-
 function checkRoutes(kind: Kind, routes: readonly Route[], prefixes: Record<Kind, string>): void {
   const prefix = prefixes[kind];
-  if (!routes.some((route) => route.definition.kind === kind && overlaps(route.prefix, prefix))) {
+  if (!routes.some((route) => route.definition.kind === kind && prefixesOverlap(route.prefix, prefix))) {
     throw new Error(
       `No ${kind} route reads keys under the watched ${kind} prefix '${prefix}': every file there would ` +
         'be skipped as unrouted. Give environment.ROUTES routes whose patterns start with the prefix.',
     );
   }
   for (const route of routes) {
-    const other = KINDS.find((k) => k !== route.definition.kind && overlaps(route.prefix, prefixes[k]));
-    if (other && !overlaps(route.prefix, prefixes[route.definition.kind])) {
+    const other = KINDS.find(
+      (k) => k !== route.definition.kind && prefixesOverlap(route.prefix, prefixes[k]),
+    );
+    if (other && !prefixesOverlap(route.prefix, prefixes[route.definition.kind])) {
       throw new Error(
         `The ${route.definition.kind} route "${route.definition.name}" (${route.definition.pattern}) lies under ` +
           `the ${other} prefix '${prefixes[other]}': its keys would reach the ${other} function and be skipped.`,

@@ -21,12 +21,8 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { KINDS, type Kind } from './concurrency.ts';
-
-/** The `service` dimension Powertools stamps on every metric of a kind (functions/lib/pipeline/deps.ts). */
-export function serviceName(kind: Kind): string {
-  return `s3-to-zoho-${kind}`;
-}
+import { KINDS, type Kind, kindRecord, serviceName } from '#lib/kinds.ts';
+import { METRIC } from '#lib/metric-names.ts';
 
 export interface MonitoredKind {
   fn: IFunction;
@@ -95,13 +91,14 @@ function createAlarms(scope: Construct, props: MonitoringProps, metric: MetricOf
   for (const kind of KINDS) kindAlarms(kind, props, metric, alarm);
 
   const throttled = Object.fromEntries(
-    KINDS.map((kind, i) => [`t${i}`, metric(kind, 'ZohoErrors', 'Sum', { code: 'ZOHO_THROTTLED' })]),
+    KINDS.map((kind, i) => [`t${i}`, metric(kind, METRIC.zohoErrors, 'Sum', { code: 'ZOHO_THROTTLED' })]),
   );
   alarm(
     'ZohoThrottled',
     `Zoho answered "too many requests" more than ${props.throttleThreshold} times in 5 minutes. The pushes ` +
       "retry by themselves, but something else is using the org's concurrency or API credits: lower " +
-      "zohoConcurrencyBudget or zohoCallsPerMinute, or check the org's API usage in Zoho.",
+      'concurrency.budget or concurrency.callsPerMinute (context concurrencyBudget, callsPerMinute), or check ' +
+      "the org's API usage in Zoho.",
     new MathExpression({
       expression: Object.keys(throttled)
         .map((name) => `FILL(${name}, 0)`)
@@ -116,7 +113,7 @@ function createAlarms(scope: Construct, props: MonitoringProps, metric: MetricOf
     'BulkImportsExpired',
     'bulk-write: an import was still running in Zoho past BULK_MAX_FOLLOW_SECONDS and ended expired. ' +
       'Look its jobs up in Zoho (zoho-id tag on the object), then npm run replay if nothing was written.',
-    metric('bulk-write', 'ZohoErrors', 'Sum', { code: 'BULK_IMPORT_EXPIRED' }),
+    metric('bulk-write', METRIC.zohoErrors, 'Sum', { code: 'BULK_IMPORT_EXPIRED' }),
     0,
   );
   return alarms;
@@ -126,7 +123,7 @@ type AddAlarm = (id: string, description: string, metric: IMetric, threshold: nu
 
 function kindAlarms(kind: Kind, props: MonitoringProps, metric: MetricOf, alarm: AddAlarm): void {
   const { fn, queue, deadLetterQueue } = props.kinds[kind];
-  const id = alarmId(kind);
+  const id = kindRecord(kind).constructId;
   alarm(
     `${id}DeadLetters`,
     `${kind}: messages in the dead-letter queue. Each is an object that could not be pushed after ` +
@@ -156,7 +153,7 @@ function kindAlarms(kind: Kind, props: MonitoringProps, metric: MetricOf, alarm:
       // FILL: a window with failures and no push (or the reverse) must still give a rate.
       expression:
         'IF(FILL(pushed, 0) + FILL(failed, 0) > 0, FILL(failed, 0) / (FILL(pushed, 0) + FILL(failed, 0)), 0)',
-      usingMetrics: { pushed: metric(kind, 'FilesPushed'), failed: metric(kind, 'FilesFailed') },
+      usingMetrics: { pushed: metric(kind, METRIC.filesPushed), failed: metric(kind, METRIC.filesFailed) },
       period: FIVE_MINUTES,
       label: `${kind} failure rate`,
     }),
@@ -171,6 +168,9 @@ function kindAlarms(kind: Kind, props: MonitoringProps, metric: MetricOf, alarm:
   );
 }
 
+type PerKind = (metricName: string, statistic?: string) => IMetric[];
+type Widgets = ConstructorParameters<typeof GraphWidget>[0][];
+
 /** The dashboard: what was pushed, what failed and why, Zoho's answers, the queues and functions. */
 function createDashboard(
   scope: Construct,
@@ -178,128 +178,118 @@ function createDashboard(
   metric: MetricOf,
   alarms: Alarm[],
 ): Dashboard {
-  const { namespace, kinds } = props;
   const dashboard = new Dashboard(scope, 'Dashboard', {
     ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
     defaultInterval: Duration.hours(6),
   });
-  const perKind = (metricName: string, statistic = 'Sum') =>
+  const perKind: PerKind = (metricName, statistic = 'Sum') =>
     KINDS.map((kind) => metric(kind, metricName, statistic));
   dashboard.addWidgets(
     new TextWidget({
       markdown:
         '# s3-to-zoho\nFiles dropped in S3 pushed to Zoho CRM, per kind. Metrics: namespace ' +
-        `\`${namespace}\`, dimensions \`service\`, \`kind\` (and \`code\` for ZohoErrors).`,
+        `\`${props.namespace}\`, dimensions \`service\`, \`kind\` (and \`code\` for ZohoErrors).`,
       width: 24,
       height: 2,
     }),
   );
-  dashboard.addWidgets(
-    new GraphWidget({ title: 'Files pushed', left: perKind('FilesPushed'), width: 8 }),
-    new GraphWidget({ title: 'Files failed', left: perKind('FilesFailed'), width: 8 }),
-    new GraphWidget({
-      title: 'Files skipped (duplicates, folders)',
-      left: perKind('FilesSkipped'),
-      width: 8,
-    }),
-  );
-  dashboard.addWidgets(
-    new GraphWidget({
-      title: 'Messages received (S3 events and bulk write follow-ups)',
-      left: perKind('RecordsReceived'),
-      width: 12,
-    }),
-    new GraphWidget({
-      title: 'Files started (bulk write jobs created, followed until done or failed)',
-      left: perKind('FilesStarted'),
-      width: 12,
-    }),
-  );
-  dashboard.addWidgets(
-    new GraphWidget({ title: 'Bytes pushed', left: perKind('BytesPushed'), width: 8 }),
-    new GraphWidget({
-      title: 'Push duration (ms, p50 and p90)',
-      left: [...perKind('PushDuration', 'p50'), ...perKind('PushDuration', 'p90')],
-      width: 8,
-    }),
-    new GraphWidget({
-      title: 'Messages in the dead-letter queues',
-      left: KINDS.map((kind) =>
-        kinds[kind].deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: 'Maximum',
-          period: FIVE_MINUTES,
-          label: `${kind} DLQ`,
-        }),
-      ),
-      width: 8,
-    }),
-  );
-  dashboard.addWidgets(
-    new GraphWidget({
-      title: 'Zoho errors by code',
-      left: [
-        new MathExpression({
-          expression: `SEARCH('{${namespace},code,kind,service} MetricName="ZohoErrors"', 'Sum', 300)`,
-          label: '',
-          period: FIVE_MINUTES,
-        }),
-      ],
-      width: 8,
-    }),
-    new GraphWidget({
-      title: 'Token refreshes (one per expiry for the fleet)',
-      left: perKind('TokenRefreshes'),
-      width: 8,
-    }),
-    new GraphWidget({
-      title: 'Lambda errors and throttles',
-      left: KINDS.map((kind) =>
-        kinds[kind].fn.metricErrors({ label: `${kind} errors`, period: FIVE_MINUTES }),
-      ),
-      right: KINDS.map((kind) =>
-        kinds[kind].fn.metricThrottles({ label: `${kind} throttles`, period: FIVE_MINUTES }),
-      ),
-      width: 8,
-    }),
-  );
-  dashboard.addWidgets(
-    new GraphWidget({
-      title: 'Queue backlog (visible messages)',
-      left: KINDS.map((kind) =>
-        kinds[kind].queue.metricApproximateNumberOfMessagesVisible({
-          statistic: 'Maximum',
-          period: FIVE_MINUTES,
-          label: kind,
-        }),
-      ),
-      width: 12,
-    }),
-    new GraphWidget({
-      title: 'Concurrent executions',
-      left: KINDS.map((kind) =>
-        kinds[kind].fn.metric('ConcurrentExecutions', {
-          statistic: 'Maximum',
-          period: FIVE_MINUTES,
-          label: kind,
-        }),
-      ),
-      width: 12,
-    }),
-  );
-  dashboard.addWidgets(
-    new GraphWidget({
-      title: "Outcomes not tagged: the object's own 10 tags left no room (see the WARN log)",
-      left: perKind('OutcomeTagsDropped'),
-      width: 24,
-    }),
-  );
+  for (const row of [...fileRows(perKind), ...zohoAndAwsRows(props, perKind)]) {
+    dashboard.addWidgets(...row.map((widget) => new GraphWidget(widget)));
+  }
   dashboard.addWidgets(new AlarmStatusWidget({ title: 'Alarms', alarms, width: 24 }));
   return dashboard;
 }
 
-function alarmId(kind: Kind): string {
-  return kind
-    .split('-')
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
+/** The pipeline's own metrics: files, messages, bytes, durations. */
+function fileRows(perKind: PerKind): Widgets[] {
+  return [
+    [
+      { title: 'Files pushed', left: perKind(METRIC.filesPushed), width: 8 },
+      { title: 'Files failed', left: perKind(METRIC.filesFailed), width: 8 },
+      { title: 'Files skipped (duplicates, folders)', left: perKind(METRIC.filesSkipped), width: 8 },
+    ],
+    [
+      {
+        title: 'Messages received (S3 events and bulk write follow-ups)',
+        left: perKind(METRIC.recordsReceived),
+        width: 12,
+      },
+      {
+        title: 'Files started (bulk write jobs created, followed until done or failed)',
+        left: perKind(METRIC.filesStarted),
+        width: 12,
+      },
+    ],
+  ];
+}
+
+/** Bytes and durations, the queues, Zoho's answers, the functions, the tags left out. */
+function zohoAndAwsRows(props: MonitoringProps, perKind: PerKind): Widgets[] {
+  const { namespace, kinds } = props;
+  /** An AWS metric's maximum over 5 minutes. */
+  const maximum = (label: string) => ({ statistic: 'Maximum', period: FIVE_MINUTES, label });
+  return [
+    [
+      { title: 'Bytes pushed', left: perKind(METRIC.bytesPushed), width: 8 },
+      {
+        title: 'Push duration (ms, p50 and p90)',
+        left: [...perKind(METRIC.pushDuration, 'p50'), ...perKind(METRIC.pushDuration, 'p90')],
+        width: 8,
+      },
+      {
+        title: 'Messages in the dead-letter queues',
+        left: KINDS.map((kind) =>
+          kinds[kind].deadLetterQueue.metricApproximateNumberOfMessagesVisible(maximum(`${kind} DLQ`)),
+        ),
+        width: 8,
+      },
+    ],
+    [
+      {
+        title: 'Zoho errors by code',
+        left: [
+          new MathExpression({
+            expression: `SEARCH('{${namespace},code,kind,service} MetricName="${METRIC.zohoErrors}"', 'Sum', 300)`,
+            label: '',
+            period: FIVE_MINUTES,
+          }),
+        ],
+        width: 8,
+      },
+      {
+        title: 'Token refreshes (one per expiry for the fleet)',
+        left: perKind(METRIC.tokenRefreshes),
+        width: 8,
+      },
+      {
+        title: 'Lambda errors and throttles',
+        left: KINDS.map((kind) =>
+          kinds[kind].fn.metricErrors({ label: `${kind} errors`, period: FIVE_MINUTES }),
+        ),
+        right: KINDS.map((kind) =>
+          kinds[kind].fn.metricThrottles({ label: `${kind} throttles`, period: FIVE_MINUTES }),
+        ),
+        width: 8,
+      },
+    ],
+    [
+      {
+        title: 'Queue backlog (visible messages)',
+        left: KINDS.map((kind) => kinds[kind].queue.metricApproximateNumberOfMessagesVisible(maximum(kind))),
+        width: 12,
+      },
+      {
+        title: 'Concurrent executions',
+        left: KINDS.map((kind) => kinds[kind].fn.metric('ConcurrentExecutions', maximum(kind))),
+        width: 12,
+      },
+    ],
+    [
+      {
+        title: "Outcomes not tagged: the object's own 10 tags left no room (see the WARN log)",
+        left: perKind(METRIC.outcomeTagsDropped),
+        width: 24,
+      },
+    ],
+  ];
 }

@@ -8,8 +8,9 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct, Node } from 'constructs';
+import { KINDS } from '#lib/kinds.ts';
 import { DATA_CENTRES, type DataCentre, isDataCentre } from '#zoho/hosts.ts';
-import { type ConcurrencySplit, KINDS } from './concurrency.ts';
+import type { ConcurrencySplit } from './concurrency.ts';
 import { OUTPUT_NAMES } from './outputs.ts';
 import { S3ToZoho, type S3ToZohoProps } from './s3-to-zoho.ts';
 
@@ -24,10 +25,12 @@ export interface S3ToZohoStackProps extends StackProps {
   readonly zohoSecretArn?: string | undefined;
   /** The ARN of the KMS key of that secret, when it is customer managed. @default the AWS-managed key */
   readonly zohoSecretKeyArn?: string | undefined;
-  /** Everything else the construct takes. @default the construct's defaults */
-  readonly s3ToZoho?:
-    | Omit<S3ToZohoProps, 'bucket' | 'bucketKey' | 'zohoSecret' | 'zohoSecretKey'>
-    | undefined;
+  /**
+   * Everything else the construct takes; the bucket, the bucket key, the secret and its key are
+   * those named above.
+   * @default the construct's defaults
+   */
+  readonly s3ToZoho?: S3ToZohoProps | undefined;
 }
 
 export class S3ToZohoStack extends Stack {
@@ -41,16 +44,23 @@ export class S3ToZohoStack extends Stack {
       : props.bucketName
         ? Bucket.fromBucketName(this, 'ExistingBucket', props.bucketName)
         : undefined;
+    const { s3ToZoho = {} } = props;
     this.s3ToZoho = new S3ToZoho(this, 'S3ToZoho', {
-      ...props.s3ToZoho,
-      bucket,
-      bucketKey: props.bucketKeyArn ? Key.fromKeyArn(this, 'BucketKey', props.bucketKeyArn) : undefined,
-      zohoSecret: props.zohoSecretArn
-        ? Secret.fromSecretCompleteArn(this, 'ZohoSecret', props.zohoSecretArn)
-        : undefined,
-      zohoSecretKey: props.zohoSecretKeyArn
-        ? Key.fromKeyArn(this, 'ZohoSecretKey', props.zohoSecretKeyArn)
-        : undefined,
+      ...s3ToZoho,
+      source: {
+        ...s3ToZoho.source,
+        bucket,
+        bucketKey: props.bucketKeyArn ? Key.fromKeyArn(this, 'BucketKey', props.bucketKeyArn) : undefined,
+      },
+      zoho: {
+        ...s3ToZoho.zoho,
+        secret: props.zohoSecretArn
+          ? Secret.fromSecretCompleteArn(this, 'ZohoSecret', props.zohoSecretArn)
+          : undefined,
+        secretKey: props.zohoSecretKeyArn
+          ? Key.fromKeyArn(this, 'ZohoSecretKey', props.zohoSecretKeyArn)
+          : undefined,
+      },
     });
     this.addOperatorOutputs();
   }
@@ -134,10 +144,8 @@ export function stackPropsFromContext(node: Node): S3ToZohoStackProps {
     if (!Number.isFinite(parsed)) throw new Error(`Context ${key} must be a number, got '${String(value)}'`);
     return parsed;
   };
-  const prefix = (key: (typeof CONTEXT_KEYS)[number]) => {
-    const value = text(key);
-    return value === undefined ? undefined : { prefix: value };
-  };
+  const maxReceiveCount = number('maxReceiveCount');
+  const kind = (key: (typeof CONTEXT_KEYS)[number]) => ({ prefix: text(key), maxReceiveCount });
 
   const zohoDc = text('zohoDc');
   if (zohoDc !== undefined && !isDataCentre(zohoDc)) {
@@ -165,25 +173,34 @@ export function stackPropsFromContext(node: Node): S3ToZohoStackProps {
     zohoSecretArn: text('zohoSecretArn'),
     zohoSecretKeyArn: text('zohoSecretKeyArn'),
     s3ToZoho: {
-      zohoDataCentre: zohoDc as DataCentre | undefined,
-      zohoConcurrencyBudget: number('concurrencyBudget'),
-      concurrencySplit: parseKindNumbers('concurrencySplit', read('concurrencySplit')),
-      zohoSlotFloors: parseKindNumbers('slotFloors', read('slotFloors')),
-      zohoMaxInFlightPerInvocation: number('maxInFlight'),
-      zohoCallsPerMinute: number('callsPerMinute'),
-      maxReceiveCount: number('maxReceiveCount'),
-      attachments: prefix('attachmentsPrefix'),
-      photos: prefix('photosPrefix'),
-      bulkWrite: prefix('bulkWritePrefix'),
-      resultsPrefix: text('resultsPrefix'),
-      environment: parseEnvironment(read('environment')),
-      logRetention: logRetentionDays as RetentionDays | undefined,
-      metricsNamespace: text('metricsNamespace'),
-      alarmEmail: text('alarmEmail'),
-      failureRateThreshold: number('failureRateThreshold'),
-      throttleAlarmThreshold: number('throttleAlarmThreshold'),
-      dashboardName: text('dashboardName'),
-      eventBridge: eventBridge === undefined ? undefined : eventBridge === 'true',
+      source: {
+        eventBridge: eventBridge === undefined ? undefined : eventBridge === 'true',
+        resultsPrefix: text('resultsPrefix'),
+      },
+      zoho: { dataCentre: zohoDc as DataCentre | undefined },
+      concurrency: {
+        budget: number('concurrencyBudget'),
+        split: parseKindNumbers('concurrencySplit', read('concurrencySplit')),
+        slotFloors: parseKindNumbers('slotFloors', read('slotFloors')),
+        maxInFlightPerInvocation: number('maxInFlight'),
+        callsPerMinute: number('callsPerMinute'),
+      },
+      kinds: {
+        attachment: kind('attachmentsPrefix'),
+        photo: kind('photosPrefix'),
+        'bulk-write': kind('bulkWritePrefix'),
+      },
+      functions: {
+        environment: parseEnvironment(read('environment')),
+        logRetention: logRetentionDays as RetentionDays | undefined,
+      },
+      monitoring: {
+        metricsNamespace: text('metricsNamespace'),
+        alarmEmail: text('alarmEmail'),
+        failureRateThreshold: number('failureRateThreshold'),
+        throttleAlarmThreshold: number('throttleAlarmThreshold'),
+        dashboardName: text('dashboardName'),
+      },
       removalPolicy:
         removalPolicy === undefined
           ? undefined

@@ -4,8 +4,19 @@
  * Secrets are not settings: the OAuth client lives in Secrets Manager (ZOHO_SECRET_ARN).
  */
 import { ATTACHMENT_MAX_BYTES, BULK_CSV_MAX_ROWS } from '#lib/inspect/limits.ts';
+import {
+  DEFAULT_SLOT_FLOORS,
+  EXTRA_PREFIXES,
+  isKind,
+  KINDS,
+  type Kind,
+  kindRecord,
+  perKind,
+  prefixesOverlap,
+  serviceName,
+} from '#lib/kinds.ts';
+import { DEFAULT_METRICS_NAMESPACE } from '#lib/metric-names.ts';
 import { type CompiledRoutes, compileRoutes, DEFAULT_ROUTES, RouteTableError } from '#lib/routing/route.ts';
-import { EXTRA_PREFIXES, KINDS, type Kind } from '#lib/routing/table.ts';
 import { MAX_FLEET_BUDGET } from '#zoho/fleet/keys.ts';
 import { DATA_CENTRES, type DataCentre, isDataCentre, resolveHosts, type ZohoHosts } from '#zoho/hosts.ts';
 import { API_VERSION } from '#zoho/types.ts';
@@ -16,10 +27,9 @@ export const DEFAULT_RESULTS_PREFIX = 'bulk-write-results/';
 export interface Config {
   /** AWS_REGION (then AWS_DEFAULT_REGION); default `us-east-1`. Lambda always sets it. */
   region: string;
-  /** ZOHO_DC: the org's data centre, one of DATA_CENTRES (us, eu, uk, in, au, jp, ca, sa, cn); default `us`. */
-  zohoDc: DataCentre;
   /**
-   * The data centre's hosts, each replaced by ZOHO_ACCOUNTS_URL, ZOHO_API_URL, ZOHO_UPLOAD_URL
+   * ZOHO_DC: the org's data centre, one of DATA_CENTRES (us, eu, uk, in, au, jp, ca, sa, cn; default
+   * `us`), as its hosts, each replaced by ZOHO_ACCOUNTS_URL, ZOHO_API_URL, ZOHO_UPLOAD_URL
    * when set (http(s) URLs: a sandbox, a proxy). The token's api_domain still replaces the API host.
    */
   zohoHosts: ZohoHosts;
@@ -30,7 +40,10 @@ export interface Config {
    * Optional here: a local runner passes credentials in; without either, building the handler fails.
    */
   zohoSecretArn: string | undefined;
-  /** ZOHO_MAX_IN_FLIGHT: Zoho calls one container keeps open at once; default 10. */
+  /**
+   * ZOHO_MAX_IN_FLIGHT: Zoho calls one container keeps open at once; default 10 when unset. The
+   * stack and `npm start` always set it (DEFAULT_MAX_IN_FLIGHT per invocation).
+   */
   zohoMaxInFlight: number;
   /** ZOHO_CALLS_PER_MINUTE: a cap on the calls one container starts per minute; unset = no cap. */
   zohoCallsPerMinute: number | undefined;
@@ -73,7 +86,7 @@ export interface Config {
   bulkMaxInflatedBytes: number;
   /** PUSH_RETRY_BASE_MS: back-off before an attachment or photo upload is tried again in-process (doubling, jittered); default 1000. */
   pushRetryBaseMs: number;
-  /** POWERTOOLS_METRICS_NAMESPACE (Powertools' own setting); default `s3-to-zoho`. */
+  /** POWERTOOLS_METRICS_NAMESPACE (Powertools' own setting); default DEFAULT_METRICS_NAMESPACE (`s3-to-zoho`). */
   metricsNamespace: string;
 }
 
@@ -95,12 +108,8 @@ export class ConfigError extends Error {
 /** SQS: DelaySeconds is at most 900. */
 const MAX_POLL_SECONDS = 900;
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
-/** One slot for each kind before the shared ones. */
-export const DEFAULT_SLOT_FLOORS: Readonly<Record<Kind, number>> = {
-  attachment: 1,
-  photo: 1,
-  'bulk-write': 1,
-};
+/** Zoho calls one invocation may keep open, unless the deployment says otherwise (ZOHO_MAX_IN_FLIGHT). */
+export const DEFAULT_MAX_IN_FLIGHT = 1;
 
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
@@ -125,7 +134,6 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     region: read.text('AWS_REGION') ?? read.text('AWS_DEFAULT_REGION') ?? 'us-east-1',
-    zohoDc,
     zohoHosts: resolveHosts(zohoDc, {
       ...(accountsUrl ? { accountsUrl } : {}),
       ...(apiUrl ? { apiUrl } : {}),
@@ -154,7 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
     bulkRowsPerPart: read.integer('BULK_ROWS_PER_PART', BULK_CSV_MAX_ROWS) ?? BULK_CSV_MAX_ROWS,
     bulkMaxInflatedBytes: read.integer('BULK_MAX_INFLATED_BYTES') ?? 1_073_741_824,
     pushRetryBaseMs: read.integer('PUSH_RETRY_BASE_MS') ?? 1_000,
-    metricsNamespace: read.text('POWERTOOLS_METRICS_NAMESPACE') ?? 's3-to-zoho',
+    metricsNamespace: read.text('POWERTOOLS_METRICS_NAMESPACE') ?? DEFAULT_METRICS_NAMESPACE,
   };
   checkFloors(config, problems);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -207,16 +215,16 @@ function reader(env: Env, problems: string[]) {
     floors(name: string): Record<Kind, number> | undefined {
       const value = text(name);
       if (value === undefined) return undefined;
-      const floors: Record<Kind, number> = { attachment: 0, photo: 0, 'bulk-write': 0 };
+      const floors = perKind(() => 0);
       for (const part of value.split(',')) {
         const [kind = '', count = ''] = part.split('=').map((x) => x.trim());
-        if (!(KINDS as readonly string[]).includes(kind) || !/^[0-9]+$/.test(count)) {
+        if (!isKind(kind) || !/^[0-9]+$/.test(count)) {
           problems.push(
             `${name} must be kind=slots pairs, e.g. attachment=1,photo=1,bulk-write=1; got "${value}"`,
           );
           return undefined;
         }
-        floors[kind as Kind] = Number(count);
+        floors[kind] = Number(count);
       }
       return floors;
     },
@@ -286,7 +294,7 @@ function checkResultsPrefix(prefix: string, routes: CompiledRoutes | undefined, 
     );
     return;
   }
-  const overlaps = (other: string) => prefix.startsWith(other) || other.startsWith(prefix);
+  const overlaps = (other: string) => prefixesOverlap(prefix, other);
   const before = problems.length;
   for (const route of routes?.routes ?? []) {
     if (overlaps(route.prefix)) {
@@ -304,4 +312,60 @@ function checkResultsPrefix(prefix: string, routes: CompiledRoutes | undefined, 
       `RESULTS_PREFIX "${prefix}" overlaps ${extra.watched}, which the ${extra.kind} function watches whatever the routes: results would be pushed as new files`,
     );
   }
+}
+
+/**
+ * What the deployment decides for a kind's function: the stack from its props and CloudFormation's
+ * names, `npm start` from its local services. A setting left undefined is not set, so the
+ * variable keeps the value `base` gives it (or loadConfig's default).
+ */
+export interface FunctionSettings {
+  /** The user's own variables (the construct's `environment`, npm start's environment); the settings replace them. */
+  base?: Env | undefined;
+  zohoDc?: string | undefined;
+  secretArn?: string | undefined;
+  maxInFlight?: number | undefined;
+  concurrencyBudget?: number | undefined;
+  slotFloors?: Readonly<Record<Kind, number>> | undefined;
+  callsPerMinute?: number | undefined;
+  tokenTable: string;
+  idempotencyTable: string;
+  /** Bulk imports; only a kind that follows its jobs gets it. */
+  importsTable: string;
+  /** The kind's own queue: a kind that follows its jobs sends itself its follow-ups there. */
+  queueUrl: string;
+  /** Where a kind that follows its jobs writes their results. */
+  resultsPrefix?: string | undefined;
+  metricsNamespace?: string | undefined;
+}
+
+/** A kind's function environment, the one loadConfig reads at its cold start: the stack's and `npm start`'s alike. */
+export function functionEnvironment(kind: Kind, settings: FunctionSettings): Record<string, string> {
+  const floors = settings.slotFloors;
+  const followsJobs = kindRecord(kind).followsJobs;
+  return definedOnly({
+    ...settings.base,
+    ...definedOnly({
+      ZOHO_DC: settings.zohoDc,
+      ZOHO_SECRET_ARN: settings.secretArn,
+      ZOHO_MAX_IN_FLIGHT: settings.maxInFlight?.toString(),
+      ZOHO_CONCURRENCY_BUDGET: settings.concurrencyBudget?.toString(),
+      ZOHO_SLOT_FLOORS: floors && KINDS.map((each) => `${each}=${floors[each]}`).join(','),
+      ZOHO_CALLS_PER_MINUTE: settings.callsPerMinute?.toString(),
+      TOKEN_TABLE: settings.tokenTable,
+      IDEMPOTENCY_TABLE: settings.idempotencyTable,
+      POWERTOOLS_METRICS_NAMESPACE: settings.metricsNamespace,
+      POWERTOOLS_SERVICE_NAME: serviceName(kind),
+      NODE_OPTIONS: '--enable-source-maps',
+      FOLLOW_UP_QUEUE_URL: followsJobs ? settings.queueUrl : undefined,
+      RESULTS_PREFIX: followsJobs ? settings.resultsPrefix : undefined,
+      IMPORTS_TABLE: followsJobs ? settings.importsTable : undefined,
+    }),
+  });
+}
+
+function definedOnly(env: Env): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
 }

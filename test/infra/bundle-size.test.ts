@@ -4,8 +4,8 @@
  * (`@zohocrm/…`, a devDependency for the conformance tests only) nor of the sandbox.
  */
 import { describe, expect, it } from 'vitest';
+import { KINDS } from '#lib/kinds.ts';
 import { BUNDLE_LIMIT_BYTES, bundleEntry } from '../../infra/bundling.ts';
-import { KINDS } from '../../infra/concurrency.ts';
 
 async function bundled(...args: Parameters<typeof bundleEntry>) {
   const result = await bundleEntry(...args);

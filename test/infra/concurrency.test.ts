@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { callsPerMinutePerInvocation, KINDS, splitConcurrencyBudget } from '../../infra/concurrency.ts';
+import { KINDS } from '#lib/kinds.ts';
+import { callsPerMinutePerInvocation, splitConcurrencyBudget } from '../../infra/concurrency.ts';
 
 describe('splitConcurrencyBudget', () => {
   it('lets each kind run enough invocations to keep the whole budget busy on its own, twice over (the fleet slots cap the calls)', () => {
@@ -28,7 +29,7 @@ describe('splitConcurrencyBudget', () => {
     expect(() => splitConcurrencyBudget({ budget: 0, inFlightPerInvocation: 1 })).toThrow(/from 1 to 100/);
     expect(() => splitConcurrencyBudget({ budget: 101, inFlightPerInvocation: 1 })).toThrow(/from 1 to 100/);
     expect(() => splitConcurrencyBudget({ budget: 2, inFlightPerInvocation: 1 })).toThrow(
-      /zohoSlotFloors take 3 slots, more than zohoConcurrencyBudget 2/,
+      /concurrency.slotFloors take 3 slots, more than concurrency.budget 2/,
     );
     expect(() =>
       splitConcurrencyBudget({
@@ -36,7 +37,9 @@ describe('splitConcurrencyBudget', () => {
         inFlightPerInvocation: 1,
         floors: { attachment: 1.5, photo: -1, 'bulk-write': 1 },
       }),
-    ).toThrow(/zohoSlotFloors must be whole numbers of slots \(0 or more\); got attachment=1.5, photo=-1/);
+    ).toThrow(
+      /concurrency.slotFloors must be whole numbers of slots \(0 or more\); got attachment=1.5, photo=-1/,
+    );
   });
 
   it('takes an explicit split, and refuses one under 2 or over 1000', () => {
@@ -44,7 +47,7 @@ describe('splitConcurrencyBudget', () => {
     expect(splitConcurrencyBudget({ budget: 10, inFlightPerInvocation: 1, split })).toEqual(split);
     expect(() =>
       splitConcurrencyBudget({ budget: 10, inFlightPerInvocation: 1, split: { ...split, photo: 1 } }),
-    ).toThrow(/concurrencySplit.photo must be an integer between 2/);
+    ).toThrow(/concurrency.split.photo must be an integer between 2/);
   });
 });
 
@@ -55,6 +58,6 @@ describe('callsPerMinutePerInvocation', () => {
     expect(callsPerMinutePerInvocation(100, split)).toBe(10);
     expect(callsPerMinutePerInvocation(105, split)).toBe(10);
     expect(callsPerMinutePerInvocation(3, split)).toBe(1);
-    expect(() => callsPerMinutePerInvocation(0, split)).toThrow(/zohoCallsPerMinute/);
+    expect(() => callsPerMinutePerInvocation(0, split)).toThrow(/concurrency.callsPerMinute/);
   });
 });

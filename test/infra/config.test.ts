@@ -30,13 +30,17 @@ beforeAll(() => {
       fresh: {},
       custom: {
         s3ToZoho: {
-          zohoDataCentre: 'eu',
-          zohoCallsPerMinute: 100,
-          attachments: { prefix: 'inbox/attachments/' },
-          photos: { prefix: 'inbox/photos/' },
-          bulkWrite: { prefix: 'inbox/bulk/' },
-          resultsPrefix: 'inbox-results/',
-          environment: { ROUTES: CUSTOM_ROUTES, ZOHO_API_VERSION: 'v7', BULK_POLL_SECONDS: '30' },
+          zoho: { dataCentre: 'eu' },
+          concurrency: { callsPerMinute: 100 },
+          kinds: {
+            attachment: { prefix: 'inbox/attachments/' },
+            photo: { prefix: 'inbox/photos/' },
+            'bulk-write': { prefix: 'inbox/bulk/' },
+          },
+          source: { resultsPrefix: 'inbox-results/' },
+          functions: {
+            environment: { ROUTES: CUSTOM_ROUTES, ZOHO_API_VERSION: 'v7', BULK_POLL_SECONDS: '30' },
+          },
         },
       },
     },
@@ -82,7 +86,7 @@ describe('the functions read the environment the stack sets', () => {
     const loaded = configs(fresh);
     expect(Object.keys(loaded).sort()).toEqual(['attachment', 'bulk-write', 'photo']);
     for (const [kind, { env, config }] of Object.entries(loaded)) {
-      expect(config.zohoDc, kind).toBe('us');
+      expect(config.zohoHosts.accountsUrl, kind).toBe('https://accounts.zoho.com');
       expect(config.zohoMaxInFlight, kind).toBe(1);
       expect(config.zohoSecretArn, kind).toBe(env.ZOHO_SECRET_ARN);
       expect(config.tokenTable, kind).toBe(env.TOKEN_TABLE);
@@ -129,7 +133,7 @@ describe('the functions read the environment the stack sets', () => {
   it('loads each function config of a stack with its own prefixes, routes and settings', () => {
     const loaded = configs(custom);
     for (const [kind, { config }] of Object.entries(loaded)) {
-      expect(config.zohoDc, kind).toBe('eu');
+      expect(config.zohoHosts.accountsUrl, kind).toBe('https://accounts.zoho.eu');
       expect(config.zohoApiVersion, kind).toBe('v7');
       // 100 a minute over 3 event sources of 20 invocations each (any kind may keep the budget busy alone).
       expect(config.zohoCallsPerMinute, kind).toBe(1);
@@ -149,7 +153,7 @@ describe('the functions read the environment the stack sets', () => {
 
 describe('settings the functions would refuse at their cold start fail the synth', () => {
   it('refuses a results prefix that is not a key prefix ending in /', () => {
-    expect(() => build({ resultsPrefix: 'results' })).toThrow(
+    expect(() => build({ source: { resultsPrefix: 'results' } })).toThrow(
       /bulk-write.*RESULTS_PREFIX must be a key prefix/s,
     );
   });
@@ -158,55 +162,61 @@ describe('settings the functions would refuse at their cold start fail the synth
     // The attachment function watches fields/ whatever the routes say: with routes that name no
     // fields/ key, only the construct's own check stands between the bulk results and that queue.
     const custom = {
-      attachments: { prefix: 'inbox/attachments/' },
-      photos: { prefix: 'inbox/photos/' },
-      bulkWrite: { prefix: 'inbox/bulk/' },
-      environment: { ROUTES: CUSTOM_ROUTES },
+      kinds: {
+        attachment: { prefix: 'inbox/attachments/' },
+        photo: { prefix: 'inbox/photos/' },
+        'bulk-write': { prefix: 'inbox/bulk/' },
+      },
+      functions: { environment: { ROUTES: CUSTOM_ROUTES } },
     };
-    expect(() => build({ ...custom, resultsPrefix: 'fields/results/' })).toThrow(
+    expect(() => build({ ...custom, source: { resultsPrefix: 'fields/results/' } })).toThrow(
       /resultsPrefix 'fields\/results\/' overlaps 'fields\/', watched by the attachment function/,
     );
-    expect(() => build({ ...custom, resultsPrefix: 'inbox/' })).toThrow(
+    expect(() => build({ ...custom, source: { resultsPrefix: 'inbox/' } })).toThrow(
       /resultsPrefix 'inbox\/' overlaps 'inbox\/attachments\/', watched by the attachment function/,
     );
-    expect(() => build({ resultsPrefix: 'photos/results/' })).toThrow(
+    expect(() => build({ source: { resultsPrefix: 'photos/results/' } })).toThrow(
       /resultsPrefix 'photos\/results\/' overlaps 'photos\/', watched by the photo function/,
     );
-    expect(() => build({ ...custom, resultsPrefix: 'fields-results/' })).not.toThrow();
+    expect(() => build({ ...custom, source: { resultsPrefix: 'fields-results/' } })).not.toThrow();
   });
 
   it('refuses watched prefixes that overlap, fields/ included', () => {
     const bothNamed = (a: string, b: string) =>
       new RegExp(`^(?=.*'${a}')(?=.*'${b}').*S3 refuses overlapping notifications`, 's');
-    expect(() => build({ photos: { prefix: 'attachments/photos/' } })).toThrow(
+    expect(() => build({ kinds: { photo: { prefix: 'attachments/photos/' } } })).toThrow(
       bothNamed('attachments/photos/', 'attachments/'),
     );
-    expect(() => build({ photos: { prefix: 'fields/photos/' } })).toThrow(
+    expect(() => build({ kinds: { photo: { prefix: 'fields/photos/' } } })).toThrow(
       bothNamed('fields/photos/', 'fields/'),
     );
-    expect(() => build({ attachments: { prefix: 'fields/attachments/' } })).toThrow(
+    expect(() => build({ kinds: { attachment: { prefix: 'fields/attachments/' } } })).toThrow(
       bothNamed('fields/attachments/', 'fields/'),
     );
   });
 
   it('refuses an extra variable the config rejects, naming it', () => {
-    expect(() => build({ environment: { BULK_POLL_SECONDS: '1800' } })).toThrow(
+    expect(() => build({ functions: { environment: { BULK_POLL_SECONDS: '1800' } } })).toThrow(
       /BULK_POLL_SECONDS must be an integer from 1 to 900/,
     );
-    expect(() => build({ environment: { ROUTES: '[{"name":"x"}]' } })).toThrow(/ROUTES/);
-    expect(() => build({ environment: { ZOHO_API_VERSION: '8' } })).toThrow(/ZOHO_API_VERSION/);
+    expect(() => build({ functions: { environment: { ROUTES: '[{"name":"x"}]' } } })).toThrow(/ROUTES/);
+    expect(() => build({ functions: { environment: { ZOHO_API_VERSION: '8' } } })).toThrow(
+      /ZOHO_API_VERSION/,
+    );
   });
 
   it('refuses an extra variable the construct sets itself, instead of silently dropping it', () => {
-    expect(() => build({ environment: { ZOHO_DC: 'eu' } })).toThrow(/ZOHO_DC.*zohoDataCentre/);
-    expect(() => build({ environment: { TOKEN_TABLE: 'mine' } })).toThrow(/TOKEN_TABLE/);
-    expect(() => build({ environment: { POWERTOOLS_SERVICE_NAME: 'mine' } })).toThrow(
+    expect(() => build({ functions: { environment: { ZOHO_DC: 'eu' } } })).toThrow(
+      /ZOHO_DC.*zoho\.dataCentre/,
+    );
+    expect(() => build({ functions: { environment: { TOKEN_TABLE: 'mine' } } })).toThrow(/TOKEN_TABLE/);
+    expect(() => build({ functions: { environment: { POWERTOOLS_SERVICE_NAME: 'mine' } } })).toThrow(
       /POWERTOOLS_SERVICE_NAME/,
     );
   });
 
   it('refuses a watched prefix that no route of its kind reads', () => {
-    expect(() => build({ attachments: { prefix: 'inbox/attachments/' } })).toThrow(
+    expect(() => build({ kinds: { attachment: { prefix: 'inbox/attachments/' } } })).toThrow(
       /attachment.*'inbox\/attachments\/'.*ROUTES/,
     );
   });
@@ -216,18 +226,22 @@ describe('settings the functions would refuse at their cold start fail the synth
     routes.push({ name: 'stray', kind: 'photo', pattern: 'inbox/attachments/{module}/{recordId}.{ext}' });
     expect(() =>
       build({
-        attachments: { prefix: 'inbox/attachments/' },
-        photos: { prefix: 'inbox/photos/' },
-        bulkWrite: { prefix: 'inbox/bulk/' },
-        environment: { ROUTES: JSON.stringify(routes) },
+        kinds: {
+          attachment: { prefix: 'inbox/attachments/' },
+          photo: { prefix: 'inbox/photos/' },
+          'bulk-write': { prefix: 'inbox/bulk/' },
+        },
+        functions: { environment: { ROUTES: JSON.stringify(routes) } },
       }),
     ).toThrow(/photo route "stray".*attachment prefix 'inbox\/attachments\/'/);
     expect(() =>
       build({
-        attachments: { prefix: 'inbox/attachments/' },
-        photos: { prefix: 'inbox/photos/' },
-        bulkWrite: { prefix: 'inbox/bulk/' },
-        environment: { ROUTES: CUSTOM_ROUTES },
+        kinds: {
+          attachment: { prefix: 'inbox/attachments/' },
+          photo: { prefix: 'inbox/photos/' },
+          'bulk-write': { prefix: 'inbox/bulk/' },
+        },
+        functions: { environment: { ROUTES: CUSTOM_ROUTES } },
       }),
     ).not.toThrow();
   });

@@ -26,11 +26,14 @@ export const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 export function synthStacks<Id extends string>(
   stacks: Record<Id, S3ToZohoStackProps>,
   context: Record<string, unknown> = {},
+  /** What to add to the stacks before they are synthesized (e.g. addSourceBucket). */
+  prepare: (built: Record<Id, S3ToZohoStack>) => void = () => {},
 ) {
   const app = newApp(context);
   const built = Object.fromEntries(
     Object.entries<S3ToZohoStackProps>(stacks).map(([id, props]) => [id, new S3ToZohoStack(app, id, props)]),
   ) as Record<Id, S3ToZohoStack>;
+  prepare(built);
   const templates = Object.fromEntries(
     Object.entries<S3ToZohoStack>(built).map(([id, stack]) => [id, Template.fromStack(stack)]),
   ) as Record<Id, Template>;

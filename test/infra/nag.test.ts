@@ -1,4 +1,6 @@
 import { type App, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -13,26 +15,40 @@ interface Acknowledgment {
 let app: App;
 
 beforeAll(() => {
-  ({ app } = synthStacks({
-    fresh: {},
-    existing: {
-      bucketArn: 'arn:aws:s3:::acme-crm-drop',
-      bucketKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-      zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
-      s3ToZoho: { alarmEmail: 'ops@example.com' },
-    },
-    // The operator's options: buckets emptied on destroy (a CDK custom resource), done objects expiring,
-    // the queues fed by EventBridge rules.
-    destroyable: {
-      zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
-      zohoSecretKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/abcd1234-12ab-34cd-56ef-1234567890ab',
-      s3ToZoho: {
-        removalPolicy: RemovalPolicy.DESTROY,
-        lifecycle: { expireDoneAfter: Duration.days(90) },
-        eventBridge: true,
+  ({ app } = synthStacks(
+    {
+      fresh: {},
+      existing: {
+        bucketArn: 'arn:aws:s3:::acme-crm-drop',
+        bucketKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
+        s3ToZoho: { monitoring: { alarmEmail: 'ops@example.com' } },
       },
+      // The operator's options: buckets emptied on destroy (a CDK custom resource), done objects expiring,
+      // the queues fed by EventBridge rules.
+      destroyable: {
+        zohoSecretArn: 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:zoho-oauth-AbCdEf',
+        zohoSecretKeyArn: 'arn:aws:kms:eu-west-1:111122223333:key/abcd1234-12ab-34cd-56ef-1234567890ab',
+        s3ToZoho: {
+          removalPolicy: RemovalPolicy.DESTROY,
+          source: { lifecycle: { expireDoneAfter: Duration.days(90) }, eventBridge: true },
+        },
+      },
+      // A second team's bucket, SSE-KMS, feeding the same queues (addSourceBucket).
+      twoBuckets: {},
     },
-  }));
+    {},
+    (built) => {
+      const stack = built.twoBuckets;
+      stack.s3ToZoho.addSourceBucket(Bucket.fromBucketName(stack, 'TeamB', 'team-b-drop'), {
+        bucketKey: Key.fromKeyArn(
+          stack,
+          'TeamBKey',
+          'arn:aws:kms:eu-west-1:111122223333:key/5678abcd-12ab-34cd-56ef-1234567890ab',
+        ),
+      });
+    },
+  ));
 }, 120_000);
 
 /** Every acknowledgment recorded in the tree (`Validations.of(x).acknowledge`). */

@@ -6,7 +6,7 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KINDS } from '#lib/routing/route.ts';
+import { KINDS } from '#lib/kinds.ts';
 import { OUTPUT_NAMES } from '../../infra/outputs.ts';
 import { S3ToZoho } from '../../infra/s3-to-zoho.ts';
 import {
@@ -38,17 +38,19 @@ beforeAll(() => {
       zohoSecretKeyArn: SECRET_KEY_ARN,
       s3ToZoho: {
         removalPolicy: RemovalPolicy.DESTROY,
-        oldestMessageAlarmAge: Duration.hours(1),
-        lifecycle: {
-          noncurrentVersionExpiration: Duration.days(7),
-          expireDoneAfter: Duration.days(90),
-          transitionDoneAfter: Duration.days(30),
+        monitoring: { oldestMessageAlarmAge: Duration.hours(1) },
+        source: {
+          lifecycle: {
+            noncurrentVersionExpiration: Duration.days(7),
+            expireDoneAfter: Duration.days(90),
+            transitionDoneAfter: Duration.days(30),
+          },
         },
       },
     },
     shared: {
       bucketName: 'shared-bucket',
-      s3ToZoho: { eventBridge: true },
+      s3ToZoho: { source: { eventBridge: true } },
     },
   }));
 }, 120_000);
@@ -215,7 +217,7 @@ describe('EventBridge mode (a shared bucket whose notifications another consumer
 
   it('turns a suffix given to a kind into a wildcard on the key as the event carries it', () => {
     const stack = new Stack(newApp(NO_BUNDLING), 'SharedSuffixed');
-    new S3ToZoho(stack, 'Z', { eventBridge: true, bulkWrite: { suffix: '.zip' } });
+    new S3ToZoho(stack, 'Z', { source: { eventBridge: true }, kinds: { 'bulk-write': { suffix: '.zip' } } });
     const keys = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule')).map(
       (r) =>
         (((r as Json).Properties as Json).EventPattern as { detail: { object: { key: unknown } } }).detail

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXTRA_PREFIXES, type Kind } from '#lib/routing/route.ts';
+import { EXTRA_PREFIXES, type Kind } from '#lib/kinds.ts';
+import { FILES_BY_STATUS, METRIC } from '#lib/metric-names.ts';
 import { S3ToZoho } from '../../infra/s3-to-zoho.ts';
 import { S3ToZohoStack, stackPropsFromContext } from '../../infra/stack.ts';
 import {
@@ -41,7 +44,7 @@ beforeAll(() => {
       bucketName: 'acme-crm-drop',
       bucketKeyArn: KEY_ARN,
       zohoSecretArn: SECRET_ARN,
-      s3ToZoho: { zohoDataCentre: 'eu', alarmEmail: 'ops@example.com' },
+      s3ToZoho: { zoho: { dataCentre: 'eu' }, monitoring: { alarmEmail: 'ops@example.com' } },
     },
   }));
 }, 120_000);
@@ -93,7 +96,7 @@ describe('S3 notifications', () => {
 
   it('filters on a suffix only when a kind is given one', () => {
     const stack = new Stack(newApp(NO_BUNDLING), 'Suffixed');
-    new S3ToZoho(stack, 'Z', { bulkWrite: { suffix: '.zip' } });
+    new S3ToZoho(stack, 'Z', { kinds: { 'bulk-write': { suffix: '.zip' } } });
     const byPrefix = Object.fromEntries(
       notificationFilters(Template.fromStack(stack)).map((f) => [f.prefix, f]),
     );
@@ -110,6 +113,59 @@ describe('S3 notifications', () => {
         [PREFIXES[fn.kind], ...EXTRA_PREFIXES[fn.kind as Kind]].sort(),
       );
     }
+  });
+});
+
+describe('addSourceBucket', () => {
+  it('feeds the same queues from a second bucket: its notifications, its queue-policy statement, its prefixes in each role', () => {
+    const stack = new Stack(newApp(NO_BUNDLING), 'TwoBuckets');
+    const pipeline = new S3ToZoho(stack, 'Z');
+    pipeline.addSourceBucket(Bucket.fromBucketName(stack, 'TeamB', 'team-b-drop'));
+    const template = Template.fromStack(stack);
+
+    const notifications = Object.values(template.findResources('Custom::S3BucketNotifications')).map(
+      (resource) => (resource as Json).Properties as Json,
+    );
+    expect(notifications).toHaveLength(2);
+    const teamB = notifications.find((n) => n.BucketName === 'team-b-drop') as {
+      NotificationConfiguration: { QueueConfigurations: Json[] };
+    };
+    const own = notifications.find((n) => n !== teamB) as typeof teamB;
+    const queuesOf = (n: typeof teamB) =>
+      n.NotificationConfiguration.QueueConfigurations.map((c) => flatten(c.QueueArn)).sort();
+    expect(queuesOf(teamB)).toEqual(queuesOf(own));
+
+    const statements = Object.values(template.findResources('AWS::SQS::QueuePolicy')).flatMap(
+      (policy) =>
+        ((policy as Json).Properties as { PolicyDocument: { Statement: Json[] } }).PolicyDocument.Statement,
+    );
+    const teamBSends = statements.filter((s) => s.Sid === 'S3SendsObjectCreatedEventsTeamB');
+    expect(teamBSends).toHaveLength(3);
+    for (const statement of teamBSends) {
+      expect(flatten((statement.Condition as Json).ArnLike)).toContain('team-b-drop');
+    }
+
+    for (const fn of pipelineFunctions(template)) {
+      const reads = roleStatements(template, fn.roleLogicalId).find((s) => s.Sid === 'ReadOwnPrefix');
+      const resources = reads ? resourcesOf(reads) : [];
+      for (const prefix of [PREFIXES[fn.kind], ...EXTRA_PREFIXES[fn.kind as Kind]]) {
+        expect(resources, fn.kind).toContainEqual(
+          expect.stringMatching(new RegExp(`team-b-drop/${prefix}\\*$`)),
+        );
+      }
+      const lists = roleStatements(template, fn.roleLogicalId).find((s) => s.Sid === 'TellMissingFromDenied');
+      expect(lists ? resourcesOf(lists) : [], fn.kind).toContainEqual(expect.stringMatching(/team-b-drop$/));
+    }
+  });
+
+  it('refuses the bucket it already watches and two buckets of the same id', () => {
+    const stack = new Stack(newApp(NO_BUNDLING), 'Twice');
+    const pipeline = new S3ToZoho(stack, 'Z');
+    expect(() => pipeline.addSourceBucket(pipeline.bucket)).toThrow(/already the source/);
+    pipeline.addSourceBucket(Bucket.fromBucketName(stack, 'TeamB', 'team-b-drop'));
+    expect(() =>
+      pipeline.addSourceBucket(Bucket.fromBucketName(new Construct(stack, 'Other'), 'TeamB', 'team-b-two')),
+    ).toThrow(/its own construct id/);
   });
 });
 
@@ -210,10 +266,9 @@ describe('concurrency', () => {
     expect(
       () =>
         new S3ToZoho(new Stack(new App(), 'Small'), 'Z', {
-          zohoConcurrencyBudget: 5,
-          zohoSlotFloors: { attachment: 2, photo: 2, 'bulk-write': 2 },
+          concurrency: { budget: 5, slotFloors: { attachment: 2, photo: 2, 'bulk-write': 2 } },
         }),
-    ).toThrow(/zohoSlotFloors take 6 slots, more than zohoConcurrencyBudget 5/);
+    ).toThrow(/concurrency.slotFloors take 6 slots, more than concurrency.budget 5/);
   });
 });
 
@@ -382,7 +437,9 @@ describe('secrets', () => {
   it('refuses a credential-looking extra environment variable', () => {
     expect(
       () =>
-        new S3ToZoho(new Stack(new App(), 'Leaky'), 'Z', { environment: { ZOHO_REFRESH_TOKEN: 'not-here' } }),
+        new S3ToZoho(new Stack(new App(), 'Leaky'), 'Z', {
+          functions: { environment: { ZOHO_REFRESH_TOKEN: 'not-here' } },
+        }),
     ).toThrow(/Secrets Manager/);
   });
 });
@@ -506,16 +563,21 @@ describe('observability', () => {
   });
 
   it('graphs every metric the pipeline emits, with the dimensions Powertools gives it', () => {
-    // The names the pipeline passes to addMetric, and the outcome names counted in deps.ts.
+    // The names the pipeline passes to addMetric (each from metric-names.ts, none spelt out), and
+    // the outcome names counted in deps.ts.
     const sources = ['deps.ts', 'handler.ts'].map((file) =>
       readFileSync(new URL(`../../functions/lib/pipeline/${file}`, import.meta.url), 'utf8'),
     );
-    const emitted = new Set(
-      sources.flatMap((source) => [
-        ...[...source.matchAll(/addMetric\(\s*'([A-Za-z]+)'/g)].map((m) => m[1]),
-        ...[...source.matchAll(/^\s+(?:done|failed|skipped|pushing): '([A-Za-z]+)'/gm)].map((m) => m[1]),
-      ]),
-    );
+    for (const source of sources) expect(source).not.toMatch(/addMetric\(\s*'/);
+    const named = METRIC as Record<string, string>;
+    const emitted = new Set([
+      ...sources.flatMap((source) =>
+        [...source.matchAll(/addMetric\(\s*METRIC\.([A-Za-z]+)/g)].map((m) => named[m[1] ?? '']),
+      ),
+      ...(sources.some((source) => source.includes('FILES_BY_STATUS['))
+        ? Object.values(FILES_BY_STATUS)
+        : []),
+    ]);
     expect([...emitted].sort()).toEqual(
       expect.arrayContaining(['FilesFailed', 'FilesPushed', 'FilesStarted', 'RecordsReceived', 'ZohoErrors']),
     );
@@ -645,12 +707,14 @@ describe('context', () => {
     const props = stackPropsFromContext(app.node);
     expect(props.bucketArn).toBe('arn:aws:s3:::acme-crm-drop');
     expect(props.s3ToZoho).toMatchObject({
-      zohoDataCentre: 'eu',
-      zohoConcurrencyBudget: 12,
-      concurrencySplit: { attachment: 5, photo: 4, 'bulk-write': 3 },
-      zohoCallsPerMinute: 120,
-      alarmEmail: 'ops@example.com',
-      environment: { ZOHO_API_VERSION: 'v8' },
+      zoho: { dataCentre: 'eu' },
+      concurrency: {
+        budget: 12,
+        split: { attachment: 5, photo: 4, 'bulk-write': 3 },
+        callsPerMinute: 120,
+      },
+      monitoring: { alarmEmail: 'ops@example.com' },
+      functions: { environment: { ZOHO_API_VERSION: 'v8' } },
     });
   });
 

@@ -19,7 +19,6 @@ describe('loadConfig', () => {
     const config = loadConfig(required);
     expect(config).toMatchObject({
       region: 'us-east-1',
-      zohoDc: 'us',
       zohoHosts: {
         accountsUrl: 'https://accounts.zoho.com',
         apiUrl: 'https://www.zohoapis.com',
@@ -67,7 +66,6 @@ describe('loadConfig', () => {
     });
     expect(config).toMatchObject({
       region: 'eu-west-1',
-      zohoDc: 'eu',
       zohoHosts: {
         accountsUrl: 'https://accounts.zoho.eu',
         apiUrl: 'http://127.0.0.1:9000/api',
@@ -107,7 +105,7 @@ describe('loadConfig', () => {
 
   it('treats empty settings as unset', () => {
     const config = loadConfig({ ...required, ZOHO_DC: '', ZOHO_CALLS_PER_MINUTE: ' ', ROUTES: '' });
-    expect(config.zohoDc).toBe('us');
+    expect(config.zohoHosts.accountsUrl).toBe('https://accounts.zoho.com');
     expect(config.zohoCallsPerMinute).toBeUndefined();
   });
 

@@ -2,77 +2,48 @@
  * The whole pipeline on one machine: the bucket (s3rver), a queue and an event source per kind
  * feeding the same handler code Lambda runs, DynamoDB (dynalite) for the shared token and the
  * idempotency ledger, and Zoho — the sandbox, or the real one when its credentials are in the
- * environment.
+ * environment. The services are started by local-services.ts, the handlers built by local-handlers.ts.
  */
-import type { Context } from 'aws-lambda';
 import { DEFAULT_RESULTS_PREFIX } from '#lib/config.ts';
-import type { RetryNote } from '#lib/pipeline/deps.ts';
-import type { Kind } from '#lib/pipeline/handler.ts';
-import type { Outcome } from '#lib/pipeline/outcome.ts';
-import { KINDS } from '#lib/routing/route.ts';
-import type { StoredObject } from '#lib/s3/object.ts';
+import { KINDS, type Kind, localName } from '#lib/kinds.ts';
 import type { Sandbox } from '#sandbox/server.ts';
-import type { OAuthCredentials } from '#zoho/types.ts';
-import { DEFAULT_ZOHO_CONCURRENCY_BUDGET, splitConcurrencyBudget } from '../../infra/concurrency.ts';
-import { DEFAULT_TIMEOUT_SECONDS } from '../../infra/timeouts.ts';
-import { createPipelineTables, type LocalDynamoDb, releaseLeases } from './dynamodb.ts';
 import { type EventSource, type SqsHandler, startEventSource } from './event-source.ts';
-import { createLandingReporter, type DeadLetterReport, type Landing } from './landings.ts';
-import { DEFAULT_LOCAL_DIR, localPaths, queueJournalPath } from './local-dir.ts';
-import { createLocalQueue, type LocalQueue } from './queue.ts';
-
 import {
-  createLocalS3Client,
-  LOCAL_REGION,
-  type LocalS3,
-  type LocalS3Notice,
-  PIPELINE_NOTIFICATIONS,
-  S3RVER_CREDENTIALS,
-} from './s3.ts';
-import { type SqsEndpoint, startSqsEndpoint } from './sqs-endpoint.ts';
-import { startLocalStorage } from './storage-worker.ts';
+  createLandingReporter,
+  type DeadLetterReport,
+  type Landing,
+  type LandingReporter,
+} from './landings.ts';
+import {
+  chooseZoho,
+  createRealHandler,
+  type HandlerSetup,
+  useLocalAwsCredentials,
+} from './local-handlers.ts';
+import {
+  DEFAULT_BUCKET,
+  type EventSourceSettings,
+  eventSourceSettings,
+  handlerEnv,
+  type LocalServices,
+  queueUrls,
+  type Shutdown,
+  startServices,
+  TABLES,
+} from './local-services.ts';
+import type { LocalQueue } from './queue.ts';
+import { createLocalS3Client, type LocalS3Notice } from './s3.ts';
 
+export { chooseZoho, type HandlerSetup } from './local-handlers.ts';
+export {
+  DEFAULT_BUCKET,
+  DEFAULT_DIRECTORY,
+  DEFAULT_DYNAMODB_PORT,
+  DEFAULT_S3_PORT,
+  DEFAULT_SANDBOX_PORT,
+  DEFAULT_SQS_PORT,
+} from './local-services.ts';
 export type { DeadLetterReport, Kind, Landing };
-
-/** Queue and function names, as the stack names them. */
-export const LOCAL_NAMES: Record<Kind, string> = {
-  attachment: 's3-to-zoho-attachments',
-  photo: 's3-to-zoho-photos',
-  'bulk-write': 's3-to-zoho-bulk-write',
-};
-
-export const DEFAULT_S3_PORT = 4569;
-export const DEFAULT_BUCKET = 'inbox';
-export const DEFAULT_SANDBOX_PORT = 8780;
-/** Fixed, so that the operator commands' settings stay true across restarts (dynalite's own default). */
-export const DEFAULT_DYNAMODB_PORT = 4567;
-/** Fixed likewise (ElasticMQ's, the usual local SQS port). */
-export const DEFAULT_SQS_PORT = 9324;
-/** Where npm start keeps the objects: .local/s3 at the project's root (git-ignored). */
-export const DEFAULT_DIRECTORY = localPaths(DEFAULT_LOCAL_DIR).s3;
-/**
- * The Zoho budget the fleet shares (fleet slots in the token table, as in AWS) and each kind's
- * event source concurrency, as the stack derives it from the budget (infra/concurrency.ts).
- */
-const ZOHO_BUDGET = DEFAULT_ZOHO_CONCURRENCY_BUDGET;
-const MAX_CONCURRENCY = splitConcurrencyBudget({ budget: ZOHO_BUDGET, inFlightPerInvocation: 1 });
-const BATCH_SIZE = 5;
-const MAX_RECEIVE_COUNT = 5;
-const TOKEN_TABLE = 's3-to-zoho-tokens';
-const IDEMPOTENCY_TABLE = 's3-to-zoho-idempotency';
-const IMPORTS_TABLE = 's3-to-zoho-imports';
-/** The sandbox finishes bulk jobs in seconds; following them every minute would only make the demo wait. */
-const SANDBOX_BULK_POLL_SECONDS = '2';
-
-/** What a handler is built from: the environment its Lambda would have, and direct credentials. */
-export interface HandlerSetup {
-  env: Record<string, string>;
-  credentials: OAuthCredentials | undefined;
-  /** To be told of each outcome recorded on an object (what `npm start` prints). */
-  onRecorded: (object: StoredObject, outcome: Outcome) => void;
-  /** To be told of each retry within the run (what `npm start` prints). */
-  onRetrying: (object: StoredObject, note: RetryNote) => void;
-}
 
 export interface LocalPipelineOptions {
   /** Settings such as ROUTES, ATTACHMENT_MAX_BYTES and the ZOHO_* credentials; default process.env. */
@@ -153,23 +124,16 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
   const env = options.env ?? process.env;
   const zohoChoice = chooseZoho(env);
   const bucket = options.bucket ?? env.BUCKET ?? DEFAULT_BUCKET;
-  const timeouts = {
-    functionTimeoutSeconds:
-      options.functionTimeoutSeconds ?? secondsFrom(env.FUNCTION_TIMEOUT_SECONDS, 'FUNCTION_TIMEOUT_SECONDS'),
-    visibilityTimeoutSeconds:
-      options.visibilityTimeoutSeconds ??
-      secondsFrom(env.VISIBILITY_TIMEOUT_SECONDS, 'VISIBILITY_TIMEOUT_SECONDS'),
-  };
-  const settings = Object.fromEntries(
-    KINDS.map((kind) => [kind, eventSourceSettings(kind, options, timeouts)]),
-  ) as Record<Kind, EventSourceSettings>;
+  const settings = eventSourceSettings(options, env);
   useLocalAwsCredentials();
   const events = createEvents();
   const shutdown = createShutdown();
 
   try {
-    const services = await startServices({ options, env, bucket, zohoChoice, settings }, shutdown, (error) =>
-      events.emit('error', error),
+    const services = await startServices(
+      { options, env, bucket, sandbox: zohoChoice.mode === 'sandbox', settings },
+      shutdown,
+      (error) => events.emit('error', error),
     );
     const { s3, queues, sandbox } = services;
     const s3Client = createLocalS3Client(s3.endpoint);
@@ -181,44 +145,17 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       queues[rule.target as Kind].send(JSON.stringify(event));
     });
     const logLevel = options.logLevel ?? env.LOG_LEVEL ?? 'WARN';
-    const createHandler =
-      options.createHandler ?? ((kind, setup) => createRealHandler(kind, setup, logLevel));
-    const credentials = zohoChoice.mode === 'real' ? zohoChoice.credentials : sandbox?.credentials;
-
+    const kindRun: KindRun = {
+      services,
+      landings,
+      events,
+      shutdown,
+      batchWindowMs: options.batchWindowMs ?? 0,
+      createHandler: options.createHandler ?? ((kind, setup) => createRealHandler(kind, setup, logLevel)),
+      credentials: zohoChoice.mode === 'real' ? zohoChoice.credentials : sandbox?.credentials,
+    };
     const sources: EventSource[] = [];
-    for (const kind of KINDS) {
-      const handler = await createHandler(kind, {
-        env: handlerEnv(kind, services, settings[kind]),
-        credentials,
-        onRecorded: (object, outcome) => landings.recorded(kind, object.bucket, object.key, outcome),
-        onRetrying: (object, note) => landings.retrying(kind, object.bucket, object.key, note),
-      });
-      const source = startEventSource({
-        queue: queues[kind],
-        handler: (event, context) => {
-          landings.received(event.Records);
-          return handler(event, context);
-        },
-        functionName: LOCAL_NAMES[kind],
-        timeoutMs: settings[kind].timeoutMs,
-        maxConcurrency: settings[kind].maxConcurrency,
-        batchSize: settings[kind].batchSize,
-        batchWindowMs: options.batchWindowMs ?? 0,
-      });
-      sources.push(source);
-      shutdown.add(() => source.stop());
-      source.onInvocation((invocation) => {
-        void landings
-          .report(kind, invocation, {
-            afterMs: settings[kind].visibilityTimeoutMs,
-            maxReceives: settings[kind].maxReceiveCount,
-          })
-          .catch((error: unknown) => events.emit('error', asError(error)));
-      });
-      queues[kind].onDeadLetter((deadLetter) =>
-        events.emit('dead-letter', landings.deadLettered(kind, deadLetter)),
-      );
-    }
+    for (const kind of KINDS) sources.push(await startKind(kind, settings[kind], kindRun));
 
     // The bulk write results land under their own prefix, on no route by design: not worth a notice.
     const resultsPrefix = env.RESULTS_PREFIX || DEFAULT_RESULTS_PREFIX;
@@ -234,13 +171,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
       bucket,
       sqsEndpoint: services.sqs.url,
       dynamodbEndpoint: services.dynamo.endpoint,
-      ledgerTable: IDEMPOTENCY_TABLE,
+      ledgerTable: TABLES.idempotency,
       zoho: sandbox ? { mode: 'sandbox', url: sandbox.url } : { mode: 'real', dc: env.ZOHO_DC ?? '' },
       sandbox,
       queues,
-      queueUrls: Object.fromEntries(
-        KINDS.map((kind) => [kind, services.sqs.queueUrl(LOCAL_NAMES[kind])]),
-      ) as Record<Kind, string>,
+      queueUrls: queueUrls(services.sqs),
       on: events.on,
       async idle() {
         await Promise.all(sources.map((source) => source.idle()));
@@ -251,6 +186,53 @@ export async function startLocalPipeline(options: LocalPipelineOptions = {}): Pr
     await shutdown.close();
     throw error;
   }
+}
+
+/** What every kind's handler and event source are started with. */
+interface KindRun {
+  services: LocalServices;
+  landings: LandingReporter;
+  events: ReturnType<typeof createEvents>;
+  shutdown: Shutdown;
+  batchWindowMs: number;
+  createHandler: (kind: Kind, setup: HandlerSetup) => Promise<SqsHandler>;
+  credentials: HandlerSetup['credentials'];
+}
+
+/** A kind's handler fed by its queue's event source, each invocation and dead letter reported. */
+async function startKind(kind: Kind, settings: EventSourceSettings, run: KindRun): Promise<EventSource> {
+  const { services, landings, events } = run;
+  const handler = await run.createHandler(kind, {
+    env: handlerEnv(kind, services, settings),
+    credentials: run.credentials,
+    onRecorded: (object, outcome) => landings.recorded(kind, object.bucket, object.key, outcome),
+    onRetrying: (object, note) => landings.retrying(kind, object.bucket, object.key, note),
+  });
+  const source = startEventSource({
+    queue: services.queues[kind],
+    handler: (event, context) => {
+      landings.received(event.Records);
+      return handler(event, context);
+    },
+    functionName: localName(kind),
+    timeoutMs: settings.timeoutMs,
+    maxConcurrency: settings.maxConcurrency,
+    batchSize: settings.batchSize,
+    batchWindowMs: run.batchWindowMs,
+  });
+  run.shutdown.add(() => source.stop());
+  source.onInvocation((invocation) => {
+    void landings
+      .report(kind, invocation, {
+        afterMs: settings.visibilityTimeoutMs,
+        maxReceives: settings.maxReceiveCount,
+      })
+      .catch((error: unknown) => events.emit('error', asError(error)));
+  });
+  services.queues[kind].onDeadLetter((deadLetter) =>
+    events.emit('dead-letter', landings.deadLettered(kind, deadLetter)),
+  );
+  return source;
 }
 
 type Listeners = { [E in keyof PipelineEvents]: Set<(value: PipelineEvents[E]) => void> };
@@ -275,12 +257,6 @@ function createEvents(): Pick<LocalPipeline, 'on'> & {
   };
 }
 
-interface Shutdown {
-  add(closer: () => Promise<void> | void): void;
-  /** Stops everything, in reverse order of start, even when one step fails; then throws the first failure. */
-  close(): Promise<void>;
-}
-
 function createShutdown(): Shutdown {
   const closers: Array<() => Promise<void> | void> = [];
   return {
@@ -301,226 +277,6 @@ function createShutdown(): Shutdown {
   };
 }
 
-/** The local stand-ins for AWS and Zoho the handlers talk to. */
-interface LocalServices {
-  env: Record<string, string | undefined>;
-  sandbox: Sandbox | undefined;
-  dynamo: LocalDynamoDb;
-  queues: Record<Kind, LocalQueue>;
-  sqs: SqsEndpoint;
-  s3: LocalS3;
-}
-
-interface ServicesSetup {
-  options: LocalPipelineOptions;
-  env: Record<string, string | undefined>;
-  bucket: string;
-  zohoChoice: ZohoChoice;
-  settings: Record<Kind, EventSourceSettings>;
-}
-
-async function startServices(
-  setup: ServicesSetup,
-  shutdown: Shutdown,
-  onStopped: (error: Error) => void,
-): Promise<LocalServices> {
-  const { options, env, settings } = setup;
-  const kept = options.localDir ? localPaths(options.localDir) : undefined;
-  const sandbox =
-    setup.zohoChoice.mode === 'sandbox'
-      ? await (await import('#sandbox/server.ts')).startSandbox({
-          port: options.sandboxPort ?? numberFrom(env.SANDBOX_PORT, 'SANDBOX_PORT') ?? DEFAULT_SANDBOX_PORT,
-          ...(kept ? { stateDir: kept.sandbox } : {}),
-        })
-      : undefined;
-  if (sandbox) shutdown.add(() => sandbox.close());
-
-  const { s3, dynamo } = await startLocalStorage(
-    {
-      port: options.s3Port ?? numberFrom(env.S3_PORT, 'S3_PORT') ?? DEFAULT_S3_PORT,
-      dynamodbPort:
-        options.dynamodbPort ?? numberFrom(env.DYNAMODB_PORT, 'DYNAMODB_PORT') ?? DEFAULT_DYNAMODB_PORT,
-      directory: options.directory ?? kept?.s3 ?? DEFAULT_DIRECTORY,
-      dynamoPath: kept?.dynamodb,
-      bucket: setup.bucket,
-      notifications: PIPELINE_NOTIFICATIONS,
-    },
-    onStopped,
-  );
-  shutdown.add(() => dynamo.close());
-  await createPipelineTables(dynamo.client, {
-    tokenTable: TOKEN_TABLE,
-    idempotencyTable: IDEMPOTENCY_TABLE,
-    importsTable: IMPORTS_TABLE,
-  });
-  if (kept) await releaseLeases(dynamo.client, TOKEN_TABLE, { forgetAccessTokens: sandbox !== undefined });
-
-  const queues = Object.fromEntries(
-    KINDS.map((kind) => [
-      kind,
-      createLocalQueue({
-        name: LOCAL_NAMES[kind],
-        visibilityTimeoutMs: settings[kind].visibilityTimeoutMs,
-        maxReceiveCount: settings[kind].maxReceiveCount,
-        ...(options.localDir ? { journalPath: queueJournalPath(options.localDir, LOCAL_NAMES[kind]) } : {}),
-      }),
-    ]),
-  ) as Record<Kind, LocalQueue>;
-  shutdown.add(() => {
-    for (const queue of Object.values(queues)) queue.close();
-  });
-  const sqs = await startSqsEndpoint({
-    queues: Object.values(queues),
-    port: options.sqsPort ?? numberFrom(env.SQS_PORT, 'SQS_PORT') ?? DEFAULT_SQS_PORT,
-  });
-  shutdown.add(() => sqs.close());
-
-  return { env, sandbox, dynamo, queues, sqs, s3 };
-}
-
-/** A kind's handler environment: the stack's settings, pointed at the local services. */
-function handlerEnv(
-  kind: Kind,
-  services: LocalServices,
-  settings: EventSourceSettings,
-): Record<string, string> {
-  const { env, s3, dynamo, sqs, sandbox } = services;
-  return definedOnly({
-    ...env,
-    AWS_REGION: LOCAL_REGION,
-    S3_ENDPOINT: s3.endpoint,
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-    SQS_ENDPOINT: sqs.url,
-    FOLLOW_UP_QUEUE_URL: kind === 'bulk-write' ? sqs.queueUrl(LOCAL_NAMES[kind]) : undefined,
-    TOKEN_TABLE,
-    IDEMPOTENCY_TABLE,
-    IMPORTS_TABLE: kind === 'bulk-write' ? IMPORTS_TABLE : undefined,
-    POWERTOOLS_SERVICE_NAME: LOCAL_NAMES[kind],
-    // One handler here stands for all the kind's concurrent Lambdas, so it gets all their Zoho calls.
-    ZOHO_MAX_IN_FLIGHT: String(settings.maxConcurrency * Number(env.ZOHO_MAX_IN_FLIGHT ?? 1)),
-    ZOHO_CONCURRENCY_BUDGET: env.ZOHO_CONCURRENCY_BUDGET ?? String(ZOHO_BUDGET),
-    ...(sandbox
-      ? {
-          ZOHO_DC: 'us',
-          ZOHO_ACCOUNTS_URL: sandbox.accountsUrl,
-          ZOHO_API_URL: sandbox.apiUrl,
-          ZOHO_UPLOAD_URL: sandbox.uploadUrl,
-          BULK_POLL_SECONDS: env.BULK_POLL_SECONDS ?? SANDBOX_BULK_POLL_SECONDS,
-        }
-      : {}),
-  });
-}
-
-interface EventSourceSettings {
-  timeoutMs: number;
-  visibilityTimeoutMs: number;
-  maxConcurrency: number;
-  batchSize: number;
-  maxReceiveCount: number;
-}
-
-function eventSourceSettings(
-  kind: Kind,
-  options: LocalPipelineOptions,
-  timeouts: { functionTimeoutSeconds: number | undefined; visibilityTimeoutSeconds: number | undefined },
-): EventSourceSettings {
-  const timeoutSeconds = timeouts.functionTimeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS[kind];
-  const visibilityTimeoutSeconds = timeouts.visibilityTimeoutSeconds ?? timeoutSeconds;
-  if (visibilityTimeoutSeconds < timeoutSeconds) {
-    throw new Error(
-      `The visibility timeout (${visibilityTimeoutSeconds} s) must be at least the ${kind} function timeout (${timeoutSeconds} s), as AWS requires`,
-    );
-  }
-  return {
-    timeoutMs: timeoutSeconds * 1000,
-    visibilityTimeoutMs: visibilityTimeoutSeconds * 1000,
-    maxConcurrency: options.maxConcurrency ?? MAX_CONCURRENCY[kind],
-    batchSize: options.batchSize ?? BATCH_SIZE,
-    maxReceiveCount: options.maxReceiveCount ?? MAX_RECEIVE_COUNT,
-  };
-}
-
-type ZohoChoice = { mode: 'sandbox' } | { mode: 'real'; credentials: OAuthCredentials };
-
-const ZOHO_CREDENTIAL_SETTINGS = ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'ZOHO_REFRESH_TOKEN'] as const;
-
-/** The real Zoho when its credentials and data centre are all set, the sandbox when no credential is. */
-export function chooseZoho(env: Record<string, string | undefined>): ZohoChoice {
-  if (!ZOHO_CREDENTIAL_SETTINGS.some((name) => env[name])) return { mode: 'sandbox' };
-  const needed = [...ZOHO_CREDENTIAL_SETTINGS, 'ZOHO_DC'];
-  const missing = needed.filter((name) => !env[name]);
-  if (missing.length > 0) {
-    throw new Error(
-      `To push to the real Zoho set ${needed.join(', ')} (missing: ${missing.join(', ')}); set no credential to use the sandbox.`,
-    );
-  }
-  return {
-    mode: 'real',
-    credentials: {
-      clientId: env.ZOHO_CLIENT_ID ?? '',
-      clientSecret: env.ZOHO_CLIENT_SECRET ?? '',
-      refreshToken: env.ZOHO_REFRESH_TOKEN ?? '',
-    },
-  };
-}
-
-async function createRealHandler(kind: Kind, setup: HandlerSetup, logLevel: string): Promise<SqsHandler> {
-  const [{ loadConfig }, { createDeps }, { createHandler }, { Logger }] = await Promise.all([
-    import('#lib/config.ts'),
-    import('#lib/pipeline/deps.ts'),
-    import('#lib/pipeline/handler.ts'),
-    import('@aws-lambda-powertools/logger'),
-  ]);
-  const config = loadConfig(setup.env);
-  const log = new Logger({ serviceName: LOCAL_NAMES[kind], logLevel: logLevel as never });
-  const deps = await createDeps(kind, config, {
-    ...(setup.credentials ? { credentials: setup.credentials } : {}),
-    log,
-    onRecorded: setup.onRecorded,
-    onRetrying: setup.onRetrying,
-  });
-  const running = new Set<Context>();
-  const handler = createHandler(kind, {
-    ...deps,
-    registerContext: (context) => deps.registerContext(earliest(context, running)),
-  });
-  return async (event, context) => {
-    running.add(context);
-    try {
-      return await handler(event, context);
-    } finally {
-      running.delete(context);
-    }
-  };
-}
-
-/**
- * Lambda runs one invocation per container, so the idempotency ledger marks a push in progress
- * until its own invocation's deadline. Here one handler takes all of a kind's invocations at once,
- * and the last one registered would lend its later deadline to the others: a message whose run
- * died would come back (after the function timeout) to a mark still in force, and fail once more.
- * The mark takes the earliest deadline of the invocations running, never later than its own.
- */
-function earliest(context: Context, running: ReadonlySet<Context>): Context {
-  // At least 1 ms: with no time left Powertools would set no end to the mark at all.
-  const remaining = () =>
-    Math.max(1, Math.min(...[context, ...running].map((each) => each.getRemainingTimeInMillis())));
-  return { ...context, getRemainingTimeInMillis: remaining };
-}
-
-/**
- * The handlers build their AWS clients from the default credential chain, as in Lambda; here every
- * AWS service is local and s3rver accepts only its own dummy keys, so those are the ones in use.
- */
-function useLocalAwsCredentials(): void {
-  process.env.AWS_ACCESS_KEY_ID = S3RVER_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
-  // With a profile set, the SDK skips the environment's keys.
-  delete process.env.AWS_PROFILE;
-  process.env.AWS_REGION = LOCAL_REGION;
-}
-
 /** What S3 sends to a queue when a notification to it is set up. */
 function s3TestEvent(bucket: string) {
   return {
@@ -531,28 +287,6 @@ function s3TestEvent(bucket: string) {
     RequestId: 'LOCALTESTEVENT00',
     HostId: 'local',
   };
-}
-
-function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
-  );
-}
-
-function numberFrom(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 0 || number > 65_535)
-    throw new Error(`${name} must be a port number`);
-  return number;
-}
-
-function secondsFrom(value: string | undefined, name: string): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  const seconds = Number(value);
-  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 900)
-    throw new Error(`${name} must be a whole number of seconds from 1 to 900, as a Lambda timeout`);
-  return seconds;
 }
 
 function asError(error: unknown): Error {

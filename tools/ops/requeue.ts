@@ -7,9 +7,9 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
+import { KINDS, kindRecord } from '#lib/kinds.ts';
 import { readOutcome, type TaggedOutcome } from '#lib/pipeline/outcome-tags.ts';
 import { encodeS3EventKey, FORCED_REPLAY_ID, REPLAY_CONFIGURATION_ID } from '#lib/s3/event.ts';
-import { DEFAULT_TIMEOUT_SECONDS } from '../../infra/timeouts.ts';
 import { type ScannedObject, scanObjects, sendOptions } from './scan.ts';
 
 /** SQS: at most 10 entries per SendMessageBatch. */
@@ -18,7 +18,8 @@ const SQS_BATCH_ENTRIES = 10;
 export type ReplaySelection = 'failed' | 'unprocessed' | 'stuck' | 'all';
 
 /** A `pushing` object whose attempt is older than this is stuck: the longest default function timeout. */
-export const DEFAULT_STUCK_AFTER_MS = Math.max(...Object.values(DEFAULT_TIMEOUT_SECONDS)) * 1000;
+export const DEFAULT_STUCK_AFTER_MS =
+  Math.max(...KINDS.map((kind) => kindRecord(kind).timeoutSeconds)) * 1000;
 
 export interface ReplayTarget {
   key: string;

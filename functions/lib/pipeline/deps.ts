@@ -16,6 +16,8 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import type { Config } from '#lib/config.ts';
+import { serviceName } from '#lib/kinds.ts';
+import { FILES_BY_STATUS, METRIC } from '#lib/metric-names.ts';
 import type { Kind } from '#lib/routing/route.ts';
 import type { StoredObject } from '#lib/s3/object.ts';
 import { createZohoClient } from '#zoho/client.ts';
@@ -84,11 +86,11 @@ export async function createDeps(
   config: Config,
   overrides: DepsOverrides = {},
 ): Promise<PipelineDeps> {
-  const log = overrides.log ?? new Logger({ serviceName: `s3-to-zoho-${kind}` });
+  const log = overrides.log ?? new Logger({ serviceName: serviceName(kind) });
   const metrics = new Metrics({
     logger: log,
     namespace: config.metricsNamespace,
-    serviceName: `s3-to-zoho-${kind}`,
+    serviceName: serviceName(kind),
     defaultDimensions: { kind },
   });
   const { s3, dynamo, sqs } = awsClients(config, overrides);
@@ -167,7 +169,7 @@ async function createZoho(
       : undefined,
     ...(config.zohoCallsPerMinute ? { callsPerMinute: config.zohoCallsPerMinute } : {}),
     log,
-    onTokenRefresh: () => metrics.addMetric('TokenRefreshes', MetricUnit.Count, 1),
+    onTokenRefresh: () => metrics.addMetric(METRIC.tokenRefreshes, MetricUnit.Count, 1),
   });
 }
 
@@ -181,7 +183,7 @@ function createLedger(kind: Kind, config: Config, dynamo: DynamoDBClient) {
     }),
     config: idempotencyConfig,
     dataIndexArgument: 0,
-    keyPrefix: `s3-to-zoho-${kind}`,
+    keyPrefix: serviceName(kind),
   });
   return {
     once: (write: string, push: () => Promise<Outcome>) => once({ write }, push),
@@ -193,27 +195,21 @@ function createLedger(kind: Kind, config: Config, dynamo: DynamoDBClient) {
 function counters(metrics: Metrics): Pick<PipelineDeps, 'count' | 'countRetry' | 'countDroppedTags'> {
   return {
     count(outcome, bytes) {
-      const name = {
-        done: 'FilesPushed',
-        failed: 'FilesFailed',
-        skipped: 'FilesSkipped',
-        pushing: 'FilesStarted',
-      }[outcome.status];
-      metrics.addMetric(name, MetricUnit.Count, 1);
-      if (outcome.status === 'done') metrics.addMetric('BytesPushed', MetricUnit.Bytes, bytes);
+      metrics.addMetric(FILES_BY_STATUS[outcome.status], MetricUnit.Count, 1);
+      if (outcome.status === 'done') metrics.addMetric(METRIC.bytesPushed, MetricUnit.Bytes, bytes);
       if (outcome.status === 'failed' && outcome.code) countError(metrics, outcome.code);
     },
     countRetry(error) {
       countError(metrics, isZohoError(error) ? error.code : 'RETRY');
     },
-    countDroppedTags: () => metrics.addMetric('OutcomeTagsDropped', MetricUnit.Count, 1),
+    countDroppedTags: () => metrics.addMetric(METRIC.outcomeTagsDropped, MetricUnit.Count, 1),
   };
 }
 
 function countError(metrics: Metrics, code: string) {
   const single = metrics.singleMetric();
   single.addDimension('code', code);
-  single.addMetric('ZohoErrors', MetricUnit.Count, 1);
+  single.addMetric(METRIC.zohoErrors, MetricUnit.Count, 1);
 }
 
 /** The OAuth client from Secrets Manager, cached for five minutes so a rotated secret is picked up. */

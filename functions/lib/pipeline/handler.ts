@@ -9,6 +9,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { METRIC } from '#lib/metric-names.ts';
 import { type ObjectEvent, parseS3Event, parseSqsRecord } from '#lib/s3/event.ts';
 import { followBulkImport } from './bulk/follow.ts';
 import { importStore } from './bulk/store.ts';
@@ -36,7 +37,7 @@ export function createHandler(kind: Kind, deps: PipelineDeps): PipelineHandler {
     context: Context,
   ): Promise<SQSBatchResponse | undefined> => {
     deps.registerContext(context);
-    deps.metrics.addMetric('RecordsReceived', MetricUnit.Count, event.Records.length);
+    deps.metrics.addMetric(METRIC.recordsReceived, MetricUnit.Count, event.Records.length);
     const remaining = context.getRemainingTimeInMillis();
     const signal = AbortSignal.timeout(
       Math.max(Math.floor(remaining - Math.min(DEADLINE_MARGIN_MS, remaining / 4)), 1_000),
@@ -92,7 +93,7 @@ async function handleObject(deps: PipelineDeps, object: ObjectEvent, signal: Abo
   const started = Date.now();
   try {
     await processObject(scoped, object, signal);
-    deps.metrics.addMetric('PushDuration', MetricUnit.Milliseconds, Date.now() - started);
+    deps.metrics.addMetric(METRIC.pushDuration, MetricUnit.Milliseconds, Date.now() - started);
   } catch (error) {
     scoped.log.warn('Push will be retried', { error });
     scoped.countRetry(error);

@@ -11,36 +11,12 @@
  * Routes are tried in order and the first whose pattern fits the key decides. A deployment
  * replaces the whole table (ROUTES); it is checked here, once, at start.
  */
+import { DEFAULT_PREFIXES, EXTRA_PREFIXES, isKind, KINDS, type Kind, watchedPrefixes } from '#lib/kinds.ts';
 import { BULK_OPERATIONS, type BulkOperation } from '#zoho/types.ts';
 import { RouteTableError } from './errors.ts';
 import { checkApiName, checkOperation } from './validate.ts';
 
-/** The three kinds of push: one Lambda function, one queue and one default prefix each. */
-export type Kind = 'attachment' | 'photo' | 'bulk-write';
-
-export const KINDS: readonly Kind[] = ['attachment', 'photo', 'bulk-write'];
-
-/** Each kind's key prefix in the default routes: the stack's bucket notifications and the operator commands use them. */
-export const DEFAULT_PREFIXES: Readonly<Record<Kind, string>> = {
-  attachment: 'attachments/',
-  photo: 'photos/',
-  'bulk-write': 'bulk-write/',
-};
-
-/**
- * Prefixes a kind watches besides its own: files for a record's file-upload field go through the
- * attachment function and queue (`fields/{module}/{recordId}/{fieldApiName}/{fileName}`).
- */
-export const EXTRA_PREFIXES: Readonly<Record<Kind, readonly string[]>> = {
-  attachment: ['fields/'],
-  photo: [],
-  'bulk-write': [],
-};
-
-/** Every prefix a kind's function watches: its own (default or configured), then its extra ones. */
-export function watchedPrefixes(kind: Kind, own: string = DEFAULT_PREFIXES[kind]): string[] {
-  return [own, ...EXTRA_PREFIXES[kind]];
-}
+export { DEFAULT_PREFIXES, EXTRA_PREFIXES, KINDS, type Kind, watchedPrefixes };
 
 export interface RouteDefinition {
   /** Names the route in logs, tags and errors. */
@@ -184,7 +160,7 @@ function readDefinition(entry: unknown, forward: (problem: string) => void): Rou
   if (typeof name !== 'string' || !ROUTE_NAME.test(name)) {
     report('"name" must be 1 to 64 letters, digits, _ . or - (starting with a letter or digit)');
   }
-  if (typeof kind !== 'string' || !(KINDS as readonly string[]).includes(kind)) {
+  if (typeof kind !== 'string' || !isKind(kind)) {
     report(`"kind" must be one of ${KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
   }
   if (typeof pattern !== 'string' || pattern === '') report('"pattern" must be a non-empty string');
