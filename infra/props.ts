@@ -76,7 +76,7 @@ export interface S3ToZohoSourceProps {
 
 export interface S3ToZohoZohoProps {
   /**
-   * The Zoho data centre of the org (ZOHO_DC): us, eu, uk, in, au, jp, ca, sa, cn.
+   * The Zoho data centre of the org (ZOHO_DC): a key of HOSTS in functions/lib/zoho/hosts.ts.
    * @default 'us'
    */
   readonly dataCentre?: DataCentre | undefined;

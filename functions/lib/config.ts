@@ -28,8 +28,7 @@ export interface Config {
   /** AWS_REGION (then AWS_DEFAULT_REGION); default `us-east-1`. Lambda always sets it. */
   region: string;
   /**
-   * ZOHO_DC: the org's data centre, one of DATA_CENTRES (us, eu, uk, in, au, jp, ca, sa, cn; default
-   * `us`), as its hosts, each replaced by ZOHO_ACCOUNTS_URL, ZOHO_API_URL, ZOHO_UPLOAD_URL
+   * ZOHO_DC: the org's data centre, one of DATA_CENTRES (zoho/hosts.ts HOSTS; default `us`), as its hosts, each replaced by ZOHO_ACCOUNTS_URL, ZOHO_API_URL, ZOHO_UPLOAD_URL
    * when set (http(s) URLs: a sandbox, a proxy). The token's api_domain still replaces the API host.
    */
   zohoHosts: ZohoHosts;
