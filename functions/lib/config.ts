@@ -83,7 +83,7 @@ export interface Config {
   bulkRowsPerPart: number;
   /** BULK_MAX_INFLATED_BYTES: the most bytes a bulk ZIP's CSV may inflate to; default 1073741824 (1 GiB). */
   bulkMaxInflatedBytes: number;
-  /** PUSH_RETRY_BASE_MS: back-off before an attachment or photo upload is tried again in-process (doubling, jittered); default 1000. */
+  /** PUSH_RETRY_BASE_MS: back-off before an upload (attachment, photo, field file, bulk ZIP part) is tried again in-process (doubling, jittered); default 1000. */
   pushRetryBaseMs: number;
   /** POWERTOOLS_METRICS_NAMESPACE (Powertools' own setting); default DEFAULT_METRICS_NAMESPACE (`s3-to-zoho`). */
   metricsNamespace: string;
