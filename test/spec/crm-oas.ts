@@ -5,7 +5,8 @@
  * body's schema or form fields, the answer's status, schema or content type). A request the spec
  * refuses must be refused (4xx); its refusal is checked like any answer. Each document is read
  * once and each schema compiled once per process, when first needed. The documents point at each
- * other by their raw.githubusercontent URLs: each is added to ajv under that URL.
+ * other by absolute URLs (`<base>/v8.0/<file>.json#…`, ../shared/crm-oas/README.md): the base is
+ * read from those references, and each document is added to ajv under its own URL.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,8 @@ import { correctDocument, type SpecViolation, unexcused } from './exceptions.ts'
 
 export const SPEC_DIR = fileURLToPath(new URL('../../../shared/crm-oas/v8.0/', import.meta.url));
 export const SPEC_PRESENT = existsSync(SPEC_DIR);
-const RAW = 'https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/';
+/** A reference from one document to another: `"$ref": "<base>/v8.0/<file>.json#…"`. */
+const CROSS_REF = /"\$ref"\s*:\s*"(https?:\/\/[^"#]*\/v8\.0\/)([a-z_]+\.json)/g;
 
 /**
  * The documents this project's calls live in (../shared/crm-oas/README.md), plus the metadata the
@@ -61,6 +63,8 @@ export interface Operation {
 }
 
 export interface Spec {
+  /** The URL the documents name one another under, up to and with `v8.0/`. */
+  base: string;
   documents: Map<string, Json>;
   /** The documents each one points at. */
   links: Map<string, string[]>;
@@ -78,6 +82,7 @@ export function loadSpec(): Spec {
   if (loaded) return loaded;
   const documents = new Map<string, Json>();
   const links = new Map<string, string[]>();
+  const bases = new Set<string>();
   const pending = [...DOCUMENTS, 'common.json'];
   while (pending.length > 0) {
     const file = pending.pop() as string;
@@ -86,15 +91,19 @@ export function loadSpec(): Spec {
     const document = JSON.parse(text) as Json;
     correctDocument(document, file);
     documents.set(file, document);
-    const others = [...text.matchAll(/raw\.githubusercontent\.com\/[^"#]*\/v8\.0\/([a-z_]+\.json)/g)];
-    links.set(file, [...new Set(others.map((m) => m[1] as string))]);
+    const others = [...text.matchAll(CROSS_REF)];
+    for (const match of others) bases.add(match[1] as string);
+    links.set(file, [...new Set(others.map((m) => m[2] as string))]);
     pending.push(...(links.get(file) ?? []));
   }
   // The documents are OpenAPI 3.0, not JSON Schema: unknown keywords (example, xml) are ignored.
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
   addFormats.default(ajv);
   ajv.addFormat('binary', true);
+  if (bases.size !== 1)
+    throw new Error(`The documents name one another under ${bases.size} bases: ${[...bases]}`);
   loaded = {
+    base: [...bases][0] as string,
     documents,
     links,
     operations: operationsOf(documents),
@@ -109,7 +118,7 @@ export function loadSpec(): Spec {
 function addToAjv(spec: Spec, file: string): void {
   if (spec.inAjv.has(file)) return;
   spec.inAjv.add(file);
-  spec.ajv.addSchema(spec.documents.get(file) as Json, `${RAW}${file}`);
+  spec.ajv.addSchema(spec.documents.get(file) as Json, `${spec.base}${file}`);
   for (const other of spec.links.get(file) ?? []) addToAjv(spec, other);
 }
 
@@ -348,7 +357,7 @@ function compiled(located: Located, path: string): ValidateFunction | undefined 
     return undefined;
   }
   addToAjv(spec, located.file);
-  const validate = spec.ajv.compile({ $ref: `${RAW}${located.file}#${pointer}` });
+  const validate = spec.ajv.compile({ $ref: `${spec.base}${located.file}#${pointer}` });
   spec.compiled.set(key, validate);
   return validate;
 }
