@@ -41,7 +41,7 @@ export interface StartRequest {
   signal: AbortSignal;
 }
 
-/** What starting an import takes, besides what following it does. */
+/** What starting an import takes, besides what following it does and a part upload's retries (RetryDeps). */
 export type StartDeps = FollowDeps &
   RetryDeps & {
     /** Runs the start of one attempt at most once across the fleet (deps.ts). */
@@ -49,12 +49,7 @@ export type StartDeps = FollowDeps &
     zoho: Pick<ZohoClient, 'uploadBulkFile' | 'createBulkWriteJob'>;
     config: Pick<
       Config,
-      | 'bulkMaxFollowSeconds'
-      | 'bulkRowsPerPart'
-      | 'bulkMaxRows'
-      | 'bulkMaxInflatedBytes'
-      | 'zohoMaxInFlight'
-      | 'pushRetryBaseMs'
+      'bulkMaxFollowSeconds' | 'bulkRowsPerPart' | 'bulkMaxRows' | 'bulkMaxInflatedBytes' | 'zohoMaxInFlight'
     >;
   };
 
